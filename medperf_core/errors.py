@@ -1,0 +1,87 @@
+"""The one error hierarchy: every failure a user can meet is a MedperfError with a one-line message and a fix."""
+
+from __future__ import annotations
+
+
+class MedperfError(Exception):
+    """Base of every error the CLI shows as one line. `hint` says how to fix it."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UserError(MedperfError):
+    """Bad input: a wrong flag, a missing path, a malformed file."""
+
+    exit_code = 2
+
+
+class NotFoundError(UserError):
+    """An id, UID, profile or file that does not exist."""
+
+
+class InvalidTransitionError(UserError):
+    """A state machine refused a step (e.g. preparing an operational dataset)."""
+
+
+class PermissionDeniedError(MedperfError):
+    """The caller is authenticated but not allowed to do this."""
+
+    exit_code = 3
+
+
+class AuthenticationError(MedperfError):
+    """No valid credentials."""
+
+    exit_code = 3
+
+
+class ConflictError(MedperfError):
+    """Something already exists or changed under us."""
+
+    exit_code = 4
+
+
+class ConcurrencyError(ConflictError):
+    """An append at a stale expected version: another writer got there first."""
+
+
+class IntegrityError(MedperfError):
+    """A stored event log, file or image does not match its recorded hash."""
+
+    exit_code = 5
+
+
+class PluginError(MedperfError):
+    """A plugin failed to load, registered a duplicate, or names an unknown implementation."""
+
+
+class ConfigError(UserError):
+    """A configuration file (profile, container config) is invalid."""
+
+
+class RunnerError(MedperfError):
+    """A container engine is unavailable or a container run failed."""
+
+    exit_code = 6
+
+
+class EngineUnavailableError(RunnerError):
+    """The container engine is not installed or not running."""
+
+
+class ContainerFailedError(RunnerError):
+    """A container exited non-zero, timed out, or did not write its outputs."""
+
+
+class ServerError(MedperfError):
+    """The server could not be reached or answered with an error."""
+
+    exit_code = 7
