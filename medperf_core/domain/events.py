@@ -1,0 +1,279 @@
+"""Domain events: frozen, past-tense, each with a stable type string and a schema version.
+
+Never persist a Python class path: the store keeps `type` and `schema_version`, the mapper finds the class here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+
+from medperf_core.errors import IntegrityError
+
+
+@attrs.frozen(kw_only=True)
+class DomainEvent:
+    """Base of every event. Subclasses set `type` and `schema_version` and are registered with @event."""
+
+    type: ClassVar[str] = ""
+    schema_version: ClassVar[int] = 1
+
+    def to_payload(self) -> dict[str, Any]:
+        return attrs.asdict(self, recurse=True)
+
+
+EVENT_CLASSES: dict[str, type[DomainEvent]] = {}
+E = TypeVar("E", bound=type[DomainEvent])
+
+
+def event(type_name: str, schema_version: int = 1) -> Callable[[E], E]:
+    def register(cls: E) -> E:
+        if type_name in EVENT_CLASSES:
+            raise ValueError(f"event type {type_name!r} registered twice")
+        cls.type = type_name
+        cls.schema_version = schema_version
+        EVENT_CLASSES[type_name] = cls
+        return cls
+
+    return register
+
+
+def event_class(type_name: str) -> type[DomainEvent]:
+    try:
+        return EVENT_CLASSES[type_name]
+    except KeyError:
+        raise IntegrityError(
+            f"unknown event type {type_name!r} in the log", "upgrade medperf to a version that knows it"
+        ) from None
+
+
+def _dict() -> dict[str, Any]:
+    return {}
+
+
+# --- users -------------------------------------------------------------------------------------------------------
+
+
+@event("user.registered")
+@attrs.frozen(kw_only=True)
+class UserRegistered(DomainEvent):
+    user_id: int
+    email: str
+    username: str
+    first_name: str = ""
+    last_name: str = ""
+    is_staff: bool = False
+
+
+# --- containers and benchmarks -----------------------------------------------------------------------------------
+
+
+@event("container.registered")
+@attrs.frozen(kw_only=True)
+class ContainerRegistered(DomainEvent):
+    container_id: int
+    name: str
+    owner: int
+    container_config: dict[str, Any] = attrs.field(factory=_dict)
+    parameters_config: dict[str, Any] | None = None
+    config_hash: str = ""
+    parameters_hash: str = ""
+    image_hash: str = ""
+    additional_files_hash: str = ""
+    additional_files_url: str = ""
+    state: str = "DEVELOPMENT"
+    metadata: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("container.marked_operational")
+@attrs.frozen(kw_only=True)
+class ContainerMarkedOperational(DomainEvent):
+    container_id: int
+
+
+@event("benchmark.registered")
+@attrs.frozen(kw_only=True)
+class BenchmarkRegistered(DomainEvent):
+    benchmark_id: int
+    name: str
+    owner: int
+    description: str = ""
+    docs_url: str = ""
+    demo_dataset_tarball_url: str = ""
+    demo_dataset_tarball_hash: str = ""
+    data_preparation_mlcube: int
+    reference_model_mlcube: int
+    data_evaluator_mlcube: int
+    state: str = "DEVELOPMENT"
+    metadata: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("benchmark.marked_operational")
+@attrs.frozen(kw_only=True)
+class BenchmarkMarkedOperational(DomainEvent):
+    benchmark_id: int
+
+
+@event("benchmark.approval_changed")
+@attrs.frozen(kw_only=True)
+class BenchmarkApprovalChanged(DomainEvent):
+    benchmark_id: int
+    approval_status: str
+
+
+# --- datasets ----------------------------------------------------------------------------------------------------
+
+
+@event("dataset.registered")
+@attrs.frozen(kw_only=True)
+class DatasetRegistered(DomainEvent):
+    """A dataset's metadata was registered. `data_path`/`labels_path` exist only in the owner's own log."""
+
+    dataset_id: int
+    name: str
+    owner: int
+    description: str = ""
+    location: str = ""
+    input_data_hash: str
+    generated_uid: str
+    data_preparation_mlcube: int
+    benchmark: int | None = None
+    submitted_as_prepared: bool = False
+    data_path: str | None = None
+    labels_path: str | None = None
+
+
+@event("dataset.preparation_step_finished")
+@attrs.frozen(kw_only=True)
+class DatasetPreparationStepFinished(DomainEvent):
+    dataset_id: int
+    step: str
+    duration_s: float
+    log_path: str = ""
+
+
+@event("dataset.preparation_failed")
+@attrs.frozen(kw_only=True)
+class DatasetPreparationFailed(DomainEvent):
+    dataset_id: int
+    step: str
+    error: str
+    log_path: str = ""
+
+
+@event("dataset.prepared")
+@attrs.frozen(kw_only=True)
+class DatasetPrepared(DomainEvent):
+    dataset_id: int
+    generated_uid: str
+    statistics: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("dataset.marked_operational")
+@attrs.frozen(kw_only=True)
+class DatasetMarkedOperational(DomainEvent):
+    dataset_id: int
+    input_data_hash: str
+    generated_uid: str
+    statistics: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("dataset.report_updated")
+@attrs.frozen(kw_only=True)
+class DatasetReportUpdated(DomainEvent):
+    dataset_id: int
+    report: dict[str, Any] = attrs.field(factory=_dict)
+
+
+# --- associations ------------------------------------------------------------------------------------------------
+
+
+@event("association.requested")
+@attrs.frozen(kw_only=True)
+class AssociationRequested(DomainEvent):
+    """A dataset (kind "dataset") or model container (kind "model") asked to join a benchmark."""
+
+    kind: str
+    benchmark: int
+    entity: int
+    initiated_by: int
+    metadata: dict[str, Any] = attrs.field(factory=_dict)
+    priority: int = 0
+
+
+@event("association.approved")
+@attrs.frozen(kw_only=True)
+class AssociationApproved(DomainEvent):
+    kind: str
+    benchmark: int
+    entity: int
+    approved_by: int
+
+
+@event("association.rejected")
+@attrs.frozen(kw_only=True)
+class AssociationRejected(DomainEvent):
+    kind: str
+    benchmark: int
+    entity: int
+    rejected_by: int
+
+
+@event("association.priority_set")
+@attrs.frozen(kw_only=True)
+class AssociationPrioritySet(DomainEvent):
+    kind: str
+    benchmark: int
+    entity: int
+    priority: int
+
+
+# --- executions and results --------------------------------------------------------------------------------------
+
+
+@event("execution.started")
+@attrs.frozen(kw_only=True)
+class ExecutionStarted(DomainEvent):
+    uid: str
+    benchmark: int
+    model: int
+    dataset: int
+
+
+@event("execution.finished")
+@attrs.frozen(kw_only=True)
+class ExecutionFinished(DomainEvent):
+    uid: str
+    benchmark: int
+    model: int
+    dataset: int
+    metrics: dict[str, Any] = attrs.field(factory=_dict)
+    duration_s: float = 0.0
+    images: dict[str, str] = attrs.field(factory=dict)
+    partial: bool = False
+
+
+@event("execution.failed")
+@attrs.frozen(kw_only=True)
+class ExecutionFailed(DomainEvent):
+    uid: str
+    benchmark: int
+    model: int
+    dataset: int
+    error: str
+    log_path: str = ""
+
+
+@event("result.submitted")
+@attrs.frozen(kw_only=True)
+class ResultSubmitted(DomainEvent):
+    result_id: int
+    benchmark: int
+    model: int
+    dataset: int
+    owner: int
+    metrics: dict[str, Any] = attrs.field(factory=_dict)
+    uid: str = ""
+    metadata: dict[str, Any] = attrs.field(factory=_dict)
