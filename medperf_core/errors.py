@@ -85,3 +85,9 @@ class ServerError(MedperfError):
     """The server could not be reached or answered with an error."""
 
     exit_code = 7
+
+
+class CancelledError(MedperfError):
+    """The user answered no to a confirmation."""
+
+    exit_code = 1

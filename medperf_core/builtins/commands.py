@@ -1,0 +1,29 @@
+"""Built-in command groups. Each is a module of medperf_core.cli exposing a typer app named `app`."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from medperf_core.hookspecs import hookimpl
+
+# (group name, module, help). Modules are imported here, so they must keep heavy imports inside commands.
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("events", "medperf_core.cli.events", "Audit the client's event log: list, verify, replay, export."),
+)
+
+# Single commands at the top level: (module, function name, command name).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("medperf_core.cli.plugins", "plugins", "plugins"),
+)
+
+
+@hookimpl
+def medperf_register_commands(app: typer.Typer) -> None:
+    for name, module_name, help_text in GROUPS:
+        module = importlib.import_module(module_name)
+        app.add_typer(module.app, name=name, help=help_text)
+    for module_name, function, command_name in COMMANDS:
+        module = importlib.import_module(module_name)
+        app.command(name=command_name)(getattr(module, function))

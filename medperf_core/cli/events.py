@@ -1,0 +1,94 @@
+"""`medperf events`: list, verify, replay and export the client's (or a server's) event log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from medperf_core.cli.ui import print_json, table
+from medperf_core.errors import IntegrityError, NotFoundError
+
+app = typer.Typer(no_args_is_help=True)
+
+StoreOption = typer.Option(None, "--store", help="An event store file (default: the active profile's log).")
+ServerDirOption = typer.Option(None, "--server-data-dir", help="Audit a server's log in this data directory.")
+
+
+def _open(store: Path | None, server_data_dir: Path | None):  # type: ignore[no-untyped-def]
+    if server_data_dir is not None:
+        from medperf_core.server.storage import open_server_store
+
+        path = server_data_dir / "events.db"
+        if not path.exists():
+            raise NotFoundError(f"no server event log at {path}", "pass the directory given to `medperf server start --data-dir`")
+        return open_server_store(server_data_dir)
+    from medperf_core.client_store import open_client_store
+
+    if store is not None and not store.exists():
+        raise NotFoundError(f"no event store at {store}", "check the path")
+    return open_client_store(store)
+
+
+@app.command("ls")
+def ls(
+    stream: str = typer.Option(None, "--stream", help="Only this stream (e.g. dataset-1)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per event."),
+    store: Path = StoreOption,
+    server_data_dir: Path = ServerDirOption,
+) -> None:
+    """List the events of the log, oldest first."""
+    with _open(store, server_data_dir) as es:
+        events = [e for e in es.read_all() if stream is None or e.stream == stream]
+    if as_json:
+        print_json([e.as_row() for e in events])
+        return
+    rows = [[e.position, e.recorded_at, e.stream, e.version, e.type, e.actor] for e in events]
+    typer.echo(table(rows, ["position", "recorded at", "stream", "version", "type", "actor"]))
+
+
+@app.command("verify")
+def verify(store: Path = StoreOption, server_data_dir: Path = ServerDirOption) -> None:
+    """Walk the hash chain; exit 0 when intact, otherwise name the first bad position."""
+    with _open(store, server_data_dir) as es:
+        report = es.verify()
+    if not report.ok:
+        raise IntegrityError(report.summary(), "restore the log from a backup; do not append to it")
+    typer.echo(f"✅ {report.summary()}")
+
+
+@app.command("replay")
+def replay(
+    store: Path = StoreOption,
+    server_data_dir: Path = ServerDirOption,
+    check_only: bool = typer.Option(False, "--check-only", help="Compare without replacing the live tables."),
+) -> None:
+    """Rebuild every projection from the log and report whether the rebuilt rows equal the live ones."""
+    with _open(store, server_data_dir) as es:
+        report = es.replay(rebuild=not check_only)
+    rows = [[t.table, t.live_rows, t.rebuilt_rows, "yes" if t.equal else "NO"] for t in report.tables]
+    typer.echo(table(rows, ["table", "live rows", "rebuilt rows", "equal"]))
+    if report.equal:
+        typer.echo(f"✅ replayed {report.events} events: every projection equals the live state")
+    else:
+        action = "left as they were" if check_only else "replaced by the rebuilt ones"
+        typer.echo(f"⚠️  replayed {report.events} events: projections differed and were {action}")
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the JSON lines."),
+    store: Path = StoreOption,
+    server_data_dir: Path = ServerDirOption,
+) -> None:
+    """Write the whole log as JSON lines (one stored event per line, hashes included)."""
+    tmp = output.with_name(output.name + ".tmp")
+    count = 0
+    with _open(store, server_data_dir) as es, tmp.open("w", encoding="utf-8") as f:
+        for event in es.read_all():
+            f.write(json.dumps(event.as_row(), sort_keys=True, ensure_ascii=False) + "\n")
+            count += 1
+    tmp.replace(output)
+    typer.echo(f"exported {count} events to {output}")

@@ -1,0 +1,75 @@
+"""Entry point and the one error boundary of the command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from medperf_core import __version__
+from medperf_core.errors import MedperfError
+
+DEBUG = {"on": False}
+
+
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    """MedPerf: benchmark medical AI models on private data that never leaves your machine."""
+    DEBUG["on"] = debug
+    if version:
+        typer.echo(f"medperf {__version__}")
+        raise typer.Exit(0)
+
+
+def build_app() -> typer.Typer:
+    """The typer app with every plugin's commands (the built-in groups register through the same hook)."""
+    from medperf_core.plugins import get_plugin_host
+
+    app = typer.Typer(
+        name="medperf", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    get_plugin_host().pm.hook.medperf_register_commands(app=app)
+    return app
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"❌ Error: {message}\n")
+    return code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and turn every error into one line on stderr and a non-zero exit code."""
+    import click
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    DEBUG["on"] = "--debug" in args
+    try:
+        result = build_app()(args=args, prog_name="medperf", standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except MedperfError as e:
+        if DEBUG["on"]:
+            import traceback
+
+            traceback.print_exc()
+        return _fail(e.one_line(), e.exit_code)
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.exceptions.Abort:
+        return _fail("interrupted", 130)
+    except click.ClickException as e:
+        e.show()
+        return int(e.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted; re-run the same command to resume", 130)
+    except Exception as e:
+        if DEBUG["on"]:
+            raise
+        return _fail(f"unexpected {type(e).__name__}: {e} (re-run with --debug for the traceback)", 70)
+
+
+def main() -> None:
+    sys.exit(run())
