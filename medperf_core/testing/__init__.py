@@ -1,1 +1,1 @@
-"""Contract tests and helpers that recorders, runners and plugins reuse in their own test suites."""
+"""Test helpers shipped with medperf: contract tests that plugins (runners, recorders) must pass."""

@@ -1,0 +1,1 @@
+"""Container configuration, the runner interface and the shared run logic (no engine imports here)."""

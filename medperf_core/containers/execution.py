@@ -1,0 +1,209 @@
+"""Shared run logic for every runner: resolve mounts, validate, create fresh outputs, check hashes and results."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path, PurePosixPath
+
+import attrs
+
+from medperf_core.containers.config import Task, Volume
+from medperf_core.containers.runner import RunRequest, RunResult
+from medperf_core.errors import ConfigError, ContainerFailedError, IntegrityError
+
+
+@attrs.frozen
+class Mount:
+    """One bind mount as every engine needs it: host source, container target, read-only or not."""
+
+    name: str
+    source: Path
+    target: str
+    read_only: bool
+
+
+@attrs.frozen
+class StagedOutput:
+    """A file output: the engine mounts a fresh staging folder at the file's parent; we move the file out after."""
+
+    volume: Volume
+    staging_dir: Path
+    final_path: Path
+
+    @property
+    def staged_file(self) -> Path:
+        return self.staging_dir / PurePosixPath(self.volume.mount_path).name
+
+
+@attrs.frozen
+class PreparedRun:
+    """A validated request, ready for an engine: the command, the mounts, and what to collect afterwards."""
+
+    request: RunRequest
+    task: Task
+    mounts: tuple[Mount, ...]
+    staged: tuple[StagedOutput, ...]
+    output_dirs: tuple[tuple[Volume, Path], ...]
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        return self.task.command
+
+    @property
+    def label(self) -> str:
+        return f"task {self.task.name!r} of {self.request.config.image}"
+
+
+def _check_names(task: Task, given: set[str], declared: tuple[Volume, ...], kind: str, image: str) -> None:
+    names = {v.name for v in declared}
+    missing = sorted(names - given)
+    if missing:
+        raise ConfigError(
+            f"task {task.name!r} of {image} needs {kind} volume(s) {', '.join(missing)} but no path was given",
+            f"pass a host path for each of: {', '.join(sorted(names))}",
+        )
+    unknown = sorted(given - names)
+    if unknown:
+        raise ConfigError(
+            f"task {task.name!r} of {image} declares no {kind} volume(s) {', '.join(unknown)}",
+            f"its {kind} volumes are: {', '.join(sorted(names)) or 'none'}; check the container config",
+        )
+
+
+def _input_mount(volume: Volume, host: Path, task: Task) -> Mount:
+    source = host.expanduser().resolve()
+    ok = source.is_file() if volume.is_file else source.is_dir()
+    if not ok:
+        state = "does not exist" if not source.exists() else f"is not a {volume.type}"
+        raise ConfigError(
+            f"input volume {volume.name!r} of task {task.name!r}: {source} {state}",
+            f"pass an existing {volume.type} for {volume.name!r}",
+        )
+    return Mount(volume.name, source, volume.mount_path, read_only=True)
+
+
+def _fresh_output_dir(volume: Volume, host: Path, task: Task) -> Path:
+    target = host.expanduser().resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ConfigError(
+            f"output volume {volume.name!r} of task {task.name!r}: {target} already exists and is not an empty folder",
+            "outputs go to a fresh folder: remove it or choose another path",
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _staged_output(volume: Volume, host: Path, task: Task, others: list[str]) -> StagedOutput:
+    final = host.expanduser().resolve()
+    if final.exists():
+        raise ConfigError(
+            f"output volume {volume.name!r} of task {task.name!r}: {final} already exists",
+            "outputs are written fresh: remove it or choose another path",
+        )
+    parent = PurePosixPath(volume.mount_path).parent
+    clash = [m for m in others if PurePosixPath(m).is_relative_to(parent) or parent.is_relative_to(m)]
+    if str(parent) == "/" or clash:
+        raise ConfigError(
+            f"file output {volume.name!r} of task {task.name!r} must sit in a folder of its own inside the container",
+            f"move its mount_path {volume.mount_path} to a folder that holds no other volume",
+        )
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".{final.name}.medperf-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    return StagedOutput(volume, staging, final)
+
+
+def prepare_run(request: RunRequest) -> PreparedRun:
+    """Validate a request against its config and create the output folders; raises ConfigError on any mismatch."""
+    config = request.config
+    task = config.task(request.task)
+    _check_names(task, set(request.inputs), task.input_volumes, "input", config.image)
+    _check_names(task, set(request.outputs), task.output_volumes, "output", config.image)
+    mounts = [_input_mount(v, request.inputs[v.name], task) for v in task.input_volumes]
+    output_dirs: list[tuple[Volume, Path]] = []
+    staged: list[StagedOutput] = []
+    staged_parents: dict[str, StagedOutput] = {}
+    try:
+        for volume in task.output_volumes:
+            host = request.outputs[volume.name]
+            if not volume.is_file:
+                target = _fresh_output_dir(volume, host, task)
+                output_dirs.append((volume, target))
+                mounts.append(Mount(volume.name, target, volume.mount_path, read_only=False))
+                continue
+            others = [v.mount_path for v in (*task.input_volumes, *task.output_volumes) if not v.is_file]
+            others += [v.mount_path for v in task.input_volumes if v.is_file]
+            item = _staged_output(volume, host, task, others)
+            parent = str(PurePosixPath(volume.mount_path).parent)
+            if parent in staged_parents:  # two file outputs in one container folder share one staging folder
+                item.staging_dir.rmdir()
+                item = StagedOutput(volume, staged_parents[parent].staging_dir, item.final_path)
+            else:
+                staged_parents[parent] = item
+                mounts.append(Mount(volume.name, item.staging_dir, parent, read_only=False))
+            staged.append(item)
+    except BaseException:
+        cleanup_staging(tuple(staged))
+        raise
+    request.log_path.parent.mkdir(parents=True, exist_ok=True)
+    return PreparedRun(request, task, tuple(mounts), tuple(staged), tuple(output_dirs))
+
+
+def cleanup_staging(staged: tuple[StagedOutput, ...]) -> None:
+    for item in staged:
+        shutil.rmtree(item.staging_dir, ignore_errors=True)
+
+
+def normalise_digest(digest: str) -> str:
+    digest = digest.strip().lower()
+    return digest if ":" in digest else f"sha256:{digest}"
+
+
+def check_image_hash(prepared: PreparedRun, actual: str, rebuild_hint: str) -> None:
+    """Raise IntegrityError when the local image's digest is not the registered one."""
+    expected = prepared.request.expected_image_hash
+    if expected and normalise_digest(expected) != normalise_digest(actual):
+        raise IntegrityError(
+            f"image {prepared.request.config.image} has digest {actual}, but {expected} was registered",
+            f"the local image changed or is corrupt: {rebuild_hint}",
+        )
+
+
+def last_log_line(log_path: Path, limit: int = 200) -> str:
+    try:
+        with log_path.open("rb") as f:
+            f.seek(max(0, log_path.stat().st_size - 4096))
+            lines = [line for line in f.read().decode(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:limit] if lines else ""
+
+
+def fail(prepared: PreparedRun, what: str) -> ContainerFailedError:
+    """A ContainerFailedError naming the task, what went wrong and the log path."""
+    log = prepared.request.log_path
+    last = last_log_line(log)
+    hint = f"see the log {log}" + (f"; last line: {last}" if last else "")
+    return ContainerFailedError(f"{prepared.label} {what}; log: {log}", hint)
+
+
+def finish_run(prepared: PreparedRun, exit_code: int, duration_s: float, image_hash: str) -> RunResult:
+    """Turn a finished run into a RunResult: check the exit code, move file outputs in place, check every output."""
+    try:
+        if exit_code != 0:
+            raise fail(prepared, f"exited with code {exit_code}")
+        for item in prepared.staged:
+            if not item.staged_file.is_file():
+                raise fail(prepared, f"exited with code 0 but did not write its output file {item.volume.name!r} "
+                           f"({item.volume.mount_path})")
+        for item in prepared.staged:
+            os.replace(item.staged_file, item.final_path)
+        for volume, folder in prepared.output_dirs:
+            if not folder.is_dir() or not any(folder.iterdir()):
+                raise fail(prepared, f"exited with code 0 but wrote nothing to its output folder {volume.name!r} "
+                           f"({volume.mount_path})")
+    finally:
+        cleanup_staging(prepared.staged)
+    return RunResult(exit_code, duration_s, prepared.request.log_path, image_hash)

@@ -1,0 +1,66 @@
+"""The runner interface: what a run asks for (RunRequest), what it returns (RunResult), and the Runner protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from medperf_core.containers.config import ContainerConfig
+
+INSTALL_HINT = "install with: sudo scripts/install-engines.sh"
+
+
+def _paths(value: Mapping[str, Path | str]) -> dict[str, Path]:
+    return {str(name): Path(path) for name, path in value.items()}
+
+
+def _env(value: Mapping[str, str]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()}
+
+
+@attrs.frozen
+class RunRequest:
+    """One task of one container to run: host paths for each named volume plus run options."""
+
+    config: ContainerConfig
+    task: str
+    inputs: Mapping[str, Path] = attrs.field(converter=_paths, hash=False)
+    outputs: Mapping[str, Path] = attrs.field(converter=_paths, hash=False)
+    log_path: Path = attrs.field(converter=Path)
+    expected_image_hash: str | None = None
+    timeout: float | None = None
+    gpus: str | None = None
+    show_logs: bool = False
+    env: Mapping[str, str] = attrs.field(factory=dict, converter=_env, hash=False)
+
+
+@attrs.frozen
+class RunResult:
+    """A finished, successful run."""
+
+    exit_code: int
+    duration_s: float
+    log_path: Path
+    image_hash: str
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """A container engine. Every implementation passes `medperf_core.testing.runner_contract.RunnerContract`."""
+
+    name: str
+
+    def check_available(self) -> None:
+        """Raise EngineUnavailableError (with an install hint) when the engine cannot run containers."""
+        ...
+
+    def image_hash(self, config: ContainerConfig) -> str:
+        """The digest of the config's image as present locally (for Docker-built images the id `sha256:...`)."""
+        ...
+
+    def run(self, request: RunRequest) -> RunResult:
+        """Run the task; raise ContainerFailedError on failure and IntegrityError on a digest mismatch."""
+        ...

@@ -1,0 +1,130 @@
+"""The Docker runner: no network, read-only inputs, the caller's uid, a timeout, logs to a file, no pulls."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from medperf_core.containers.config import ContainerConfig
+from medperf_core.containers.execution import PreparedRun, check_image_hash, fail, finish_run, prepare_run
+from medperf_core.containers.gpus import parse_gpus
+from medperf_core.containers.logs import LogSink
+from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
+from medperf_core.errors import EngineUnavailableError, RunnerError
+
+if TYPE_CHECKING:
+    import docker
+
+_JOIN_LOGS_S = 10.0
+
+
+def rebuild_hint(image: str) -> str:
+    return (
+        f"rebuild it with `docker build -t {image} <its folder>` (tutorial images: "
+        "scripts/build-tutorial-images.sh); medperf never pulls images"
+    )
+
+
+class DockerRunner:
+    """Runs container tasks through the Docker engine with the docker SDK."""
+
+    name = "docker"
+
+    def __init__(self) -> None:
+        self._client: docker.DockerClient | None = None
+
+    def _docker(self) -> docker.DockerClient:
+        if self._client is None:
+            try:
+                import docker
+            except ImportError as e:
+                raise EngineUnavailableError("the docker Python SDK is not installed", "pip install medperf-docker") from e
+            try:
+                client = docker.from_env()
+                client.ping()
+            except docker.errors.DockerException as e:
+                raise EngineUnavailableError(
+                    f"cannot reach the Docker engine: {e}", f"start it, or {INSTALL_HINT}"
+                ) from e
+            self._client = client
+        return self._client
+
+    def check_available(self) -> None:
+        self._docker()
+
+    def image_hash(self, config: ContainerConfig) -> str:
+        import docker
+
+        try:
+            return str(self._docker().images.get(config.image).id)
+        except docker.errors.ImageNotFound:
+            raise RunnerError(f"image {config.image} is not present in the local Docker engine",
+                              f"build it first: {rebuild_hint(config.image)}") from None
+        except docker.errors.APIError as e:
+            raise RunnerError(f"cannot inspect image {config.image}: {e.explanation or e}",
+                              rebuild_hint(config.image)) from e
+
+    def run(self, request: RunRequest) -> RunResult:
+        prepared = prepare_run(request)
+        client = self._docker()
+        digest = self.image_hash(request.config)
+        check_image_hash(prepared, digest, rebuild_hint(request.config.image))
+        container = self._create(client, prepared, digest)
+        try:
+            exit_code, duration = self._start_and_wait(container, prepared)
+        finally:
+            try:
+                container.remove(force=True)
+            except Exception:  # already gone; nothing left to clean
+                pass
+        return finish_run(prepared, exit_code, duration, digest)
+
+    def _create(self, client: docker.DockerClient, prepared: PreparedRun, digest: str) -> Any:
+        from docker.types import DeviceRequest, Mount
+
+        request = prepared.request
+        mounts = [Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in prepared.mounts]
+        gpus = parse_gpus(request.gpus)
+        device_requests = None
+        if gpus is not None:
+            device_requests = [
+                DeviceRequest(count=gpus.count if not gpus.device_ids else None,
+                              device_ids=list(gpus.device_ids) or None, capabilities=[["gpu"]])
+            ]
+        command = list(prepared.command)
+        return client.containers.create(
+            image=digest,  # the id we checked, not the tag, so a re-tag in between cannot swap the image
+            entrypoint=command[:1],
+            command=command[1:],
+            mounts=mounts,
+            network_disabled=True,
+            network_mode="none",
+            user=f"{os.getuid()}:{os.getgid()}",
+            environment=dict(request.env),
+            device_requests=device_requests,
+            security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
+            labels={"org.medperf.task": prepared.task.name},
+            detach=True,
+        )
+
+    def _start_and_wait(self, container: Any, prepared: PreparedRun) -> tuple[int, float]:
+        import requests
+
+        request = prepared.request
+        with LogSink(request.log_path, echo=request.show_logs) as sink:
+            started = time.monotonic()
+            container.start()
+            pump = sink.pump(container.logs(stream=True, follow=True, stdout=True, stderr=True))
+            try:
+                status = container.wait(timeout=request.timeout) if request.timeout else container.wait()
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                container.kill()
+                duration = time.monotonic() - started
+                pump.join(_JOIN_LOGS_S)
+                sink.note(f"timed out after {request.timeout:g} s; container killed")
+                raise fail(prepared, f"timed out after {request.timeout:g} s and was killed") from None
+            duration = time.monotonic() - started
+            pump.join(_JOIN_LOGS_S)
+        return int(status.get("StatusCode", -1)), duration
