@@ -1,1 +1,1 @@
-"""Test helpers shipped with medperf: contract tests that plugins (runners, recorders) must pass."""
+"""Contract tests and helpers that recorders, runners and plugins reuse in their own test suites."""
