@@ -1,7 +1,7 @@
-"""Generate the event catalog: one JSON Schema (draft 2020-12) per event type and version, from the attrs classes.
+"""Generate the event catalog: one JSON Schema (draft 2020-12) per event type and version, from the classes.
 
 Run `python events/generate_schemas.py` after adding or changing an event class, review the diff, commit it.
-`--check` exits 1 when a committed schema differs from what the classes say (tests/test_event_catalog.py does this).
+`--check` exits 1 when a committed schema differs from what the classes say (tests/test_event_catalog.py).
 Schemas of older versions stay in the catalog: logs written with them must remain auditable.
 """
 
@@ -29,7 +29,7 @@ _SCALARS: dict[Any, dict[str, Any]] = {
 
 
 def type_schema(hint: Any) -> dict[str, Any]:
-    """The JSON Schema of one type hint, limited to the shapes events use (scalars, dicts, lists, optionals)."""
+    """The JSON Schema of one type hint, limited to what events use (scalars, dicts, lists, optionals)."""
     if hint is Any:
         return {}
     if hint in _SCALARS:
@@ -48,7 +48,9 @@ def type_schema(hint: Any) -> dict[str, Any]:
         if key is not str:
             raise TypeError(f"event dicts must have str keys, not {key!r}")
         value_schema = type_schema(value)
-        return {"type": "object", "additionalProperties": value_schema} if value_schema else {"type": "object"}
+        return (
+            {"type": "object", "additionalProperties": value_schema} if value_schema else {"type": "object"}
+        )
     if origin in (list, tuple) and args:
         return {"type": "array", "items": type_schema(args[0])}
     raise TypeError(f"no JSON Schema mapping for the type hint {hint!r}; extend events/generate_schemas.py")

@@ -19,14 +19,19 @@ def medperf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     """Every test gets its own MEDPERF_HOME, no plugin switches from the caller, and a fresh plugin host."""
     home = tmp_path / "medperf-home"
     monkeypatch.setenv("MEDPERF_HOME", str(home))
-    for name in ("MEDPERF_PROFILE", "MEDPERF_DISABLE_PLUGINS", "MEDPERF_BLOCK_PLUGINS", "MEDPERF_TRACE_PLUGINS"):
+    for name in (
+        "MEDPERF_PROFILE",
+        "MEDPERF_DISABLE_PLUGINS",
+        "MEDPERF_BLOCK_PLUGINS",
+        "MEDPERF_TRACE_PLUGINS",
+    ):
         monkeypatch.delenv(name, raising=False)
     reset_plugin_host()
     yield home
     reset_plugin_host()
 
 
-# --- event catalog: every payload mapped during the session must validate against events/<type>/v<n> -----------
+# --- event catalog: every payload mapped during the session must validate against events/<type>/v<n> ---
 
 RECORDED_PAYLOADS: list[tuple[str, int, dict[str, Any]]] = []
 
@@ -71,10 +76,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             error = jsonschema.exceptions.best_match(
                 jsonschema.Draft202012Validator(schema).iter_errors(payload)
             )
-            problem = f"{type_name} v{version}: {error.message} in {payload}" if error else ""
+            where = "/".join(str(p) for p in error.absolute_path) if error else ""
+            problem = (
+                f"{type_name} v{version}: {where or 'payload'}: {error.validator} failed" if error else ""
+            )
+            example = f" (e.g. {str(payload)[:200]})"
         if problem and problem not in seen:
             seen.add(problem)
-            problems.append(problem)
+            problems.append(problem + (example if schema is not None else ""))
     if problems:
-        sys.stderr.write("\nevents written during the tests do not match the catalog:\n  " + "\n  ".join(problems) + "\n")
+        sys.stderr.write(
+            "\nevents written during the tests do not match the catalog:\n  " + "\n  ".join(problems) + "\n"
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -9,9 +9,10 @@
             yield rec
             rec.close()
 
-A recorder stores `NewEvent`s as positioned, hash-chained `StoredEvent`s: `append(stream, expected_version, events,
-apply=None)`, `read_stream(stream)`, `read_all(after=0)`, `read_raw(after=0)` (rows as stored, for verification),
-`stream_version(stream)`, `last_position()` and `close()`.
+A recorder stores `NewEvent`s as positioned, hash-chained `StoredEvent`s:
+`append(stream, expected_version, events, apply=None)`, `read_stream(stream)`, `read_all(after=0)`,
+`read_raw(after=0)` (rows as stored, for verification), `stream_version(stream)`, `last_position()`,
+`close()`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class RecorderContract:
     def recorder(self) -> Iterator[Any]:
         raise NotImplementedError("override the `recorder` fixture in your subclass")
 
-    # --- empty ---------------------------------------------------------------------------------------------------
+    # --- empty ---
 
     def test_a_new_recorder_is_empty(self, recorder: Any) -> None:
         assert list(recorder.read_all()) == []
@@ -54,7 +55,7 @@ class RecorderContract:
         assert recorder.stream_version("dataset-1") == 0
         assert recorder.last_position() == 0
 
-    # --- append and read ---------------------------------------------------------------------------------------
+    # --- append and read ---
 
     def test_append_returns_positioned_chained_events(self, recorder: Any) -> None:
         stored = recorder.append("s", 0, [new_event(1), new_event(2)])
@@ -100,10 +101,12 @@ class RecorderContract:
         assert recorder.append("s", 0, []) == []
         assert recorder.last_position() == 0
 
-    # --- optimistic concurrency --------------------------------------------------------------------------------
+    # --- optimistic concurrency ---
 
     @pytest.mark.parametrize("expected", [0, 2, 5])
-    def test_append_at_a_wrong_version_conflicts_and_writes_nothing(self, recorder: Any, expected: int) -> None:
+    def test_append_at_a_wrong_version_conflicts_and_writes_nothing(
+        self, recorder: Any, expected: int
+    ) -> None:
         recorder.append("s", 0, [new_event(1)])
         with pytest.raises(ConcurrencyError):
             recorder.append("s", expected, [new_event(2)])
@@ -139,7 +142,7 @@ class RecorderContract:
         assert recorder.stream_version("race") == 1
         assert verify_rows(recorder.read_raw()).ok
 
-    # --- hash chain --------------------------------------------------------------------------------------------
+    # --- hash chain ---
 
     def test_the_hash_chain_links_every_event(self, recorder: Any) -> None:
         recorder.append("a", 0, [new_event(1), new_event(2)])
@@ -156,10 +159,20 @@ class RecorderContract:
         recorder.append("s", 0, [new_event(1, b=2, a=1)])
         (row,) = list(recorder.read_raw())
         assert row["payload"] == '{"a":1,"b":2,"n":1}'
-        assert set(row) == {"position", "stream", "version", "type", "schema_version", "recorded_at", "actor",
-                            "payload", "prev_hash", "hash"}
+        assert set(row) == {
+            "position",
+            "stream",
+            "version",
+            "type",
+            "schema_version",
+            "recorded_at",
+            "actor",
+            "payload",
+            "prev_hash",
+            "hash",
+        }
 
-    # --- atomicity ---------------------------------------------------------------------------------------------
+    # --- atomicity ---
 
     def test_apply_sees_each_stored_event_in_the_same_transaction(self, recorder: Any) -> None:
         seen: list[StoredEvent] = []

@@ -38,7 +38,11 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
         SQLiteRecorder(path).close()
     rec = SQLiteRecorder(path)
     try:
-        applied = [r["name"] for r in rec.db["_sqlite_migrations"].rows] if rec.db["_sqlite_migrations"].exists() else []
+        applied = (
+            [r["name"] for r in rec.db["_sqlite_migrations"].rows]
+            if rec.db["_sqlite_migrations"].exists()
+            else []
+        )
         assert len(applied) == len(set(applied))
         assert "events" in rec.db.table_names()
     finally:

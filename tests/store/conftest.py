@@ -1,0 +1,19 @@
+"""Store fixtures: a sample log written through the real domain events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _store_helpers import StreamSummary, write_tutorial_flow
+
+from medperf_core.store import EventStore
+
+
+@pytest.fixture
+def sample_log(tmp_path: Path) -> Path:
+    """A closed store file holding the tutorial flow (8 events over 3 streams)."""
+    path = tmp_path / "sample" / "events.db"
+    with EventStore(path, [StreamSummary()]) as store:
+        write_tutorial_flow(store)
+    return path
