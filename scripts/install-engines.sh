@@ -102,7 +102,19 @@ install_apptainer() {
   for b in apptainer singularity; do ln -sfn "$APPTAINER_PREFIX/usr/bin/$b" "/usr/local/bin/$b"; done
 }
 
+configure_apptainer() {
+  # `apptainer build` needs mksquashfs, which lives in the prefix, not on PATH: tell apptainer where to look.
+  local conf="$APPTAINER_PREFIX/etc/apptainer/apptainer.conf"
+  local want="binary path = \$PATH:$APPTAINER_PREFIX/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  if ! grep -qxF "$want" "$conf"; then
+    sed -i '/^binary path = /d' "$conf"
+    printf '%s\n' "$want" >> "$conf"
+    log "apptainer: binary path includes $APPTAINER_PREFIX/usr/bin (for mksquashfs)"
+  fi
+}
+
 install_docker
 start_docker
 install_apptainer
+configure_apptainer
 log "done"

@@ -1,0 +1,1 @@
+"""medperf-singularity: the Singularity/Apptainer runner plugin (spython is imported only when used)."""

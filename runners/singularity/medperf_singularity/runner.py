@@ -1,0 +1,137 @@
+"""The Singularity/Apptainer runner: the same mounts, isolation, timeout and checks as Docker, on a cached SIF."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from typing import Any
+
+from medperf_core.containers.config import ContainerConfig
+from medperf_core.containers.execution import PreparedRun, check_image_hash, fail, finish_run, prepare_run
+from medperf_core.containers.gpus import parse_gpus
+from medperf_core.containers.logs import LogSink
+from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
+from medperf_core.errors import ConfigError, EngineUnavailableError, RunnerError
+from medperf_singularity.sif import build_sif, docker_client
+
+ISOLATION = ("--containall", "--no-home", "--net", "--network", "none")
+_KILL_GRACE_S = 5.0
+
+
+def rebuild_hint(image: str) -> str:
+    return f"rebuild it with `docker build -t {image} <its folder>`; medperf builds the SIF from it again"
+
+
+class SingularityRunner:
+    """Runs container tasks with Apptainer/Singularity through spython, from SIFs converted from Docker images."""
+
+    name = "singularity"
+
+    def __init__(self) -> None:
+        self._docker: Any = None
+
+    def _client(self) -> Any:
+        if self._docker is None:
+            self._docker = docker_client()
+        return self._docker
+
+    def check_available(self) -> None:
+        try:
+            from spython.utils import check_install
+        except ImportError as e:
+            raise EngineUnavailableError("spython is not installed", "pip install medperf-singularity") from e
+        if not check_install("singularity"):
+            raise EngineUnavailableError(
+                "no `singularity` binary on PATH (apptainer installs it as a link)", INSTALL_HINT
+            )
+        self._client()
+
+    def image_hash(self, config: ContainerConfig) -> str:
+        """The Docker image id the SIF is built from; the SIF is built (once) here so runs start fast."""
+        digest = self._docker_id(config.image)
+        build_sif(config.image, digest, lambda: self._docker_id(config.image))
+        return digest
+
+    def _docker_id(self, image: str) -> str:
+        import docker
+
+        try:
+            return str(self._client().images.get(image).id)
+        except docker.errors.ImageNotFound:
+            raise RunnerError(
+                f"image {image} is not present in the local Docker engine", f"build it first: {rebuild_hint(image)}"
+            ) from None
+
+    def _workdir(self, digest: str) -> str:
+        attrs = self._client().images.get(digest).attrs
+        return str((attrs.get("Config") or {}).get("WorkingDir") or "/")
+
+    def run(self, request: RunRequest) -> RunResult:
+        prepared = prepare_run(request)
+        digest = self._docker_id(request.config.image)
+        check_image_hash(prepared, digest, rebuild_hint(request.config.image))
+        sif = build_sif(request.config.image, digest, lambda: self._docker_id(request.config.image))
+        command = self._command(prepared, str(sif), self._workdir(digest))
+        exit_code, duration = self._execute(command, prepared)
+        return finish_run(prepared, exit_code, duration, digest)
+
+    def _command(self, prepared: PreparedRun, sif: str, workdir: str) -> list[str]:
+        from spython.main import Client
+
+        options: list[str] = [*ISOLATION, "--pwd", workdir]
+        for mount in prepared.mounts:
+            if any(c in str(mount.source) for c in ",:"):
+                raise ConfigError(
+                    f"host path {mount.source} contains ',' or ':', which Apptainer's --bind cannot express",
+                    "move it to a path without those characters",
+                )
+            options += ["--bind", f"{mount.source}:{mount.target}:{'ro' if mount.read_only else 'rw'}"]
+        env = dict(prepared.request.env)
+        gpus = parse_gpus(prepared.request.gpus)
+        if gpus is not None:
+            options.append("--nv")
+            if gpus.device_ids:
+                env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus.device_ids)
+        for key, value in env.items():
+            options += ["--env", f"{key}={value}"]
+        base: list[str] = Client._init_command("exec")
+        return [*base, *options, sif, *prepared.command]
+
+    def _execute(self, command: list[str], prepared: PreparedRun) -> tuple[int, float]:
+        request = prepared.request
+        with LogSink(request.log_path, echo=request.show_logs) as sink:
+            started = time.monotonic()
+            try:
+                process = subprocess.Popen(
+                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # its own process group, so a timeout kills the whole container
+                )
+            except OSError as e:
+                raise EngineUnavailableError(f"cannot start {command[0]}: {e.strerror}", INSTALL_HINT) from e
+            assert process.stdout is not None
+            pump = sink.pump(iter(lambda: process.stdout.read1(65536) if process.stdout else b"", b""))
+            try:
+                exit_code = process.wait(timeout=request.timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+                pump.join(_KILL_GRACE_S)
+                sink.note(f"timed out after {request.timeout:g} s; container killed")
+                raise fail(prepared, f"timed out after {request.timeout:g} s and was killed") from None
+            duration = time.monotonic() - started
+            pump.join(_KILL_GRACE_S)
+        return exit_code, duration
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=_KILL_GRACE_S)
+            return
+        except subprocess.TimeoutExpired:
+            continue

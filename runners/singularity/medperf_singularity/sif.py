@@ -1,0 +1,78 @@
+"""SIF images built once per Docker image id and cached under MEDPERF_HOME/sif, never rebuilt while valid."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from medperf_core.config import medperf_home
+from medperf_core.errors import EngineUnavailableError, RunnerError
+
+INSTALL_HINT = "install with: sudo scripts/install-engines.sh"
+_build_lock = threading.Lock()
+
+
+def sif_cache_dir() -> Path:
+    path = medperf_home() / "sif"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sif_path(digest: str) -> Path:
+    """`<hex digest>.sif`: a changed image has a new id, so it gets a new SIF."""
+    return sif_cache_dir() / f"{digest.split(':', 1)[-1]}.sif"
+
+
+def docker_client() -> Any:
+    """The Docker engine the SIF is converted from, or EngineUnavailableError."""
+    try:
+        import docker
+    except ImportError as e:
+        raise EngineUnavailableError("the docker Python SDK is not installed", "pip install medperf-singularity") from e
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as e:
+        raise EngineUnavailableError(
+            f"the Singularity runner converts local Docker images, but the Docker engine is unreachable: {e}",
+            f"start it, or {INSTALL_HINT}",
+        ) from e
+    return client
+
+
+def build_sif(image: str, digest: str, current_digest: Any) -> Path:
+    """Build `docker-daemon://image` into the cache (temp name, then atomic rename) unless already there.
+
+    `current_digest()` is asked again after the build: if the tag moved meanwhile, the SIF is discarded.
+    """
+    target = sif_path(digest)
+    if target.is_file() and target.stat().st_size > 0:
+        return target
+    from spython.main import Client
+
+    with _build_lock:
+        if target.is_file() and target.stat().st_size > 0:
+            return target
+        tmp = target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.sif")
+        # spython's own build() hides the engine's error output; we build its command and keep stderr.
+        command = [*Client._init_command("build"), "--force", str(tmp), f"docker-daemon://{image}"]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+            if done.returncode != 0 or not tmp.is_file():
+                last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+                raise RunnerError(
+                    f"building a SIF from docker-daemon://{image} failed: {last[0][:300]}",
+                    f"check that the image exists locally and that `apptainer build` works; {INSTALL_HINT}",
+                )
+            if current_digest() != digest:
+                raise RunnerError(f"image {image} changed while its SIF was being built", "run the task again")
+            os.replace(tmp, target)
+        except OSError as e:
+            raise EngineUnavailableError(f"cannot run {command[0]}: {e.strerror}", INSTALL_HINT) from e
+        finally:
+            tmp.unlink(missing_ok=True)
+    return target
