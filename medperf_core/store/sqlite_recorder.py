@@ -26,6 +26,10 @@ def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
     )
 
 
+def _decode_leniently(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
 def connect(path: Path) -> Database:
     """A durable WAL connection usable from the threads of one process (access is serialised by a lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,15 +144,25 @@ class SQLiteRecorder:
             position = rows[-1][0]
 
     def read_raw(self, after: int = 0, batch: int = 5000) -> Iterator[dict[str, Any]]:
-        """Rows as stored (payload text untouched), for verification."""
+        """Rows as stored (payload text untouched), for verification.
+
+        Text that is not valid UTF-8 (a tampered byte) is decoded with replacement characters instead of raising,
+        so that verification reports the row's position rather than crashing; the replaced text cannot hash right.
+        """
         position = after
+        conn = self.db.conn
         while True:
             with self.lock:
-                cursor = self.db.conn.execute(
-                    f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?", (position, batch)
-                )
-                names = [d[0] for d in cursor.description]
-                rows = cursor.fetchall()
+                text_factory = conn.text_factory
+                conn.text_factory = _decode_leniently
+                try:
+                    cursor = conn.execute(
+                        f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?", (position, batch)
+                    )
+                    names = [d[0] for d in cursor.description]
+                    rows = cursor.fetchall()
+                finally:
+                    conn.text_factory = text_factory
             if not rows:
                 return
             for r in rows:

@@ -17,10 +17,11 @@ class VerifyReport:
     checked: int
     bad_position: int | None = None
     reason: str = ""
+    head: str = GENESIS_HASH  # hash of the last event checked: keep it elsewhere to detect a truncated log
 
     def summary(self) -> str:
         if self.ok:
-            return f"event log intact: {self.checked} events, hash chain verified"
+            return f"event log intact: {self.checked} events, hash chain verified, head {self.head}"
         return f"event log broken at position {self.bad_position}: {self.reason}"
 
 
@@ -48,4 +49,4 @@ def verify_rows(rows: Iterable[dict[str, Any]]) -> VerifyReport:
         expected_prev = row["hash"]
         expected_position += 1
         checked += 1
-    return VerifyReport(True, checked)
+    return VerifyReport(True, checked, head=expected_prev)
