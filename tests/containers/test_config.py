@@ -1,0 +1,209 @@
+"""container_config.yaml parsing: MedPerf's format accepted unchanged, every invalid config one clear ConfigError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from medperf_core.containers.config import (
+    ContainerConfig,
+    load_container_config,
+    loads_container_config,
+    parse_container_config,
+)
+from medperf_core.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+MEDPERF_STYLE = """\
+container_type: DockerImage
+image: mlcommons/chestxray-prep:0.1.0
+tasks:
+  prepare:
+    run_args:
+      command: python3 /project/prepare.py --flag "two words"
+    input_volumes:
+      data_path:
+        mount_path: /mlcommons/volumes/raw_data
+        type: directory
+      labels_path:
+        mount_path: /mlcommons/volumes/raw_labels
+        type: directory
+      parameters_file:
+        mount_path: /mlcommons/volumes/parameters/parameters.yaml
+        type: file
+    output_volumes:
+      output_path:
+        mount_path: /mlcommons/volumes/data
+        type: directory
+  infer:
+    run_args:
+      command: [python3, /project/infer.py]
+    input_volumes:
+      additional_files:
+        mount_path: /mlcommons/volumes/additional_files
+        type: directory
+    output_volumes:
+      output_path:
+        mount_path: /mlcommons/volumes/predictions
+        type: directory
+"""
+
+
+def test_medperf_format_is_parsed_unchanged() -> None:
+    config = loads_container_config(MEDPERF_STYLE)
+    assert config.image == "mlcommons/chestxray-prep:0.1.0"
+    assert config.container_type == "DockerImage"
+    prepare = config.task("prepare")
+    assert prepare.command == ("python3", "/project/prepare.py", "--flag", "two words")
+    assert [v.name for v in prepare.input_volumes] == ["data_path", "labels_path", "parameters_file"]
+    assert prepare.parameters_volume is not None and prepare.parameters_volume.is_file
+    assert prepare.output("output_path") is not None
+    infer = config.task("infer")
+    assert infer.command == ("python3", "/project/infer.py")
+    assert infer.additional_files_volume is not None and infer.additional_files_volume.type == "directory"
+    assert infer.parameters_volume is None
+
+
+def test_config_objects_are_frozen() -> None:
+    config = loads_container_config(MEDPERF_STYLE)
+    with pytest.raises(AttributeError):
+        config.image = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        config.task("prepare").command = ()  # type: ignore[misc]
+
+
+def test_every_tutorial_config_parses() -> None:
+    paths = sorted((REPO / "examples" / "tutorial").glob("*/container_config.yaml"))
+    assert len(paths) >= 4
+    for path in paths:
+        config = load_container_config(path)
+        assert config.image.startswith("medperf-tutorial/")
+        assert config.source == path
+
+
+def _mutate(path: list[Any], value: Any) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(MEDPERF_STYLE)
+    node: Any = data
+    for key in path[:-1]:
+        node = node[key]
+    if value is _DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return data
+
+
+_DELETE = object()
+_PREP_IN = ["tasks", "prepare", "input_volumes"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message", "hint"),
+    [
+        ([*_PREP_IN, "data_path", "mount_path"], _DELETE, "no mount_path", "mount_path"),
+        ([*_PREP_IN, "data_path", "mount_path"], "relative/path", "not an absolute path", "absolute"),
+        ([*_PREP_IN, "data_path", "mount_path"], "/", "not an absolute path", "absolute"),
+        ([*_PREP_IN, "data_path", "type"], "folder", "has type 'folder'", "type: directory"),
+        ([*_PREP_IN, "data_path"], "just-a-string", "must be a mapping", "mount_path"),
+        ([*_PREP_IN, "labels_path", "mount_path"], "/mlcommons/volumes/raw_data", "share mount_path", "own"),
+        ([*_PREP_IN, "labels_path", "mount_path"], "/mlcommons/volumes/raw_data/x", "inside another", "sibling"),
+        (["tasks", "prepare", "run_args"], _DELETE, "no run_args.command", "command"),
+        (["tasks", "prepare", "run_args", "command"], [], "no run_args.command", "command"),
+        (["tasks", "prepare", "run_args", "command"], "python3 'unclosed", "cannot be split", "quotes"),
+        (["tasks"], _DELETE, "no `tasks`", "tasks"),
+        (["tasks"], {}, "no `tasks`", "tasks"),
+        (["image"], _DELETE, "no valid `image`", "image: name:tag"),
+        (["image"], "has space:1", "no valid `image`", "image"),
+        (["container_type"], "PodmanThing", "not supported", "DockerImage"),
+        (["tasks", "infer", "output_volumes", "additional_files"], {"mount_path": "/o", "type": "directory"},
+         "both an input and an output", "different names"),
+    ],
+)
+def test_invalid_configs_raise_one_config_error_with_a_hint(path: list[Any], value: Any, message: str, hint: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_container_config(_mutate(path, value))
+    assert info.value.hint and hint in info.value.hint
+
+
+def test_unparseable_yaml_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not valid YAML") as info:
+        loads_container_config("image: a:1\ntasks:\n  - [unclosed\n", Path("bad.yaml"))
+    assert "bad.yaml" in info.value.message and info.value.hint
+
+
+def test_a_non_mapping_document_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not a mapping"):
+        loads_container_config("- just\n- a list\n")
+
+
+def test_an_unknown_task_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="no task 'evaluate'") as info:
+        loads_container_config(MEDPERF_STYLE).task("evaluate")
+    assert info.value.hint and "infer, prepare" in info.value.hint
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_container_config(tmp_path / "nope.yaml")
+
+
+# --- properties -----------------------------------------------------------------------------------------------
+
+names = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
+commands = st.lists(st.from_regex(r"[A-Za-z0-9_./=-]{1,12}", fullmatch=True), min_size=1, max_size=5)
+
+
+@st.composite
+def configs(draw: st.DrawFn) -> dict[str, Any]:
+    tasks: dict[str, Any] = {}
+    for task_name in draw(st.lists(names, min_size=1, max_size=4, unique=True)):
+        volume_names = draw(st.lists(names, min_size=0, max_size=6, unique=True))
+        split = draw(st.integers(0, len(volume_names)))
+        volumes = {
+            name: {"mount_path": f"/mnt/v{i}/{name}", "type": draw(st.sampled_from(["file", "directory"]))}
+            for i, name in enumerate(volume_names)
+        }
+        command = draw(commands)
+        tasks[task_name] = {
+            "run_args": {"command": draw(st.sampled_from([command, " ".join(command)]))},
+            "input_volumes": {n: volumes[n] for n in volume_names[:split]},
+            "output_volumes": {n: volumes[n] for n in volume_names[split:]},
+        }
+    return {"container_type": "DockerImage", "image": draw(names) + ":1", "tasks": tasks}
+
+
+@given(configs())
+def test_valid_configs_round_trip_through_yaml(data: dict[str, Any]) -> None:
+    config = loads_container_config(yaml.safe_dump(data, sort_keys=False))
+    assert isinstance(config, ContainerConfig)
+    assert config.image == data["image"]
+    assert set(config.tasks) == set(data["tasks"])
+    for name, raw in data["tasks"].items():
+        task = config.task(name)
+        expected_command = raw["run_args"]["command"]
+        if isinstance(expected_command, str):
+            expected_command = expected_command.split()
+        assert list(task.command) == expected_command
+        assert [(v.name, v.mount_path, v.type) for v in task.input_volumes] == [
+            (n, v["mount_path"], v["type"]) for n, v in raw["input_volumes"].items()
+        ]
+        assert [v.name for v in task.output_volumes] == list(raw["output_volumes"])
+
+
+@given(configs())
+def test_parsing_is_deterministic(data: dict[str, Any]) -> None:
+    assert parse_container_config(data) == parse_container_config(data)
+
+
+@given(st.text(max_size=200))
+def test_arbitrary_text_parses_or_raises_config_error(text: str) -> None:
+    try:
+        loads_container_config(text)
+    except ConfigError:
+        pass
