@@ -1,0 +1,1 @@
+"""An example third-party medperf plugin: copy this distribution to start your own."""
