@@ -41,10 +41,18 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _click_exception() -> type[Exception]:
+    """The ClickException typer raises: recent typer vendors click as `typer._click`, older uses click."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # typer < 0.2x depends on click itself
+        from click.exceptions import ClickException
+    return ClickException
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every error into one line on stderr and a non-zero exit code."""
-    import click
-
+    click_exception = _click_exception()
     args = list(sys.argv[1:] if argv is None else argv)
     DEBUG["on"] = "--debug" in args
     try:
@@ -56,13 +64,13 @@ def run(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         return _fail(e.one_line(), e.exit_code)
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         return int(e.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         return _fail("interrupted", 130)
-    except click.ClickException as e:
-        e.show()
-        return int(e.exit_code)
+    except click_exception as e:  # usage errors: click's own message and exit code (2)
+        e.show()  # type: ignore[attr-defined]
+        return int(e.exit_code)  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         return _fail("interrupted; re-run the same command to resume", 130)
     except Exception as e:
