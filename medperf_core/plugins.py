@@ -1,4 +1,4 @@
-"""The plugin-manager factory: built-ins and entry points of group `medperf`, loaded through the same hooks."""
+"""The plugin-manager factory: built-ins and entry points of group `medperf`, through the same hooks."""
 
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ def build_plugin_manager(*, load_entry_points: bool | None = None) -> pluggy.Plu
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         except Exception as e:  # a broken third-party plugin must name itself
-            raise PluginError(f"a medperf plugin failed to load: {e}", f"set {DISABLE_ENV}=1 to start without plugins") from e
+            raise PluginError(
+                f"a medperf plugin failed to load: {e}", f"set {DISABLE_ENV}=1 to start without plugins"
+            ) from e
     for module_name in BUILTIN_PLUGINS:
         if pm.is_blocked(module_name):
             continue
@@ -56,7 +58,10 @@ def build_plugin_manager(*, load_entry_points: bool | None = None) -> pluggy.Plu
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as e:
-        raise PluginError(f"plugin {e.plugin!r} implements an unknown hook: {e}", "update or remove the plugin") from e
+        name = pm.get_name(e.plugin) or repr(e.plugin)
+        raise PluginError(
+            f"plugin {name!r} implements an unknown hook: {e}", "update or remove the plugin"
+        ) from e
     if _env_flag(TRACE_ENV):
         pm.trace.root.setwriter(lambda message: sys.stderr.write(f"[plugins] {message}"))
         pm.enable_tracing()
