@@ -45,7 +45,7 @@ def for_hint(hint: Any) -> st.SearchStrategy[Any]:
         return st.dictionaries(st.text(max_size=10), for_hint(args[1]), max_size=4)
     if origin in (list, tuple):
         return st.lists(for_hint(args[0]), max_size=4)
-    raise TypeError(f"no strategy for {hint!r}: extend tests/store/_event_strategies.py")
+    raise TypeError(f"no strategy for {hint!r}: extend tests/_event_strategies.py")
 
 
 def events_of(cls: type[DomainEvent]) -> st.SearchStrategy[DomainEvent]:

@@ -143,8 +143,8 @@ class SQLiteRecorder:
                 yield _row_to_stored(r)
             position = rows[-1][0]
 
-    def read_raw(self, after: int = 0, batch: int = 5000) -> Iterator[dict[str, Any]]:
-        """Rows as stored (payload text untouched), for verification.
+    def read_raw(self, after: int | None = None, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        """Rows as stored (payload text untouched), for verification; by default every row, even at position <= 0.
 
         Text that is not valid UTF-8 (a tampered byte) is decoded with replacement characters instead of raising,
         so that verification reports the row's position rather than crashing; the replaced text cannot hash right.
@@ -157,7 +157,8 @@ class SQLiteRecorder:
                 conn.text_factory = _decode_leniently
                 try:
                     cursor = conn.execute(
-                        f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?", (position, batch)
+                        f"SELECT {COLUMNS} FROM events WHERE (? IS NULL OR position > ?) ORDER BY position LIMIT ?",
+                        (position, position, batch),
                     )
                     names = [d[0] for d in cursor.description]
                     rows = cursor.fetchall()

@@ -74,6 +74,8 @@ def test_flipping_any_byte_of_any_column_is_detected_at_its_position(
             raise
         conn.close()
         code, out, err = verify(path, capsys)
+    if column == "position" and text is not None and int(text) < position:
+        position = max(1, int(text))  # the row moved before its slot (to 0 even): the chain breaks there
     assert code == 5, (column, out, err)
     assert f"broken at position {position}:" in err
     assert len(err.strip().splitlines()) == 1
