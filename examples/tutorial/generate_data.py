@@ -1,4 +1,4 @@
-"""Generate the tutorial's toy chest X-ray data: python examples/tutorial/generate_data.py DEST [-n 40] [--seed 0]."""
+"""Generate toy chest X-rays:  python examples/tutorial/generate_data.py DEST [-n 40] [--seed 0]."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     generate_raw_data(args.dest, args.n_images, args.seed)
-    print(f"wrote {args.n_images} images to {args.dest / 'images'} and labels to {args.dest / 'labels' / 'labels.csv'}")
+    print(
+        f"wrote {args.n_images} images to {args.dest / 'images'}, labels to {args.dest / 'labels'}"
+    )
 
 
 if __name__ == "__main__":

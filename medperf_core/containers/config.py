@@ -59,12 +59,16 @@ class Task:
         return self.input(ADDITIONAL_FILES_VOLUME)
 
 
+def _task_map(tasks: Mapping[str, Task]) -> dict[str, Task]:
+    return dict(tasks)
+
+
 @attrs.frozen
 class ContainerConfig:
     """A whole container configuration: the image and its tasks."""
 
     image: str
-    tasks: Mapping[str, Task] = attrs.field(converter=lambda m: dict(m), eq=True, hash=False)
+    tasks: Mapping[str, Task] = attrs.field(converter=_task_map, hash=False)
     container_type: str = "DockerImage"
     source: Path | None = attrs.field(default=None, eq=False)
 
@@ -95,12 +99,13 @@ def _parse_volume(name: Any, raw: Any, where: str) -> Volume:
     mount_path = raw.get("mount_path")
     if not isinstance(mount_path, str) or not mount_path.strip():
         raise ConfigError(
-            f"volume {name!r} in {where} has no mount_path", f"add `mount_path: /absolute/path` under `{name}:`"
+            f"volume {name!r} in {where} has no mount_path",
+            f"add `mount_path: /absolute/path` under `{name}:`",
         )
     posix = PurePosixPath(mount_path)
     if not posix.is_absolute() or ".." in posix.parts or str(posix) == "/":
         raise ConfigError(
-            f"volume {name!r} in {where} has mount_path {mount_path!r}, which is not an absolute path below /",
+            f"volume {name!r} in {where} has mount_path {mount_path!r}, not an absolute path below /",
             "use an absolute path inside the container such as /mlcommons/volumes/data",
         )
     kind = raw.get("type", "directory")
@@ -143,7 +148,8 @@ def _check_mounts(task: Task, where: str) -> None:
     for volume in (*task.input_volumes, *task.output_volumes):
         if volume.name in names:
             raise ConfigError(
-                f"volume {volume.name!r} of {where} is both an input and an output", "give them different names"
+                f"volume {volume.name!r} of {where} is both an input and an output",
+                "give them different names",
             )
         names.add(volume.name)
         if volume.mount_path in seen:

@@ -1,4 +1,4 @@
-"""Shared run logic for every runner: resolve mounts, validate, create fresh outputs, check hashes and results."""
+"""Shared run logic for every runner: resolve mounts, validate, fresh outputs, hash and result checks."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Mount:
 
 @attrs.frozen
 class StagedOutput:
-    """A file output: the engine mounts a fresh staging folder at the file's parent; we move the file out after."""
+    """A file output: a fresh staging folder is mounted at the file's parent; the file is moved out after."""
 
     volume: Volume
     staging_dir: Path
@@ -61,7 +61,7 @@ def _check_names(task: Task, given: set[str], declared: tuple[Volume, ...], kind
     missing = sorted(names - given)
     if missing:
         raise ConfigError(
-            f"task {task.name!r} of {image} needs {kind} volume(s) {', '.join(missing)} but no path was given",
+            f"task {task.name!r} of {image} needs {kind} volume(s) {', '.join(missing)}, but none was given",
             f"pass a host path for each of: {', '.join(sorted(names))}",
         )
     unknown = sorted(given - names)
@@ -88,7 +88,7 @@ def _fresh_output_dir(volume: Volume, host: Path, task: Task) -> Path:
     target = host.expanduser().resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ConfigError(
-            f"output volume {volume.name!r} of task {task.name!r}: {target} already exists and is not an empty folder",
+            f"output volume {volume.name!r} of task {task.name!r}: {target} is not an empty folder",
             "outputs go to a fresh folder: remove it or choose another path",
         )
     target.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,7 @@ def _staged_output(volume: Volume, host: Path, task: Task, others: list[str]) ->
     clash = [m for m in others if PurePosixPath(m).is_relative_to(parent) or parent.is_relative_to(m)]
     if str(parent) == "/" or clash:
         raise ConfigError(
-            f"file output {volume.name!r} of task {task.name!r} must sit in a folder of its own inside the container",
+            f"file output {volume.name!r} of task {task.name!r} needs a container folder of its own",
             f"move its mount_path {volume.mount_path} to a folder that holds no other volume",
         )
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +116,7 @@ def _staged_output(volume: Volume, host: Path, task: Task, others: list[str]) ->
 
 
 def prepare_run(request: RunRequest) -> PreparedRun:
-    """Validate a request against its config and create the output folders; raises ConfigError on any mismatch."""
+    """Validate a request against its config and create the output folders; ConfigError on any mismatch."""
     config = request.config
     task = config.task(request.task)
     _check_names(task, set(request.inputs), task.input_volumes, "input", config.image)
@@ -190,20 +190,26 @@ def fail(prepared: PreparedRun, what: str) -> ContainerFailedError:
 
 
 def finish_run(prepared: PreparedRun, exit_code: int, duration_s: float, image_hash: str) -> RunResult:
-    """Turn a finished run into a RunResult: check the exit code, move file outputs in place, check every output."""
+    """Turn a finished run into a RunResult: check the exit code, move file outputs, check every output."""
     try:
         if exit_code != 0:
             raise fail(prepared, f"exited with code {exit_code}")
         for item in prepared.staged:
             if not item.staged_file.is_file():
-                raise fail(prepared, f"exited with code 0 but did not write its output file {item.volume.name!r} "
-                           f"({item.volume.mount_path})")
+                raise fail(
+                    prepared,
+                    f"exited with code 0 but did not write its output file {item.volume.name!r} "
+                    f"({item.volume.mount_path})",
+                )
         for item in prepared.staged:
             os.replace(item.staged_file, item.final_path)
         for volume, folder in prepared.output_dirs:
             if not folder.is_dir() or not any(folder.iterdir()):
-                raise fail(prepared, f"exited with code 0 but wrote nothing to its output folder {volume.name!r} "
-                           f"({volume.mount_path})")
+                raise fail(
+                    prepared,
+                    f"exited with code 0 but wrote nothing to its output folder {volume.name!r} "
+                    f"({volume.mount_path})",
+                )
     finally:
         cleanup_staging(prepared.staged)
     return RunResult(exit_code, duration_s, prepared.request.log_path, image_hash)

@@ -1,4 +1,4 @@
-"""The runner interface: what a run asks for (RunRequest), what it returns (RunResult), and the Runner protocol."""
+"""The runner interface: what a run asks for (RunRequest), what it returns (RunResult), the Runner."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class RunResult:
 
 @runtime_checkable
 class Runner(Protocol):
-    """A container engine. Every implementation passes `medperf_core.testing.runner_contract.RunnerContract`."""
+    """An engine; every implementation passes `medperf_core.testing.runner_contract.RunnerContract`."""
 
     name: str
 
@@ -58,7 +58,7 @@ class Runner(Protocol):
         ...
 
     def image_hash(self, config: ContainerConfig) -> str:
-        """The digest of the config's image as present locally (for Docker-built images the id `sha256:...`)."""
+        """The digest of the config's image as present locally (Docker-built images: the id `sha256:...`)."""
         ...
 
     def run(self, request: RunRequest) -> RunResult:

@@ -24,7 +24,9 @@ CMD ["sh"]
 def _static_busybox() -> Path:
     for candidate in (Path("/bin/busybox"), Path("/usr/bin/busybox")):
         if candidate.is_file():
-            out = subprocess.run(["file", "-L", str(candidate)], capture_output=True, text=True, check=False).stdout
+            out = subprocess.run(
+                ["file", "-L", str(candidate)], capture_output=True, text=True, check=False
+            ).stdout
             if "statically linked" in out or not shutil.which("file"):
                 return candidate
     raise RunnerError("no static busybox found to build the test image", "apt-get install -y busybox-static")
@@ -33,9 +35,14 @@ def _static_busybox() -> Path:
 def image_id(name: str) -> str | None:
     """The local Docker image id of `name`, or None when it is not there."""
     if shutil.which("docker") is None:
-        raise EngineUnavailableError("the docker CLI is not on PATH", "install with: sudo scripts/install-engines.sh")
+        raise EngineUnavailableError(
+            "the docker CLI is not on PATH", "install with: sudo scripts/install-engines.sh"
+        )
     done = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", name], capture_output=True, text=True, check=False
+        ["docker", "image", "inspect", "--format", "{{.Id}}", name],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return done.stdout.strip() if done.returncode == 0 else None
 
@@ -49,10 +56,14 @@ def ensure_test_image(name: str = TEST_IMAGE) -> str:
         (Path(tmp) / "Dockerfile").write_text(_DOCKERFILE)
         done = subprocess.run(
             ["docker", "build", "--network", "none", "-q", "-t", name, tmp],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     if done.returncode != 0:
-        raise RunnerError(f"building the test image {name} failed: {done.stderr.strip()[-500:]}", "is dockerd running?")
+        raise RunnerError(
+            f"building the test image {name} failed: {done.stderr.strip()[-500:]}", "is dockerd running?"
+        )
     built = image_id(name)
     if built is None:
         raise RunnerError(f"the test image {name} was built but cannot be inspected", "check `docker images`")

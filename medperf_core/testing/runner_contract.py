@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from medperf_core.containers.config import ContainerConfig, loads_container_config
-from medperf_core.containers.runner import INSTALL_HINT, RunRequest, Runner
+from medperf_core.containers.runner import INSTALL_HINT, Runner, RunRequest
 from medperf_core.errors import ConfigError, ContainerFailedError, EngineUnavailableError, IntegrityError
 from medperf_core.testing.images import TEST_IMAGE, ensure_test_image
 
@@ -51,7 +51,8 @@ tasks:
   write_input:
     run_args:
       command: >-
-        sh -c 'if echo x > /in/data/intruder.txt; then echo writable; else echo readonly; fi > /out/data/result.txt'
+        sh -c 'if echo x > /in/data/intruder.txt; then echo writable; else echo readonly; fi
+        > /out/data/result.txt'
     input_volumes:
       data_path: {{mount_path: /in/data, type: directory}}
     output_volumes:
@@ -127,11 +128,15 @@ class RunnerContract:
                 for v in config.task(task).output_volumes
             }
         return RunRequest(
-            config=config, task=task, inputs=inputs, outputs=outputs, log_path=tmp_path / "logs" / f"{task}.log",
+            config=config,
+            task=task,
+            inputs=inputs,
+            outputs=outputs,
+            log_path=tmp_path / "logs" / f"{task}.log",
             **options,
         )
 
-    # --- mounts, logs, environment, ownership -----------------------------------------------------------------
+    # --- mounts, logs, environment, ownership ---------------------------------------------------------------
 
     def test_engine_is_available_and_reports_a_digest(self, runner: Runner, config: ContainerConfig) -> None:
         runner.check_available()
@@ -142,7 +147,10 @@ class RunnerContract:
         self, runner: Runner, config: ContainerConfig, tmp_path: Path, data_dir: Path, params: Path
     ) -> None:
         request = self.request(
-            config, tmp_path, "copy", inputs={"data_path": data_dir, "parameters_file": params},
+            config,
+            tmp_path,
+            "copy",
+            inputs={"data_path": data_dir, "parameters_file": params},
             env={"MEDPERF_CONTRACT": "env-passed"},
         )
         result = runner.run(request)
@@ -156,14 +164,21 @@ class RunnerContract:
     def test_logs_are_captured_in_the_log_file(
         self, runner: Runner, config: ContainerConfig, tmp_path: Path, data_dir: Path, params: Path
     ) -> None:
-        request = self.request(config, tmp_path, "copy", inputs={"data_path": data_dir, "parameters_file": params})
+        request = self.request(
+            config, tmp_path, "copy", inputs={"data_path": data_dir, "parameters_file": params}
+        )
         result = runner.run(request)
         log = result.log_path.read_text()
         assert result.log_path == request.log_path
         assert "to-stdout" in log and "to-stderr" in log
 
     def test_show_logs_echoes_the_output(
-        self, runner: Runner, config: ContainerConfig, tmp_path: Path, data_dir: Path, params: Path,
+        self,
+        runner: Runner,
+        config: ContainerConfig,
+        tmp_path: Path,
+        data_dir: Path,
+        params: Path,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
         inputs = {"data_path": data_dir, "parameters_file": params}
@@ -173,14 +188,18 @@ class RunnerContract:
     def test_outputs_belong_to_the_calling_user(
         self, runner: Runner, config: ContainerConfig, tmp_path: Path, data_dir: Path, params: Path
     ) -> None:
-        request = self.request(config, tmp_path, "copy", inputs={"data_path": data_dir, "parameters_file": params})
+        request = self.request(
+            config, tmp_path, "copy", inputs={"data_path": data_dir, "parameters_file": params}
+        )
         runner.run(request)
         out = request.outputs["output_path"]
         assert (out / "uid.txt").read_text().strip() == str(os.getuid())
         for path in (out, *out.iterdir()):
             assert path.stat().st_uid == os.getuid(), path
 
-    def test_a_file_output_lands_at_its_host_path(self, runner: Runner, config: ContainerConfig, tmp_path: Path) -> None:
+    def test_a_file_output_lands_at_its_host_path(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
         request = self.request(config, tmp_path, "report")
         runner.run(request)
         report = request.outputs["report_file"]
@@ -188,14 +207,18 @@ class RunnerContract:
         assert report.stat().st_uid == os.getuid()
         assert sorted(p.name for p in report.parent.iterdir()) == ["report.yaml"]  # no staging folder left
 
-    def test_missing_output_folders_are_created(self, runner: Runner, config: ContainerConfig, tmp_path: Path) -> None:
+    def test_missing_output_folders_are_created(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
         out = tmp_path / "deep" / "er" / "out"
         runner.run(self.request(config, tmp_path, "network", outputs={"output_path": out}))
         assert (out / "ifaces.txt").is_file()
 
-    # --- isolation ---------------------------------------------------------------------------------------------
+    # --- isolation ------------------------------------------------------------------------------------------
 
-    def test_inputs_are_read_only(self, runner: Runner, config: ContainerConfig, tmp_path: Path, data_dir: Path) -> None:
+    def test_inputs_are_read_only(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path, data_dir: Path
+    ) -> None:
         request = self.request(config, tmp_path, "write_input", inputs={"data_path": data_dir})
         runner.run(request)
         assert (request.outputs["output_path"] / "result.txt").read_text().strip() == "readonly"
@@ -206,9 +229,11 @@ class RunnerContract:
         runner.run(request)
         assert (request.outputs["output_path"] / "ifaces.txt").read_text().split() == ["lo"]
 
-    # --- failures ----------------------------------------------------------------------------------------------
+    # --- failures -------------------------------------------------------------------------------------------
 
-    def test_a_timeout_kills_the_container_and_raises(self, runner: Runner, config: ContainerConfig, tmp_path: Path) -> None:
+    def test_a_timeout_kills_the_container_and_raises(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
         runner.image_hash(config)  # engines that convert images do it before the clock starts
         request = self.request(config, tmp_path, "sleep", timeout=2)
         started = time.monotonic()
@@ -228,17 +253,21 @@ class RunnerContract:
         assert "'fail'" in message and "7" in message and str(request.log_path) in message
         assert "boom-on-stderr" in request.log_path.read_text()
 
-    def test_a_missing_output_folder_content_raises(self, runner: Runner, config: ContainerConfig, tmp_path: Path) -> None:
+    def test_a_missing_output_folder_content_raises(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
         with pytest.raises(ContainerFailedError, match="output_path"):
             runner.run(self.request(config, tmp_path, "lazy"))
 
-    def test_a_missing_output_file_raises(self, runner: Runner, config: ContainerConfig, tmp_path: Path) -> None:
+    def test_a_missing_output_file_raises(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
         request = self.request(config, tmp_path, "lazy_file")
         with pytest.raises(ContainerFailedError, match="report_file"):
             runner.run(request)
         assert list(request.outputs["report_file"].parent.iterdir()) == []
 
-    # --- integrity ---------------------------------------------------------------------------------------------
+    # --- integrity ------------------------------------------------------------------------------------------
 
     def test_a_digest_mismatch_raises_integrity_error(
         self, runner: Runner, config: ContainerConfig, tmp_path: Path
@@ -249,16 +278,22 @@ class RunnerContract:
         assert info.value.hint and "rebuild" in info.value.hint
         assert not request.log_path.exists()
 
-    def test_the_registered_digest_is_accepted(self, runner: Runner, config: ContainerConfig, tmp_path: Path) -> None:
+    def test_the_registered_digest_is_accepted(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
         digest = runner.image_hash(config)
         result = runner.run(self.request(config, tmp_path, "network", expected_image_hash=digest))
         assert result.image_hash == digest
 
-    # --- requests that cannot run ------------------------------------------------------------------------------
+    # --- requests that cannot run ---------------------------------------------------------------------------
 
-    def test_an_unknown_task_is_a_config_error(self, runner: Runner, config: ContainerConfig, tmp_path: Path) -> None:
+    def test_an_unknown_task_is_a_config_error(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
         with pytest.raises(ConfigError, match="no task 'train'"):
-            runner.run(RunRequest(config=config, task="train", inputs={}, outputs={}, log_path=tmp_path / "x.log"))
+            runner.run(
+                RunRequest(config=config, task="train", inputs={}, outputs={}, log_path=tmp_path / "x.log")
+            )
 
     def test_a_missing_input_volume_is_a_config_error(
         self, runner: Runner, config: ContainerConfig, tmp_path: Path, data_dir: Path
@@ -266,10 +301,11 @@ class RunnerContract:
         with pytest.raises(ConfigError, match="parameters_file"):
             runner.run(self.request(config, tmp_path, "copy", inputs={"data_path": data_dir}))
 
-    def test_a_non_empty_output_folder_is_refused(self, runner: Runner, config: ContainerConfig, tmp_path: Path) -> None:
+    def test_a_non_empty_output_folder_is_refused(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
         out = tmp_path / "used"
         out.mkdir()
         (out / "old.txt").write_text("old")
         with pytest.raises(ConfigError, match="not an empty folder"):
             runner.run(self.request(config, tmp_path, "network", outputs={"output_path": out}))
-

@@ -15,10 +15,18 @@ BASE_IMAGE = "medperf-tutorial/base:1"
 SUITE = "bookworm"
 PACKAGES = ("python3-minimal", "python3-numpy", "python3-pil", "python3-yaml")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-_EXCLUDES = ("./usr/share/doc", "./usr/share/man", "./usr/share/locale", "./var/cache/apt", "./var/lib/apt/lists")
+_EXCLUDES = (
+    "./usr/share/doc",
+    "./usr/share/man",
+    "./usr/share/locale",
+    "./var/cache/apt",
+    "./var/lib/apt/lists",
+)
 
 
-def debian_mirror(sources_dir: Path = Path("/etc/apt/sources.list.d"), sources_list: Path = Path("/etc/apt/sources.list")) -> str:
+def debian_mirror(
+    sources_dir: Path = Path("/etc/apt/sources.list.d"), sources_list: Path = Path("/etc/apt/sources.list")
+) -> str:
     """The Debian mirror this machine's apt uses (read at build time, never hard-coded in what ships)."""
     if override := os.environ.get("MEDPERF_DEBIAN_MIRROR"):
         return override
@@ -41,7 +49,10 @@ def debian_mirror(sources_dir: Path = Path("/etc/apt/sources.list.d"), sources_l
 
 def _image_id(name: str) -> str | None:
     done = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", name], capture_output=True, text=True, check=False
+        ["docker", "image", "inspect", "--format", "{{.Id}}", name],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return done.stdout.strip() if done.returncode == 0 else None
 
@@ -50,7 +61,9 @@ def ensure_base_image(progress: Callable[[str], None] | None = None) -> str:
     """Return the base image's id, building it with debootstrap (about a minute, needs root) when missing."""
     say = progress or (lambda _message: None)
     if shutil.which("docker") is None:
-        raise EngineUnavailableError("the docker CLI is not on PATH", "install with: sudo scripts/install-engines.sh")
+        raise EngineUnavailableError(
+            "the docker CLI is not on PATH", "install with: sudo scripts/install-engines.sh"
+        )
     if existing := _image_id(BASE_IMAGE):
         return existing
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
@@ -63,15 +76,32 @@ def ensure_base_image(progress: Callable[[str], None] | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="medperf-base-") as tmp:
         rootfs = Path(tmp) / "rootfs"
         subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror],
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(PACKAGES)}",
+                SUITE,
+                str(rootfs),
+                mirror,
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
         tar = subprocess.Popen(
-            ["tar", "-C", str(rootfs), *[f"--exclude={e}" for e in _EXCLUDES], "-c", "."], stdout=subprocess.PIPE
+            ["tar", "-C", str(rootfs), *[f"--exclude={e}" for e in _EXCLUDES], "-c", "."],
+            stdout=subprocess.PIPE,
         )
         imported = subprocess.run(
-            ["docker", "import", "--change", "ENV LANG=C.UTF-8", "--change", 'CMD ["python3"]', "-", BASE_IMAGE],
+            [
+                "docker",
+                "import",
+                "--change",
+                "ENV LANG=C.UTF-8",
+                "--change",
+                'CMD ["python3"]',
+                "-",
+                BASE_IMAGE,
+            ],
             stdin=tar.stdout,
             capture_output=True,
             text=True,
@@ -80,7 +110,9 @@ def ensure_base_image(progress: Callable[[str], None] | None = None) -> str:
         if tar.stdout is not None:
             tar.stdout.close()
         if tar.wait() != 0 or imported.returncode != 0:
-            raise RunnerError(f"importing {BASE_IMAGE} failed: {imported.stderr.strip()}", "see the output above")
+            raise RunnerError(
+                f"importing {BASE_IMAGE} failed: {imported.stderr.strip()}", "see the output above"
+            )
     image_id = _image_id(BASE_IMAGE)
     if image_id is None:
         raise RunnerError(f"{BASE_IMAGE} was imported but cannot be inspected", "check `docker images`")

@@ -31,14 +31,16 @@ def _image(rng: random.Random, pneumonia: bool) -> list[list[int]]:
                 if ((x - lx) / 5.5) ** 2 + ((y - ly) / 10.0) ** 2 <= 1.0:
                     value -= 50.0
             if blob is not None:
-                value += _BLOB_AMPLITUDE * math.exp(-((x - blob[0]) ** 2 + (y - blob[1]) ** 2) / (2 * _BLOB_SIGMA**2))
+                value += _BLOB_AMPLITUDE * math.exp(
+                    -((x - blob[0]) ** 2 + (y - blob[1]) ** 2) / (2 * _BLOB_SIGMA**2)
+                )
             row.append(round(value + rng.gauss(0.0, 12.0)))
         rows.append(row)
     return rows
 
 
 def generate_raw_data(dest: Path, n_images: int = 40, seed: int = 0) -> Path:
-    """Write `dest/images/*.png` and `dest/labels/labels.csv` (columns image,label); the same seed gives the same bytes.
+    """Write `dest/images/*.png` and `dest/labels/labels.csv` (image,label): same seed, same bytes.
 
     Classes alternate so both are always present (half each, the extra one "normal").
     """

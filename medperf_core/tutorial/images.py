@@ -1,6 +1,6 @@
 """The tutorial's containers (prep, two models, metrics): where they live and how to build them, once.
 
-    python -m medperf_core.tutorial.images     # builds what is missing or changed, prints name → image id
+python -m medperf_core.tutorial.images     # builds what is missing or changed, prints name → image id
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def tutorial_dir() -> Path:
 
 @attrs.frozen
 class TutorialContainer:
-    """One tutorial container: its role, build folder, config, parameters and (for a model) additional files."""
+    """One tutorial container: role, build folder, config, parameters and (models) additional files."""
 
     name: str
     role: Role
@@ -58,7 +58,7 @@ class TutorialContainer:
         return path if path.is_dir() else None
 
     def source_hash(self, base_id: str = BASE_IMAGE) -> str:
-        """A digest of what goes into the image (base, Dockerfile, code), so a changed source means a rebuild."""
+        """A digest of what goes into the image (base, Dockerfile, code): a changed source means a rebuild."""
         digest = hashlib.sha256(base_id.encode())
         for path in sorted(self.folder.iterdir()):
             if path.is_file() and (path.name == "Dockerfile" or path.suffix == ".py"):
@@ -74,8 +74,17 @@ def tutorial_containers() -> list[TutorialContainer]:
 
 def _inspect(image: str) -> tuple[str, str] | None:
     done = subprocess.run(
-        ["docker", "image", "inspect", "--format", f'{{{{.Id}}}} {{{{index .Config.Labels "{SOURCE_LABEL}"}}}}', image],
-        capture_output=True, text=True, check=False,
+        [
+            "docker",
+            "image",
+            "inspect",
+            "--format",
+            f'{{{{.Id}}}} {{{{index .Config.Labels "{SOURCE_LABEL}"}}}}',
+            image,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         return None
@@ -85,9 +94,21 @@ def _inspect(image: str) -> tuple[str, str] | None:
 
 def _build(container: TutorialContainer, source_hash: str) -> None:
     done = subprocess.run(
-        ["docker", "build", "--network", "none", "-q", "--label", f"{SOURCE_LABEL}={source_hash}",
-         "-t", container.image, str(container.folder)],
-        capture_output=True, text=True, check=False,
+        [
+            "docker",
+            "build",
+            "--network",
+            "none",
+            "-q",
+            "--label",
+            f"{SOURCE_LABEL}={source_hash}",
+            "-t",
+            container.image,
+            str(container.folder),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RunnerError(
@@ -105,7 +126,9 @@ def build_tutorial_images(progress: Callable[[str], None] | None = None) -> dict
     try:
         base_id = ensure_base_image(say)
     except FileNotFoundError as e:
-        raise EngineUnavailableError("docker is not installed", "install with: sudo scripts/install-engines.sh") from e
+        raise EngineUnavailableError(
+            "docker is not installed", "install with: sudo scripts/install-engines.sh"
+        ) from e
     ids: dict[str, str] = {}
     for container in tutorial_containers():
         wanted = container.source_hash(base_id)
@@ -115,7 +138,9 @@ def build_tutorial_images(progress: Callable[[str], None] | None = None) -> dict
             _build(container, wanted)
             found = _inspect(container.image)
             if found is None:
-                raise RunnerError(f"{container.image} was built but cannot be inspected", "check `docker images`")
+                raise RunnerError(
+                    f"{container.image} was built but cannot be inspected", "check `docker images`"
+                )
         ids[container.name] = found[0]
     return ids
 

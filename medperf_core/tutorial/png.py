@@ -1,4 +1,4 @@
-"""Write and read 8-bit grayscale PNGs in pure Python (zlib + struct), so the client needs neither numpy nor PIL."""
+"""Write and read 8-bit grayscale PNGs in pure Python (zlib + struct): the client needs no numpy or PIL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def encode_gray_png(rows: Sequence[Sequence[int]]) -> bytes:
@@ -21,7 +23,9 @@ def encode_gray_png(rows: Sequence[Sequence[int]]) -> bytes:
         raise ValueError("an image needs equal-length, non-empty rows")
     raw = b"".join(b"\x00" + bytes(max(0, min(255, int(v))) for v in row) for row in rows)
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale, no interlace
-    return _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
+    return (
+        _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
+    )
 
 
 def write_gray_png(path: Path, rows: Sequence[Sequence[int]]) -> None:

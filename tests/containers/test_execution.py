@@ -31,25 +31,35 @@ def request_(tmp_path: Path) -> RunRequest:
     (tmp_path / "data").mkdir()
     (tmp_path / "params.yaml").write_text("a: 1\n")
     return RunRequest(
-        config=CONFIG, task="stats",
+        config=CONFIG,
+        task="stats",
         inputs={"data_path": tmp_path / "data", "parameters_file": tmp_path / "params.yaml"},
-        outputs={"output_path": tmp_path / "res" / "statistics.yaml", "report_path": tmp_path / "res" / "report"},
+        outputs={
+            "output_path": tmp_path / "res" / "statistics.yaml",
+            "report_path": tmp_path / "res" / "report",
+        },
         log_path=tmp_path / "logs" / "stats.log",
     )
 
 
-def test_mounts_are_resolved_read_only_inputs_and_writable_outputs(request_: RunRequest, tmp_path: Path) -> None:
+def test_mounts_are_resolved_read_only_inputs_and_writable_outputs(
+    request_: RunRequest, tmp_path: Path
+) -> None:
     prepared = prepare_run(request_)
     by_name = {m.name: m for m in prepared.mounts}
     assert by_name["data_path"].read_only and by_name["parameters_file"].read_only
     assert not by_name["report_path"].read_only and (tmp_path / "res" / "report").is_dir()
     staged = prepared.staged[0]
-    assert by_name["output_path"].target == "/out/stats" and by_name["output_path"].source == staged.staging_dir
+    assert (
+        by_name["output_path"].target == "/out/stats" and by_name["output_path"].source == staged.staging_dir
+    )
     assert prepared.command == ("python3", "/app/stats.py")
     assert (tmp_path / "logs").is_dir()
 
 
-def test_finish_moves_file_outputs_into_place_and_cleans_staging(request_: RunRequest, tmp_path: Path) -> None:
+def test_finish_moves_file_outputs_into_place_and_cleans_staging(
+    request_: RunRequest, tmp_path: Path
+) -> None:
     prepared = prepare_run(request_)
     prepared.staged[0].staged_file.write_text("n: 3\n")
     (tmp_path / "res" / "report" / "r.txt").write_text("ok")
@@ -80,7 +90,9 @@ def test_missing_outputs_fail(request_: RunRequest, tmp_path: Path) -> None:
         finish_run(prepared, 0, 0.1, "sha256:abc")
 
 
-@pytest.mark.parametrize("broken", ["missing_input", "wrong_type", "unknown_output", "used_output", "existing_file"])
+@pytest.mark.parametrize(
+    "broken", ["missing_input", "wrong_type", "unknown_output", "used_output", "existing_file"]
+)
 def test_unrunnable_requests_are_config_errors(request_: RunRequest, tmp_path: Path, broken: str) -> None:
     inputs, outputs = dict(request_.inputs), dict(request_.outputs)
     if broken == "missing_input":
@@ -112,8 +124,15 @@ def test_digest_check_accepts_equal_and_refuses_different(request_: RunRequest) 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, None), ("", None), ("0", None), ("all", GpuRequest(count=-1)), ("2", GpuRequest(count=2)),
-     ("device=0,1", GpuRequest(device_ids=("0", "1"))), ("1,3", GpuRequest(device_ids=("1", "3")))],
+    [
+        (None, None),
+        ("", None),
+        ("0", None),
+        ("all", GpuRequest(count=-1)),
+        ("2", GpuRequest(count=2)),
+        ("device=0,1", GpuRequest(device_ids=("0", "1"))),
+        ("1,3", GpuRequest(device_ids=("1", "3"))),
+    ],
 )
 def test_gpus_are_parsed(value: str | None, expected: GpuRequest | None) -> None:
     assert parse_gpus(value) == expected

@@ -1,4 +1,4 @@
-"""The tutorial benchmark end to end on real containers: prepare → sanity_check → statistics → infer → evaluate."""
+"""The tutorial benchmark on real containers: prepare → sanity_check → statistics → infer → evaluate."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from medperf_docker.runner import DockerRunner
 
 from medperf_core.containers.config import load_container_config
 from medperf_core.containers.runner import RunRequest, RunResult
@@ -16,7 +17,6 @@ from medperf_core.errors import ContainerFailedError
 from medperf_core.testing.runner_contract import require_engine
 from medperf_core.tutorial.data import generate_raw_data
 from medperf_core.tutorial.images import TutorialContainer, build_tutorial_images, tutorial_containers
-from medperf_docker.runner import DockerRunner
 
 pytestmark = pytest.mark.docker
 
@@ -28,14 +28,20 @@ class Bench:
         self.runner, self.work, self.image_ids = runner, work, image_ids
         self.containers = {c.name: c for c in tutorial_containers()}
 
-    def run(self, name: str, task: str, inputs: dict[str, Path], outputs: dict[str, Path], tag: str = "") -> RunResult:
+    def run(
+        self, name: str, task: str, inputs: dict[str, Path], outputs: dict[str, Path], tag: str = ""
+    ) -> RunResult:
         container: TutorialContainer = self.containers[name]
         inputs = {**inputs, "parameters_file": container.parameters_path}
         if container.additional_files_path is not None:
             inputs["additional_files"] = container.additional_files_path
         request = RunRequest(
-            config=load_container_config(container.config_path), task=task, inputs=inputs, outputs=outputs,
-            log_path=self.work / "logs" / f"{name}-{task}{tag}.log", expected_image_hash=self.image_ids[name],
+            config=load_container_config(container.config_path),
+            task=task,
+            inputs=inputs,
+            outputs=outputs,
+            log_path=self.work / "logs" / f"{name}-{task}{tag}.log",
+            expected_image_hash=self.image_ids[name],
             timeout=120,
         )
         return self.runner.run(request)
@@ -53,8 +59,12 @@ def pipeline(bench: Bench) -> dict[str, Any]:
     work = bench.work
     raw = generate_raw_data(work / "raw", n_images=40, seed=0)
     data, labels = work / "prepared" / "data", work / "prepared" / "labels"
-    bench.run("prep", "prepare", {"data_path": raw / "images", "labels_path": raw / "labels"},
-              {"output_path": data, "output_labels_path": labels})
+    bench.run(
+        "prep",
+        "prepare",
+        {"data_path": raw / "images", "labels_path": raw / "labels"},
+        {"output_path": data, "output_labels_path": labels},
+    )
     bench.run("prep", "sanity_check", {"data_path": data, "labels_path": labels}, {})
     statistics = work / "statistics.yaml"
     bench.run("prep", "statistics", {"data_path": data, "labels_path": labels}, {"output_path": statistics})
@@ -63,11 +73,21 @@ def pipeline(bench: Bench) -> dict[str, Any]:
         predictions = work / model / "predictions"
         bench.run(model, "infer", {"data_path": data}, {"output_path": predictions})
         result_file = work / model / "results.yaml"
-        bench.run("metrics", "evaluate", {"predictions": predictions, "labels": labels},
-                  {"output_path": result_file}, tag=f"-{model}")
+        bench.run(
+            "metrics",
+            "evaluate",
+            {"predictions": predictions, "labels": labels},
+            {"output_path": result_file},
+            tag=f"-{model}",
+        )
         results[model] = yaml.safe_load(result_file.read_text())
-    return {"data": data, "labels": labels, "statistics": yaml.safe_load(statistics.read_text()),
-            "results": results, "work": work}
+    return {
+        "data": data,
+        "labels": labels,
+        "statistics": yaml.safe_load(statistics.read_text()),
+        "results": results,
+        "work": work,
+    }
 
 
 def test_prepare_writes_one_array_per_image_and_labels(pipeline: dict[str, Any]) -> None:

@@ -20,8 +20,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def auc(scores: list[float], truth: list[int]) -> float | None:
     """Probability that a random positive scores above a random negative (ties count half)."""
-    pos = [s for s, t in zip(scores, truth) if t == 1]
-    neg = [s for s, t in zip(scores, truth) if t == 0]
+    pos = [s for s, t in zip(scores, truth, strict=True) if t == 1]
+    neg = [s for s, t in zip(scores, truth, strict=True) if t == 0]
     if not pos or not neg:
         return None
     wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
@@ -48,15 +48,15 @@ def main() -> None:
         sys.exit("scores must lie in [0, 1]")
     per_class = {}
     for index, name in enumerate(classes):
-        tp = sum(t == index and p == index for t, p in zip(truth, predicted))
-        fn = sum(t == index and p != index for t, p in zip(truth, predicted))
-        tn = sum(t != index and p != index for t, p in zip(truth, predicted))
-        fp = sum(t != index and p == index for t, p in zip(truth, predicted))
+        tp = sum(t == index and p == index for t, p in zip(truth, predicted, strict=True))
+        fn = sum(t == index and p != index for t, p in zip(truth, predicted, strict=True))
+        tn = sum(t != index and p != index for t, p in zip(truth, predicted, strict=True))
+        fp = sum(t != index and p == index for t, p in zip(truth, predicted, strict=True))
         per_class[name] = {"sensitivity": ratio(tp, tp + fn), "specificity": ratio(tn, tn + fp)}
     area = auc(scores, truth)
     results = {
         "n_cases": len(ids),
-        "accuracy": round(sum(t == p for t, p in zip(truth, predicted)) / len(ids), 6),
+        "accuracy": round(sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(ids), 6),
         "auc": None if area is None else round(area, 6),
         "per_class": per_class,
     }

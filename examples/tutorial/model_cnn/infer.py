@@ -1,4 +1,4 @@
-"""Tutorial second model: a one-layer CNN (background subtraction, one filter, global max pooling, logistic)."""
+"""Tutorial second model: a one-layer CNN (background removal, one filter, max pooling, logistic)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Train the one-layer CNN's weights (run inside the base image; see the README): writes additional_files/weights.npz.
+"""Train the one-layer CNN's weights inside the base image (see the README) into additional_files/weights.npz.
 
 The background is the mean normal image; the filter is a centre-surround blob detector of the opacity's size;
-the logistic scale and bias are fitted by gradient descent on training images (a different seed from the tutorial's data).
+the logistic scale and bias are fitted by gradient descent on training
+images (a different seed from the tutorial's data).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from infer import feature
+from PIL import Image
 
 
 def blob_kernel(size: int = 9, sigma: float = 3.5) -> np.ndarray:
@@ -40,8 +40,16 @@ def main(raw: Path, out: Path) -> None:
         b -= 0.1 * float((p - y).mean())
     scale, bias = w / sd, mu - b * sd / w
     accuracy = float((((x - bias) * scale > 0) == (y > 0)).mean())
-    np.savez(out, kernel=kernel, background=background.astype(np.float32), bias=np.float32(bias), scale=np.float32(scale))
-    print(f"trained on {len(rows)} images: scale={scale:.3f} bias={bias:.4f} training accuracy={accuracy:.3f}")
+    np.savez(
+        out,
+        kernel=kernel,
+        background=background.astype(np.float32),
+        bias=np.float32(bias),
+        scale=np.float32(scale),
+    )
+    print(
+        f"trained on {len(rows)} images: scale={scale:.3f} bias={bias:.4f} training accuracy={accuracy:.3f}"
+    )
 
 
 if __name__ == "__main__":

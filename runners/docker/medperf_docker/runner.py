@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,9 @@ class DockerRunner:
             try:
                 import docker
             except ImportError as e:
-                raise EngineUnavailableError("the docker Python SDK is not installed", "pip install medperf-docker") from e
+                raise EngineUnavailableError(
+                    "the docker Python SDK is not installed", "pip install medperf-docker"
+                ) from e
             try:
                 client = docker.from_env()
                 client.ping()
@@ -59,11 +62,14 @@ class DockerRunner:
         try:
             return str(self._docker().images.get(config.image).id)
         except docker.errors.ImageNotFound:
-            raise RunnerError(f"image {config.image} is not present in the local Docker engine",
-                              f"build it first: {rebuild_hint(config.image)}") from None
+            raise RunnerError(
+                f"image {config.image} is not present in the local Docker engine",
+                f"build it first: {rebuild_hint(config.image)}",
+            ) from None
         except docker.errors.APIError as e:
-            raise RunnerError(f"cannot inspect image {config.image}: {e.explanation or e}",
-                              rebuild_hint(config.image)) from e
+            raise RunnerError(
+                f"cannot inspect image {config.image}: {e.explanation or e}", rebuild_hint(config.image)
+            ) from e
 
     def run(self, request: RunRequest) -> RunResult:
         prepared = prepare_run(request)
@@ -74,10 +80,8 @@ class DockerRunner:
         try:
             exit_code, duration = self._start_and_wait(container, prepared)
         finally:
-            try:
+            with contextlib.suppress(Exception):  # already gone: nothing left to clean
                 container.remove(force=True)
-            except Exception:  # already gone; nothing left to clean
-                pass
         return finish_run(prepared, exit_code, duration, digest)
 
     def _create(self, client: docker.DockerClient, prepared: PreparedRun, digest: str) -> Any:
@@ -89,8 +93,11 @@ class DockerRunner:
         device_requests = None
         if gpus is not None:
             device_requests = [
-                DeviceRequest(count=gpus.count if not gpus.device_ids else None,
-                              device_ids=list(gpus.device_ids) or None, capabilities=[["gpu"]])
+                DeviceRequest(
+                    count=gpus.count if not gpus.device_ids else None,
+                    device_ids=list(gpus.device_ids) or None,
+                    capabilities=[["gpu"]],
+                )
             ]
         command = list(prepared.command)
         return client.containers.create(

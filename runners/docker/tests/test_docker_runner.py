@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from medperf_docker.runner import DockerRunner
 
 from medperf_core.containers.config import ContainerConfig
 from medperf_core.errors import ContainerFailedError, RunnerError
 from medperf_core.testing.runner_contract import RunnerContract, require_engine
-from medperf_docker.runner import DockerRunner
 
 pytestmark = pytest.mark.docker
 
@@ -19,7 +19,9 @@ pytestmark = pytest.mark.docker
 def _containers_for(task: str) -> list[str]:
     done = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=org.medperf.task={task}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.split()
 

@@ -1,7 +1,8 @@
-"""The Singularity/Apptainer runner: the same mounts, isolation, timeout and checks as Docker, on a cached SIF."""
+"""The Singularity/Apptainer runner: Docker's mounts, isolation, timeout and checks, on a cached SIF."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ def rebuild_hint(image: str) -> str:
 
 
 class SingularityRunner:
-    """Runs container tasks with Apptainer/Singularity through spython, from SIFs converted from Docker images."""
+    """Runs container tasks with Apptainer/Singularity via spython, on SIFs converted from Docker images."""
 
     name = "singularity"
 
@@ -55,25 +56,27 @@ class SingularityRunner:
         return digest
 
     def _docker_id(self, image: str) -> str:
+        return self._inspect(image)[0]
+
+    def _inspect(self, image: str) -> tuple[str, str]:
+        """The Docker image id and its working directory (Apptainer's --pwd: both engines start there)."""
         import docker
 
         try:
-            return str(self._client().images.get(image).id)
+            found = self._client().images.get(image)
         except docker.errors.ImageNotFound:
             raise RunnerError(
-                f"image {image} is not present in the local Docker engine", f"build it first: {rebuild_hint(image)}"
+                f"image {image} is not present in the local Docker engine",
+                f"build it first: {rebuild_hint(image)}",
             ) from None
-
-    def _workdir(self, digest: str) -> str:
-        attrs = self._client().images.get(digest).attrs
-        return str((attrs.get("Config") or {}).get("WorkingDir") or "/")
+        return str(found.id), str((found.attrs.get("Config") or {}).get("WorkingDir") or "/")
 
     def run(self, request: RunRequest) -> RunResult:
         prepared = prepare_run(request)
-        digest = self._docker_id(request.config.image)
+        digest, workdir = self._inspect(request.config.image)
         check_image_hash(prepared, digest, rebuild_hint(request.config.image))
         sif = build_sif(request.config.image, digest, lambda: self._docker_id(request.config.image))
-        command = self._command(prepared, str(sif), self._workdir(digest))
+        command = self._command(prepared, str(sif), workdir)
         exit_code, duration = self._execute(command, prepared)
         return finish_run(prepared, exit_code, duration, digest)
 
@@ -105,13 +108,16 @@ class SingularityRunner:
             started = time.monotonic()
             try:
                 process = subprocess.Popen(
-                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    command,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
                     start_new_session=True,  # its own process group, so a timeout kills the whole container
                 )
             except OSError as e:
                 raise EngineUnavailableError(f"cannot start {command[0]}: {e.strerror}", INSTALL_HINT) from e
             assert process.stdout is not None
-            pump = sink.pump(iter(lambda: process.stdout.read1(65536) if process.stdout else b"", b""))
+            pump = sink.pump(iter(functools.partial(os.read, process.stdout.fileno(), 65536), b""))
             try:
                 exit_code = process.wait(timeout=request.timeout)
             except subprocess.TimeoutExpired:

@@ -32,7 +32,9 @@ def docker_client() -> Any:
     try:
         import docker
     except ImportError as e:
-        raise EngineUnavailableError("the docker Python SDK is not installed", "pip install medperf-singularity") from e
+        raise EngineUnavailableError(
+            "the docker Python SDK is not installed", "pip install medperf-singularity"
+        ) from e
     try:
         client = docker.from_env()
         client.ping()
@@ -61,7 +63,9 @@ def build_sif(image: str, digest: str, current_digest: Any) -> Path:
         # spython's own build() hides the engine's error output; we build its command and keep stderr.
         command = [*Client._init_command("build"), "--force", str(tmp), f"docker-daemon://{image}"]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
+            )
             if done.returncode != 0 or not tmp.is_file():
                 last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
                 raise RunnerError(
@@ -69,7 +73,9 @@ def build_sif(image: str, digest: str, current_digest: Any) -> Path:
                     f"check that the image exists locally and that `apptainer build` works; {INSTALL_HINT}",
                 )
             if current_digest() != digest:
-                raise RunnerError(f"image {image} changed while its SIF was being built", "run the task again")
+                raise RunnerError(
+                    f"image {image} changed while its SIF was being built", "run the task again"
+                )
             os.replace(tmp, target)
         except OSError as e:
             raise EngineUnavailableError(f"cannot run {command[0]}: {e.strerror}", INSTALL_HINT) from e

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from medperf_singularity.runner import SingularityRunner
+from medperf_singularity.sif import sif_path
 
 from medperf_core.containers.config import ContainerConfig
 from medperf_core.testing.runner_contract import RunnerContract, require_engine
-from medperf_singularity.runner import SingularityRunner
-from medperf_singularity.sif import sif_path
 
 pytestmark = pytest.mark.singularity
 
