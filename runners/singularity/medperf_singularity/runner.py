@@ -125,6 +125,9 @@ class SingularityRunner:
                 pump.join(_KILL_GRACE_S)
                 sink.note(f"timed out after {request.timeout:g} s; container killed")
                 raise fail(prepared, f"timed out after {request.timeout:g} s and was killed") from None
+            except BaseException:  # Ctrl-C or any error here must not leave the container running
+                _kill_group(process)
+                raise
             duration = time.monotonic() - started
             pump.join(_KILL_GRACE_S)
         return exit_code, duration
