@@ -12,15 +12,20 @@ from medperf_core.errors import MedperfError
 DEBUG = {"on": False}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"medperf {__version__}")
+        raise typer.Exit(0)
+
+
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+    ),
 ) -> None:
     """MedPerf: benchmark medical AI models on private data that never leaves your machine."""
     DEBUG["on"] = debug
-    if version:
-        typer.echo(f"medperf {__version__}")
-        raise typer.Exit(0)
 
 
 def build_app() -> typer.Typer:
@@ -56,7 +61,11 @@ def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     DEBUG["on"] = "--debug" in args
     try:
-        result = build_app()(args=args, prog_name="medperf", standalone_mode=False)
+        # Parse and invoke directly rather than through app(): typer's main() turns Ctrl-C into a silent
+        # exit 130, and every error should reach this boundary instead.
+        command = typer.main.get_command(build_app())
+        with command.make_context("medperf", args) as ctx:
+            result = command.invoke(ctx)
         return int(result) if isinstance(result, int) else 0
     except MedperfError as e:
         if DEBUG["on"]:
