@@ -49,10 +49,10 @@ def _fail(message: str, code: int) -> int:
 def _click_exception() -> type[Exception]:
     """The ClickException typer raises: recent typer vendors click as `typer._click`, older uses click."""
     try:
-        from typer._click.exceptions import ClickException
+        from typer._click import exceptions
     except ImportError:  # typer < 0.2x depends on click itself
-        from click.exceptions import ClickException
-    return ClickException
+        import click.exceptions as exceptions  # type: ignore[no-redef]
+    return exceptions.ClickException
 
 
 def run(argv: list[str] | None = None) -> int:

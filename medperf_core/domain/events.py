@@ -53,7 +53,7 @@ def _dict() -> dict[str, Any]:
     return {}
 
 
-# --- users -------------------------------------------------------------------------------------------------------
+# --- users --------------------------------------------------------------------------------------------------
 
 
 @event("user.registered")
@@ -67,7 +67,7 @@ class UserRegistered(DomainEvent):
     is_staff: bool = False
 
 
-# --- containers and benchmarks -----------------------------------------------------------------------------------
+# --- containers and benchmarks ------------------------------------------------------------------------------
 
 
 @event("container.registered")
@@ -123,7 +123,7 @@ class BenchmarkApprovalChanged(DomainEvent):
     approval_status: str
 
 
-# --- datasets ----------------------------------------------------------------------------------------------------
+# --- datasets -----------------------------------------------------------------------------------------------
 
 
 @event("dataset.registered")
@@ -187,7 +187,7 @@ class DatasetReportUpdated(DomainEvent):
     report: dict[str, Any] = attrs.field(factory=_dict)
 
 
-# --- associations ------------------------------------------------------------------------------------------------
+# --- associations -------------------------------------------------------------------------------------------
 
 
 @event("association.requested")
@@ -230,7 +230,7 @@ class AssociationPrioritySet(DomainEvent):
     priority: int
 
 
-# --- executions and results --------------------------------------------------------------------------------------
+# --- executions and results ---------------------------------------------------------------------------------
 
 
 @event("execution.started")

@@ -88,7 +88,7 @@ class SQLiteRecorder:
         position, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
         stored: list[StoredEvent] = []
         for offset, new in enumerate(new_events, start=1):
-            row = {
+            row: dict[str, Any] = {
                 "position": position + offset,
                 "stream": stream,
                 "version": expected_version + offset,

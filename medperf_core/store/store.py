@@ -51,7 +51,7 @@ class ReplayReport:
 def _table_rows(db: Database, table: str) -> list[tuple[Any, ...]]:
     if not db[table].exists():
         return []
-    columns = sorted(c.name for c in db[table].columns)  # type: ignore[union-attr]
+    columns = sorted(c.name for c in db[table].columns)
     select = ", ".join(f"[{c}]" for c in columns)
     return sorted(tuple(r) for r in db.execute(f"SELECT {select} FROM [{table}]").fetchall())
 
@@ -82,7 +82,7 @@ class EventStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- writing -------------------------------------------------------------------------------------------------
+    # --- writing --------------------------------------------------------------------------------------------
 
     def append(
         self, stream: str, expected_version: int, events: Sequence[DomainEvent], actor: str
@@ -97,7 +97,7 @@ class EventStore:
 
         return self.recorder.append(stream, expected_version, new, apply)
 
-    # --- reading -------------------------------------------------------------------------------------------------
+    # --- reading --------------------------------------------------------------------------------------------
 
     def load(self, stream: str) -> tuple[list[DomainEvent], int]:
         """The stream's domain events and its current version (0 when it has none)."""
@@ -113,7 +113,7 @@ class EventStore:
     def last_position(self) -> int:
         return self.recorder.last_position()
 
-    # --- audit ---------------------------------------------------------------------------------------------------
+    # --- audit ----------------------------------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
         return verify_rows(self.recorder.read_raw())
@@ -160,7 +160,7 @@ class EventStore:
         for table in projection.tables:
             self.db.execute(f"DROP TABLE IF EXISTS [{table}]")
         projection.create(self.db)
-        self.db["_projections"].upsert(
+        self.db.table("_projections").upsert(
             {"name": projection.name, "version": projection.version}, pk="name"
         )
 
