@@ -277,3 +277,33 @@ class ResultSubmitted(DomainEvent):
     metrics: dict[str, Any] = attrs.field(factory=_dict)
     uid: str = ""
     metadata: dict[str, Any] = attrs.field(factory=_dict)
+
+
+# --- server-only: field changes of registered entities ------------------------------------------------------
+
+
+@event("benchmark.updated")
+@attrs.frozen(kw_only=True)
+class BenchmarkUpdated(DomainEvent):
+    """The owner changed fields of a benchmark (API field name → new value); states move by their own events."""
+
+    benchmark_id: int
+    changes: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("container.updated")
+@attrs.frozen(kw_only=True)
+class ContainerUpdated(DomainEvent):
+    """The owner changed fields of a container (API field name → new value)."""
+
+    container_id: int
+    changes: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("dataset.updated")
+@attrs.frozen(kw_only=True)
+class DatasetUpdated(DomainEvent):
+    """The owner changed fields of a dataset (API field name → new value); hashes only before OPERATION."""
+
+    dataset_id: int
+    changes: dict[str, Any] = attrs.field(factory=_dict)
