@@ -7,6 +7,19 @@ from typing import Any
 from medperf_core.hookspecs import hookimpl
 
 
+def _local(settings: Any) -> Any:
+    from medperf_core.server.auth import LocalAuthProvider
+
+    return LocalAuthProvider(settings)
+
+
+def _jwt(settings: Any) -> Any:
+    from medperf_core.server.auth import JwtAuthProvider
+
+    return JwtAuthProvider(settings)
+
+
 @hookimpl
 def medperf_register_auth_providers(register: Any) -> None:
-    """Filled in by the server work (issue 4)."""
+    register("local", _local)
+    register("jwt", _jwt)

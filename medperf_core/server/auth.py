@@ -1,0 +1,149 @@
+"""Auth providers turn a bearer token into an Identity: `local` (tutorial demo users) and `jwt` (RS256)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from medperf_core.errors import AuthenticationError, NotFoundError
+from medperf_core.server.settings import ServerSettings
+
+SECRET_FILE = "local_auth_secret"
+
+
+@attrs.frozen(kw_only=True)
+class Identity:
+    """Who the caller is, as the auth provider vouches; the services map it to a user row (created on first use)."""
+
+    email: str
+    username: str
+    first_name: str = ""
+    last_name: str = ""
+    is_staff: bool = False
+
+
+class AuthProvider(Protocol):
+    name: str
+
+    def authenticate(self, token: str) -> Identity:
+        """The identity behind a bearer token; raises AuthenticationError when it is not valid."""
+        ...
+
+
+DEMO_USERS: dict[str, Identity] = {
+    i.email: i
+    for i in (
+        Identity(email="testadmin@example.com", username="testadmin", first_name="Test", last_name="Admin",
+                 is_staff=True),
+        Identity(email="testbo@example.com", username="testbo", first_name="Benchmark", last_name="Owner"),
+        Identity(email="testmo@example.com", username="testmo", first_name="Model", last_name="Owner"),
+        Identity(email="testdo@example.com", username="testdo", first_name="Data", last_name="Owner"),
+    )
+}
+
+
+def demo_identity(email: str) -> Identity:
+    try:
+        return DEMO_USERS[email]
+    except KeyError:
+        raise NotFoundError(f"{email} is not a demo user", f"use one of {', '.join(DEMO_USERS)}") from None
+
+
+def _load_secret(data_dir: Path) -> bytes:
+    """A random secret per data dir, created once (0600) and kept beside the event store."""
+    path = data_dir / SECRET_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_hex(32).encode())
+    return path.read_bytes().strip()
+
+
+class LocalAuthProvider:
+    """Tutorial auth: the four demo users; a token is `base64url(email).hmac_sha256(secret, email)`."""
+
+    name = "local"
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self._secret = _load_secret(settings.data_dir)
+
+    def _mac(self, email: str) -> str:
+        return hmac.new(self._secret, email.encode(), hashlib.sha256).hexdigest()
+
+    def issue_token(self, email: str) -> str:
+        identity = demo_identity(email)
+        encoded = base64.urlsafe_b64encode(identity.email.encode()).decode().rstrip("=")
+        return f"{encoded}.{self._mac(identity.email)}"
+
+    def authenticate(self, token: str) -> Identity:
+        encoded, _, mac = token.partition(".")
+        try:
+            email = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise AuthenticationError("malformed token", "log in again: medperf auth login -e EMAIL") from None
+        if not hmac.compare_digest(mac, self._mac(email)) or email not in DEMO_USERS:
+            raise AuthenticationError("invalid token", "log in again: medperf auth login -e EMAIL")
+        return DEMO_USERS[email]
+
+
+class JwtAuthProvider:
+    """RS256 tokens checked against a public key (PEM) or a JWKS file, an audience and an issuer."""
+
+    name = "jwt"
+
+    def __init__(self, settings: ServerSettings) -> None:
+        from medperf_core.errors import ConfigError
+
+        if not settings.jwt_audience or not settings.jwt_issuer:
+            raise ConfigError("jwt auth needs an audience and an issuer", "pass --jwt-audience and --jwt-issuer")
+        self._keys: dict[str | None, Any] = {}
+        if settings.jwt_public_key is not None:
+            self._keys[None] = settings.jwt_public_key.read_text(encoding="utf-8")
+        elif settings.jwt_jwks is not None:
+            import jwt
+
+            jwks = json.loads(settings.jwt_jwks.read_text(encoding="utf-8"))
+            for key in jwt.PyJWKSet.from_dict(jwks).keys:
+                self._keys[key.key_id] = key.key
+        else:
+            raise ConfigError("jwt auth needs a key", "pass --jwt-public-key FILE (PEM) or --jwt-jwks FILE")
+        self._settings = settings
+
+    def _key_for(self, token: str) -> Any:
+        import jwt
+
+        if None in self._keys:
+            return self._keys[None]
+        kid = jwt.get_unverified_header(token).get("kid")
+        if kid not in self._keys:
+            raise AuthenticationError(f"token signed with an unknown key {kid!r}")
+        return self._keys[kid]
+
+    def authenticate(self, token: str) -> Identity:
+        import jwt
+
+        try:
+            claims = jwt.decode(
+                token, self._key_for(token), algorithms=["RS256"], audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer, options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as e:
+            raise AuthenticationError(f"invalid token: {e}") from None
+        email = claims.get("email")
+        if not isinstance(email, str) or "@" not in email:
+            raise AuthenticationError("the token has no email claim")
+        is_staff = bool(claims.get("is_staff")) or email in self._settings.jwt_admin_emails
+        return Identity(email=email, username=str(claims.get("preferred_username") or email.split("@")[0]),
+                        first_name=str(claims.get("given_name", "")), last_name=str(claims.get("family_name", "")),
+                        is_staff=is_staff)
