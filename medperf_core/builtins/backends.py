@@ -7,6 +7,19 @@ from typing import Any
 from medperf_core.hookspecs import hookimpl
 
 
+def _rest(profile: Any) -> Any:
+    from medperf_core.backends.rest import RestBackend
+
+    return RestBackend(profile)
+
+
+def _local(profile: Any) -> Any:
+    from medperf_core.backends.local import LocalBackend
+
+    return LocalBackend(profile)
+
+
 @hookimpl
 def medperf_register_server_backends(register: Any) -> None:
-    """Filled in by the server work (issue 4)."""
+    register("rest", _rest)
+    register("local", _local)

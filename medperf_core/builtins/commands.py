@@ -11,6 +11,9 @@ from medperf_core.hookspecs import hookimpl
 # (group name, module, help). Modules are imported here, so they must keep heavy imports inside commands.
 GROUPS: tuple[tuple[str, str, str], ...] = (
     ("events", "medperf_core.cli.events", "Audit the client's event log: list, verify, replay, export."),
+    ("server", "medperf_core.cli.server", "Run, reset and seed a medperf server."),
+    ("profile", "medperf_core.cli.profile", "Server profiles: which server, backend and platform to use."),
+    ("auth", "medperf_core.cli.auth", "Log in to the active profile's server, log out, show who you are."),
 )
 
 # Single commands at the top level: (module, function name, command name).

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from medperf_core.errors import AuthenticationError, NotFoundError
+from medperf_core.errors import AuthenticationError, UserError
 from medperf_core.server.settings import ServerSettings
 
 SECRET_FILE = "local_auth_secret"
@@ -54,7 +54,7 @@ def demo_identity(email: str) -> Identity:
     try:
         return DEMO_USERS[email]
     except KeyError:
-        raise NotFoundError(f"{email} is not a demo user", f"use one of {', '.join(DEMO_USERS)}") from None
+        raise UserError(f"{email} is not a demo user", f"use one of {', '.join(DEMO_USERS)}") from None
 
 
 def _load_secret(data_dir: Path) -> bytes:

@@ -1,0 +1,173 @@
+"""The `local` backend: the server's services in-process on a local SQLite data dir, no HTTP; same dicts as rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from medperf_core.backends.base import Json
+from medperf_core.errors import AuthenticationError
+from medperf_core.profiles import Profile
+
+if TYPE_CHECKING:
+    from medperf_core.server.services import Caller, ServerServices
+
+LOCAL_TOKEN = "local"  # the in-process backend trusts the profile's email; the token only marks "logged in"
+
+
+def local_data_dir(profile: Profile) -> Path:
+    """The profile's `local_db` (a directory holding events.db; a path to a .db file means its folder)."""
+    if not profile.local_db:
+        return profile.storage / "local-server"
+    path = Path(profile.local_db).expanduser()
+    return path.parent if path.suffix == ".db" else path
+
+
+def _identity(email: str):  # type: ignore[no-untyped-def]
+    from medperf_core.server.auth import DEMO_USERS, Identity
+
+    return DEMO_USERS.get(email) or Identity(email=email, username=email.split("@")[0])
+
+
+class LocalBackend:
+    """Acts as the profile's email; opens the store lazily and keeps it for the backend's life."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.data_dir = local_data_dir(profile)
+        self._services: ServerServices | None = None
+
+    @property
+    def services(self) -> ServerServices:
+        if self._services is None:
+            from medperf_core.server.services import ServerServices
+
+            self._services = ServerServices.open(self.data_dir)
+        return self._services
+
+    def close(self) -> None:
+        if self._services is not None:
+            self._services.close()
+            self._services = None
+
+    def _caller(self) -> Caller:
+        if not self.profile.email or not self.profile.token:
+            raise AuthenticationError("not logged in", "log in with: medperf auth login -e EMAIL")
+        return self.services.identify(_identity(self.profile.email))
+
+    # --- identity -------------------------------------------------------------------------------------------
+
+    def me(self) -> Json:
+        return self.services.me(self._caller())
+
+    def login(self, email: str) -> str:
+        self.services.identify(_identity(email))
+        return LOCAL_TOKEN
+
+    # --- benchmarks -----------------------------------------------------------------------------------------
+
+    def list_benchmarks(self) -> list[Json]:
+        return self.services.list_benchmarks(self._caller()).results
+
+    def list_my_benchmarks(self) -> list[Json]:
+        return self.services.list_benchmarks(self._caller(), mine=True).results
+
+    def get_benchmark(self, benchmark_id: int) -> Json:
+        return self.services.get_benchmark(self._caller(), benchmark_id)
+
+    def create_benchmark(self, body: Json) -> Json:
+        return self.services.create_benchmark(self._caller(), body)
+
+    def update_benchmark(self, benchmark_id: int, body: Json) -> Json:
+        return self.services.update_benchmark(self._caller(), benchmark_id, body)
+
+    def benchmark_models(self, benchmark_id: int) -> list[Json]:
+        return self.services.benchmark_associations(self._caller(), "model", benchmark_id).results
+
+    # --- containers -----------------------------------------------------------------------------------------
+
+    def list_containers(self) -> list[Json]:
+        return self.services.list_containers(self._caller()).results
+
+    def list_my_containers(self) -> list[Json]:
+        return self.services.list_containers(self._caller(), mine=True).results
+
+    def get_container(self, container_id: int) -> Json:
+        return self.services.get_container(self._caller(), container_id)
+
+    def create_container(self, body: Json) -> Json:
+        return self.services.create_container(self._caller(), body)
+
+    def update_container(self, container_id: int, body: Json) -> Json:
+        return self.services.update_container(self._caller(), container_id, body)
+
+    # --- datasets -------------------------------------------------------------------------------------------
+
+    def list_datasets(self) -> list[Json]:
+        return self.services.list_datasets(self._caller()).results
+
+    def list_my_datasets(self) -> list[Json]:
+        return self.services.list_datasets(self._caller(), mine=True).results
+
+    def get_dataset(self, dataset_id: int) -> Json:
+        return self.services.get_dataset(self._caller(), dataset_id)
+
+    def create_dataset(self, body: Json) -> Json:
+        return self.services.create_dataset(self._caller(), body)
+
+    def update_dataset(self, dataset_id: int, body: Json) -> Json:
+        return self.services.update_dataset(self._caller(), dataset_id, body)
+
+    # --- associations ---------------------------------------------------------------------------------------
+
+    def request_dataset_association(self, dataset_id: int, benchmark_id: int, metadata: Json) -> Json:
+        body = {"dataset": dataset_id, "benchmark": benchmark_id, "metadata": metadata}
+        return self.services.request_association(self._caller(), "dataset", body)
+
+    def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
+        return self.services.update_association(self._caller(), "dataset", dataset_id, benchmark_id,
+                                                {"approval_status": approval_status})
+
+    def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
+        return self.services.get_association(self._caller(), "dataset", dataset_id, benchmark_id)
+
+    def request_model_association(self, model_id: int, benchmark_id: int, metadata: Json) -> Json:
+        body = {"model_mlcube": model_id, "benchmark": benchmark_id, "metadata": metadata}
+        return self.services.request_association(self._caller(), "model", body)
+
+    def set_model_association(self, model_id: int, benchmark_id: int, approval_status: str) -> Json:
+        return self.services.update_association(self._caller(), "model", model_id, benchmark_id,
+                                                {"approval_status": approval_status})
+
+    def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
+        return self.services.get_association(self._caller(), "model", model_id, benchmark_id)
+
+    def set_model_priority(self, model_id: int, benchmark_id: int, priority: int) -> Json:
+        return self.services.update_association(self._caller(), "model", model_id, benchmark_id,
+                                                {"priority": priority})
+
+    def list_my_dataset_associations(self) -> list[Json]:
+        return self.services.my_associations(self._caller(), "dataset").results
+
+    def list_my_model_associations(self) -> list[Json]:
+        return self.services.my_associations(self._caller(), "model").results
+
+    def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:
+        return self.services.benchmark_associations(self._caller(), "dataset", benchmark_id).results
+
+    # --- results --------------------------------------------------------------------------------------------
+
+    def submit_result(self, body: Json) -> Json:
+        return self.services.submit_result(self._caller(), body)
+
+    def get_result(self, result_id: int) -> Json:
+        return self.services.get_result(self._caller(), result_id)
+
+    def list_results(self) -> list[Json]:
+        return self.services.list_results(self._caller()).results
+
+    def list_my_results(self) -> list[Json]:
+        return self.services.list_results(self._caller(), mine=True).results
+
+    def list_benchmark_results(self, benchmark_id: int) -> list[Json]:
+        return self.services.benchmark_results(self._caller(), benchmark_id).results

@@ -1,0 +1,234 @@
+"""The `rest` backend: MedPerf API v0 over HTTP(S) with timeouts, retries of idempotent calls and clear errors."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from medperf_core.backends.base import Json
+from medperf_core.errors import (
+    AuthenticationError,
+    ConflictError,
+    MedperfError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    UserError,
+)
+from medperf_core.profiles import Profile
+
+PAGE_SIZE = 100
+RETRIES = 3
+BACKOFF_S = 0.25
+_ERRORS: dict[int, type[MedperfError]] = {
+    400: UserError, 401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError, 409: ConflictError,
+}
+_HINTS = {401: "log in with: medperf auth login -e EMAIL"}
+
+
+def server_message(response: requests.Response) -> str:
+    """The server's error as one line: `detail`, or `field: message` pairs."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "").strip().splitlines()[0][:300] if response.text else ""
+    if isinstance(body, dict):
+        if "detail" in body and len(body) == 1:
+            return str(body["detail"])
+        parts = []
+        for key, value in body.items():
+            messages = value if isinstance(value, list) else [value]
+            parts += [m if str(m).startswith(f"{key}:") else f"{key}: {m}" for m in map(str, messages)]
+        return "; ".join(parts)
+    return str(body)[:300]
+
+
+class RestBackend:
+    """One profile's server over HTTP. Only GET and PUT are retried (POST is not idempotent)."""
+
+    def __init__(self, profile: Profile, *, retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> None:
+        self.profile = profile
+        self.base = profile.server.rstrip("/") + "/api/v0"
+        self.timeout = profile.timeout or 30.0
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.session = requests.Session()
+        self.session.verify = profile.certificate or True
+        if profile.token:
+            self.session.headers["Authorization"] = f"Bearer {profile.token}"
+
+    # --- transport ------------------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: Json | None = None) -> Any:
+        url = path if path.startswith(("http://", "https://")) else self.base + path
+        attempts = 1 + (self.retries if method in ("GET", "PUT") else 0)
+        for attempt in range(attempts):
+            last = attempt + 1 == attempts
+            try:
+                response = self.session.request(method, url, json=body, timeout=self.timeout)
+            except requests.exceptions.SSLError as e:
+                raise ServerError(f"TLS error talking to {self.profile.server}: {e}",
+                                  "set the server's certificate: medperf profile set --certificate FILE") from e
+            except (requests.ConnectionError, requests.Timeout) as e:
+                if not last:
+                    time.sleep(self.backoff_s * 2**attempt)
+                    continue
+                raise ServerError(f"cannot reach the server at {self.profile.server} ({type(e).__name__})",
+                                  "is it running? see: medperf profile view") from e
+            if response.status_code >= 500 and not last:
+                time.sleep(self.backoff_s * 2**attempt)
+                continue
+            return self._result(method, url, response)
+        raise AssertionError("unreachable")
+
+    def _result(self, method: str, url: str, response: requests.Response) -> Any:
+        expected = 201 if method == "POST" else 200
+        if response.status_code == expected:
+            return response.json()
+        message = server_message(response)
+        where = f"{method} {url.removeprefix(self.base)}"
+        error = _ERRORS.get(response.status_code)
+        if error is not None:
+            raise error(f"the server refused {where}: {message}", _HINTS.get(response.status_code))
+        raise ServerError(f"the server answered {response.status_code} to {where}: {message}")
+
+    def get(self, path: str) -> Json:
+        result: Json = self.request("GET", path)
+        return result
+
+    def list(self, path: str) -> list[Json]:
+        """Every row of a paginated list, following `next`."""
+        url: str | None = f"{path}?limit={PAGE_SIZE}&offset=0"
+        rows: list[Json] = []
+        while url:
+            page = self.request("GET", url)
+            rows += page["results"]
+            url = page.get("next")
+        return rows
+
+    def post(self, path: str, body: Json) -> Json:
+        result: Json = self.request("POST", path, body)
+        return result
+
+    def put(self, path: str, body: Json) -> Json:
+        result: Json = self.request("PUT", path, body)
+        return result
+
+    # --- identity -------------------------------------------------------------------------------------------
+
+    def me(self) -> Json:
+        return self.get("/me/")
+
+    def login(self, email: str) -> str:
+        try:
+            return str(self.post("/auth/local/token/", {"email": email})["token"])
+        except NotFoundError as e:
+            raise AuthenticationError(f"{self.profile.server} does not hand out tokens (not in local auth mode)",
+                                      "get a token from your identity provider: medperf auth login --token T") from e
+
+    # --- benchmarks -----------------------------------------------------------------------------------------
+
+    def list_benchmarks(self) -> list[Json]:
+        return self.list("/benchmarks/")
+
+    def list_my_benchmarks(self) -> list[Json]:
+        return self.list("/me/benchmarks/")
+
+    def get_benchmark(self, benchmark_id: int) -> Json:
+        return self.get(f"/benchmarks/{benchmark_id}/")
+
+    def create_benchmark(self, body: Json) -> Json:
+        return self.post("/benchmarks/", body)
+
+    def update_benchmark(self, benchmark_id: int, body: Json) -> Json:
+        return self.put(f"/benchmarks/{benchmark_id}/", body)
+
+    def benchmark_models(self, benchmark_id: int) -> list[Json]:
+        return self.list(f"/benchmarks/{benchmark_id}/models/")
+
+    # --- containers -----------------------------------------------------------------------------------------
+
+    def list_containers(self) -> list[Json]:
+        return self.list("/mlcubes/")
+
+    def list_my_containers(self) -> list[Json]:
+        return self.list("/me/mlcubes/")
+
+    def get_container(self, container_id: int) -> Json:
+        return self.get(f"/mlcubes/{container_id}/")
+
+    def create_container(self, body: Json) -> Json:
+        return self.post("/mlcubes/", body)
+
+    def update_container(self, container_id: int, body: Json) -> Json:
+        return self.put(f"/mlcubes/{container_id}/", body)
+
+    # --- datasets -------------------------------------------------------------------------------------------
+
+    def list_datasets(self) -> list[Json]:
+        return self.list("/datasets/")
+
+    def list_my_datasets(self) -> list[Json]:
+        return self.list("/me/datasets/")
+
+    def get_dataset(self, dataset_id: int) -> Json:
+        return self.get(f"/datasets/{dataset_id}/")
+
+    def create_dataset(self, body: Json) -> Json:
+        return self.post("/datasets/", body)
+
+    def update_dataset(self, dataset_id: int, body: Json) -> Json:
+        return self.put(f"/datasets/{dataset_id}/", body)
+
+    # --- associations ---------------------------------------------------------------------------------------
+
+    def request_dataset_association(self, dataset_id: int, benchmark_id: int, metadata: Json) -> Json:
+        return self.post("/datasets/benchmarks/", {"dataset": dataset_id, "benchmark": benchmark_id,
+                                                   "metadata": metadata, "approval_status": "PENDING"})
+
+    def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
+        return self.put(f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status})
+
+    def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
+        return self.get(f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
+
+    def request_model_association(self, model_id: int, benchmark_id: int, metadata: Json) -> Json:
+        return self.post("/mlcubes/benchmarks/", {"model_mlcube": model_id, "benchmark": benchmark_id,
+                                                  "metadata": metadata, "approval_status": "PENDING"})
+
+    def set_model_association(self, model_id: int, benchmark_id: int, approval_status: str) -> Json:
+        return self.put(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status})
+
+    def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
+        return self.get(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/")
+
+    def set_model_priority(self, model_id: int, benchmark_id: int, priority: int) -> Json:
+        return self.put(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"priority": priority})
+
+    def list_my_dataset_associations(self) -> list[Json]:
+        return self.list("/me/datasets/associations/")
+
+    def list_my_model_associations(self) -> list[Json]:
+        return self.list("/me/mlcubes/associations/")
+
+    def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:
+        return self.list(f"/benchmarks/{benchmark_id}/datasets/")
+
+    # --- results --------------------------------------------------------------------------------------------
+
+    def submit_result(self, body: Json) -> Json:
+        return self.post("/results/", body)
+
+    def get_result(self, result_id: int) -> Json:
+        return self.get(f"/results/{result_id}/")
+
+    def list_results(self) -> list[Json]:
+        return self.list("/results/")
+
+    def list_my_results(self) -> list[Json]:
+        return self.list("/me/results/")
+
+    def list_benchmark_results(self, benchmark_id: int) -> list[Json]:
+        return self.list(f"/benchmarks/{benchmark_id}/results/")

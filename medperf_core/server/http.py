@@ -1,0 +1,126 @@
+"""The HTTP boundary's shared pieces: routes with and without the trailing slash, auth, pagination, error bodies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from medperf_core.errors import (
+    AuthenticationError,
+    ConflictError,
+    MedperfError,
+    NotFoundError,
+    PermissionDeniedError,
+    UserError,
+)
+from medperf_core.server.services import Caller, Page, ServerServices
+
+log = logging.getLogger("medperf.server")
+_bearer = HTTPBearer(auto_error=False, description="A token from `medperf auth login`.")
+
+
+class Routes:
+    """Registers every path twice, with and without the trailing slash (MedPerf clients ask both; no redirect)."""
+
+    def __init__(self, tags: list[str]) -> None:
+        self.router = APIRouter(tags=list(tags))
+
+    def _add(self, method: str, path: str, status: int, **kw: Any) -> Callable[[Callable[..., Any]], Any]:
+        def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+            self.router.add_api_route(path, endpoint, methods=[method], status_code=status, **kw)
+            self.router.add_api_route(path.rstrip("/"), endpoint, methods=[method], status_code=status,
+                                      include_in_schema=False, **kw)
+            return endpoint
+
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Any]:
+        return self._add("GET", path, 200, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Any]:
+        return self._add("PUT", path, 200, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Any]:
+        return self._add("POST", path, 201, **kw)
+
+
+def services(request: Request) -> ServerServices:
+    svc: ServerServices = request.app.state.services
+    return svc
+
+
+def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+    """The signed-in user: 401 without a valid bearer token; the user is registered on first sight."""
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise AuthenticationError("authentication required: send Authorization: Bearer <token>",
+                                  "log in with: medperf auth login -e EMAIL")
+    identity = request.app.state.auth.authenticate(creds.credentials.strip())
+    return services(request).identify(identity)
+
+
+class PageParams:
+    def __init__(self, limit: int | None = Query(None, ge=1, le=10000), offset: int = Query(0, ge=0)) -> None:
+        self.limit = limit
+        self.offset = offset
+
+
+def paginated(request: Request, params: PageParams, page: Page) -> dict[str, Any]:
+    nxt = prev = None
+    if params.limit is not None:
+        if params.offset + params.limit < page.count:
+            nxt = str(request.url.include_query_params(limit=params.limit, offset=params.offset + params.limit))
+        if params.offset > 0:
+            prev = str(request.url.include_query_params(limit=params.limit,
+                                                        offset=max(0, params.offset - params.limit)))
+    return {"count": page.count, "next": nxt, "previous": prev, "results": page.results}
+
+
+_STATUS: tuple[tuple[type[MedperfError], int], ...] = (
+    (AuthenticationError, 401), (PermissionDeniedError, 403), (NotFoundError, 404), (ConflictError, 409),
+    (UserError, 400),
+)
+
+
+def _medperf_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MedperfError)
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+    field = getattr(exc, "field", None)
+    body: dict[str, Any] = {field: [exc.one_line()]} if field else {"detail": exc.one_line()}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    body: dict[str, list[str]] = {}
+    for error in exc.errors():
+        where = _location(tuple(error.get("loc", ())))
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            where, message = "detail", f"the body is not valid JSON: {error.get('ctx', {}).get('error', message)}"
+        body.setdefault(where, []).append(f"{where}: {message}" if where != "detail" else message)
+    if list(body) == ["detail"]:
+        return JSONResponse({"detail": " ".join(body["detail"])}, status_code=400)
+    return JSONResponse(body, status_code=400)
+
+
+def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return JSONResponse({"detail": f"internal server error ({type(exc).__name__})"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MedperfError, _medperf_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

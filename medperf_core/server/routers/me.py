@@ -1,0 +1,67 @@
+"""`/me/...` (the caller and what they own) and `/users/` (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request
+
+from medperf_core.server.http import PageParams, Routes, caller, paginated, services
+from medperf_core.server.services import Caller, ServerServices
+
+routes = Routes(["me", "users"])
+Svc = Depends(services)
+Me = Depends(caller)
+Pages = Depends(PageParams)
+
+
+@routes.get("/me/")
+def me(svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+    return svc.me(who)
+
+
+@routes.get("/me/benchmarks/")
+def my_benchmarks(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+                  who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.list_benchmarks(who, p.limit, p.offset, mine=True))
+
+
+@routes.get("/me/mlcubes/")
+def my_containers(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+                  who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.list_containers(who, p.limit, p.offset, mine=True))
+
+
+@routes.get("/me/datasets/")
+def my_datasets(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+                who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.list_datasets(who, p.limit, p.offset, mine=True))
+
+
+@routes.get("/me/results/")
+def my_results(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+               who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.list_results(who, p.limit, p.offset, mine=True))
+
+
+@routes.get("/me/datasets/associations/")
+def my_dataset_associations(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+                            who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.my_associations(who, "dataset", p.limit, p.offset))
+
+
+@routes.get("/me/mlcubes/associations/")
+def my_model_associations(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+                          who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.my_associations(who, "model", p.limit, p.offset))
+
+
+@routes.get("/users/")
+def list_users(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+               who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.list_users(who, p.limit, p.offset))
+
+
+@routes.get("/users/{user_id}/")
+def get_user(user_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+    return svc.get_user(who, user_id)

@@ -1,0 +1,56 @@
+"""`/mlcubes/`: containers and their association requests with benchmarks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request
+
+from medperf_core.server.http import PageParams, Routes, caller, paginated, services
+from medperf_core.server.models import AssociationUpdate, ContainerCreate, ContainerUpdate, ModelAssociationCreate
+from medperf_core.server.services import Caller, ServerServices
+
+routes = Routes(["mlcubes"])
+Svc = Depends(services)
+Me = Depends(caller)
+Pages = Depends(PageParams)
+
+
+@routes.get("/mlcubes/")
+def list_containers(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+                    who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.list_containers(who, p.limit, p.offset))
+
+
+@routes.post("/mlcubes/")
+def create_container(body: ContainerCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+    return svc.create_container(who, body.data())
+
+
+@routes.post("/mlcubes/benchmarks/")
+def request_model_association(body: ModelAssociationCreate, svc: ServerServices = Svc,
+                              who: Caller = Me) -> dict[str, Any]:
+    return svc.request_association(who, "model", body.data())
+
+
+@routes.get("/mlcubes/{container_id}/")
+def get_container(container_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+    return svc.get_container(who, container_id)
+
+
+@routes.put("/mlcubes/{container_id}/")
+def update_container(container_id: int, body: ContainerUpdate, svc: ServerServices = Svc,
+                     who: Caller = Me) -> dict[str, Any]:
+    return svc.update_container(who, container_id, body.data())
+
+
+@routes.get("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
+def get_model_association(container_id: int, benchmark_id: int, svc: ServerServices = Svc,
+                          who: Caller = Me) -> dict[str, Any]:
+    return svc.get_association(who, "model", container_id, benchmark_id)
+
+
+@routes.put("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
+def decide_model_association(container_id: int, benchmark_id: int, body: AssociationUpdate,
+                             svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+    return svc.update_association(who, "model", container_id, benchmark_id, body.data())

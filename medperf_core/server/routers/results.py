@@ -1,0 +1,32 @@
+"""`/results/`: benchmark results, visible to their submitter, the benchmark owner and admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request
+
+from medperf_core.server.http import PageParams, Routes, caller, paginated, services
+from medperf_core.server.models import ResultCreate
+from medperf_core.server.services import Caller, ServerServices
+
+routes = Routes(["results"])
+Svc = Depends(services)
+Me = Depends(caller)
+Pages = Depends(PageParams)
+
+
+@routes.get("/results/")
+def list_results(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
+                 who: Caller = Me) -> dict[str, Any]:
+    return paginated(request, p, svc.list_results(who, p.limit, p.offset))
+
+
+@routes.post("/results/")
+def submit_result(body: ResultCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+    return svc.submit_result(who, body.data())
+
+
+@routes.get("/results/{result_id}/")
+def get_result(result_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+    return svc.get_result(who, result_id)

@@ -1,0 +1,103 @@
+"""Run a real medperf server (`medperf server start`) in a subprocess on a free loopback port, for tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+DEMO_EMAILS = {
+    "admin": "testadmin@example.com",
+    "bo": "testbo@example.com",
+    "mo": "testmo@example.com",
+    "do": "testdo@example.com",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def medperf_command() -> list[str]:
+    """`medperf` of this interpreter's environment (works without the venv on PATH)."""
+    return [sys.executable, "-c", "from medperf_core.cli.main import main; main()"]
+
+
+@attrs.define
+class ServerProcess:
+    """A running server: its base URL, data dir and process; `token(email)` logs a demo user in."""
+
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _tokens: dict[str, str] = attrs.field(factory=dict)
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v0"
+
+    def token(self, email: str) -> str:
+        if email not in self._tokens:
+            request = urllib.request.Request(
+                f"{self.api}/auth/local/token/", data=json.dumps({"email": email}).encode(),
+                headers={"Content-Type": "application/json"}, method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                self._tokens[email] = json.loads(response.read())["token"]
+        return self._tokens[email]
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def start_server(data_dir: Path, port: int | None = None, *, extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None, timeout: float = 30.0) -> ServerProcess:
+    """Start `medperf server start --port P --data-dir DIR` and wait until /healthz answers."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / f"server-{port}.log"
+    args = [*medperf_command(), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+            "--data-dir", str(data_dir), *extra_args]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    server = ServerProcess(url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{server.log()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"the server did not answer within {timeout}s:\n{server.log()[-2000:]}")
