@@ -1,0 +1,85 @@
+"""The jwt auth provider: RS256 tokens checked for signature, audience, issuer and expiry by a real server."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from medperf_core.testing.server import ServerProcess, start_server
+
+AUD, ISS = "medperf-test", "https://issuer.test"
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def keys() -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]:
+    return _key(), _key()
+
+
+@pytest.fixture(scope="module", params=["pem", "jwks"])
+def jwt_server(request: pytest.FixtureRequest, keys: Any, tmp_path_factory: pytest.TempPathFactory,
+               ) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("jwt-server")
+    public = keys[0].public_key()
+    if request.param == "pem":
+        key_file = data / "public.pem"
+        key_file.write_bytes(public.public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo))
+        key_args: tuple[str, ...] = ("--jwt-public-key", str(key_file))
+    else:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
+        key_file = data / "jwks.json"
+        key_file.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+        key_args = ("--jwt-jwks", str(key_file))
+    server = start_server(data / "db", extra_args=("--auth", "jwt", *key_args, "--jwt-audience", AUD,
+                                                   "--jwt-issuer", ISS, "--jwt-admin", "boss@example.org"),
+                          env={"MEDPERF_HOME": str(data / "home")})
+    yield server
+    server.stop()
+
+
+def _token(key: rsa.RSAPrivateKey, **claims: Any) -> str:
+    body = {"email": "alice@example.org", "aud": AUD, "iss": ISS, "exp": int(time.time()) + 600, **claims}
+    return jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def _me(server: ServerProcess, token: str) -> requests.Response:
+    return requests.get(server.api + "/me/", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def test_a_valid_token_registers_the_user(jwt_server: ServerProcess, keys: Any) -> None:
+    response = _me(jwt_server, _token(keys[0]))
+    assert response.status_code == 200
+    assert response.json()["email"] == "alice@example.org"
+    users = requests.get(jwt_server.api + "/users/", timeout=10,
+                         headers={"Authorization": f"Bearer {_token(keys[0], email='boss@example.org')}"})
+    assert users.status_code == 200 and users.json()["count"] >= 2
+    assert _me(jwt_server, _token(keys[0], email="x@example.org")).json()["is_staff"] is False
+
+
+@pytest.mark.parametrize("claims", [{"aud": "other"}, {"iss": "https://evil"}, {"exp": 1}, {"email": None}],
+                         ids=["audience", "issuer", "expired", "no-email"])
+def test_bad_tokens_are_401(jwt_server: ServerProcess, keys: Any, claims: dict[str, Any]) -> None:
+    response = _me(jwt_server, _token(keys[0], **claims))
+    assert response.status_code == 401, response.text
+
+
+def test_a_token_signed_by_another_key_is_401(jwt_server: ServerProcess, keys: Any) -> None:
+    assert _me(jwt_server, _token(keys[1])).status_code == 401
+
+
+def test_no_local_token_endpoint_in_jwt_mode(jwt_server: ServerProcess) -> None:
+    response = requests.post(jwt_server.api + "/auth/local/token/", json={"email": "testdo@example.com"}, timeout=10)
+    assert response.status_code in (404, 405)
