@@ -29,7 +29,9 @@ class Client:
             self.session.headers["Authorization"] = f"Bearer {server.token(DEMO_EMAILS[role])}"
 
     def request(self, method: str, path: str, body: Any = None, **kw: Any) -> requests.Response:
-        return self.session.request(method, self.api + path, json=body, allow_redirects=False, timeout=30, **kw)
+        return self.session.request(
+            method, self.api + path, json=body, allow_redirects=False, timeout=30, **kw
+        )
 
     def get(self, path: str, **kw: Any) -> requests.Response:
         return self.request("GET", path, **kw)
@@ -52,16 +54,26 @@ def unique(prefix: str) -> str:
 
 
 CONFIG = {
-    "container_type": "DockerImage", "image": "example/model:1",
-    "tasks": {"infer": {"run_args": {"command": "python3 /infer.py"},
-                        "input_volumes": {"data_path": {"mount_path": "/data", "type": "directory"}},
-                        "output_volumes": {"output_path": {"mount_path": "/out", "type": "directory"}}}},
+    "container_type": "DockerImage",
+    "image": "example/model:1",
+    "tasks": {
+        "infer": {
+            "run_args": {"command": "python3 /infer.py"},
+            "input_volumes": {"data_path": {"mount_path": "/data", "type": "directory"}},
+            "output_volumes": {"output_path": {"mount_path": "/out", "type": "directory"}},
+        }
+    },
 }
 
 
 def run_medperf(*args: str, home: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*medperf_command(), *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "MEDPERF_HOME": home})
+    return subprocess.run(
+        [*medperf_command(), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MEDPERF_HOME": home},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -90,25 +102,58 @@ def make_container(client: Client, **fields: Any) -> dict[str, Any]:
 
 def make_benchmark(bo: Client, **fields: Any) -> dict[str, Any]:
     prep, ref, metrics = (make_container(bo)["id"] for _ in range(3))
-    return bo.ok("POST", "/benchmarks/", {
-        "name": unique("benchmark"), "data_preparation_mlcube": prep, "reference_model_mlcube": ref,
-        "data_evaluator_mlcube": metrics, **fields})
+    return bo.ok(
+        "POST",
+        "/benchmarks/",
+        {
+            "name": unique("benchmark"),
+            "data_preparation_mlcube": prep,
+            "reference_model_mlcube": ref,
+            "data_evaluator_mlcube": metrics,
+            **fields,
+        },
+    )
 
 
 def make_dataset(client: Client, prep: int, *, operational: bool = True) -> dict[str, Any]:
     raw = uuid.uuid4().hex
-    dataset = client.ok("POST", "/datasets/", {"name": unique("dataset"), "input_data_hash": raw,
-                                               "generated_uid": raw, "data_preparation_mlcube": prep})
+    dataset = client.ok(
+        "POST",
+        "/datasets/",
+        {
+            "name": unique("dataset"),
+            "input_data_hash": raw,
+            "generated_uid": raw,
+            "data_preparation_mlcube": prep,
+        },
+    )
     if operational:
-        dataset = client.ok("PUT", f"/datasets/{dataset['id']}/", {
-            "input_data_hash": raw, "generated_uid": uuid.uuid4().hex, "generated_metadata": {"n": 3},
-            "state": "OPERATION"})
+        dataset = client.ok(
+            "PUT",
+            f"/datasets/{dataset['id']}/",
+            {
+                "input_data_hash": raw,
+                "generated_uid": uuid.uuid4().hex,
+                "generated_metadata": {"n": 3},
+                "state": "OPERATION",
+            },
+        )
     return dataset
 
 
-def associate_dataset(do: Client, bo: Client, dataset: int, benchmark: int, status: str | None = "APPROVED") -> None:
-    do.ok("POST", "/datasets/benchmarks/", {"dataset": dataset, "benchmark": benchmark, "approval_status": "PENDING",
-                                            "metadata": {"test_result": {}}})
+def associate_dataset(
+    do: Client, bo: Client, dataset: int, benchmark: int, status: str | None = "APPROVED"
+) -> None:
+    do.ok(
+        "POST",
+        "/datasets/benchmarks/",
+        {
+            "dataset": dataset,
+            "benchmark": benchmark,
+            "approval_status": "PENDING",
+            "metadata": {"test_result": {}},
+        },
+    )
     if status:
         bo.ok("PUT", f"/datasets/{dataset}/benchmarks/{benchmark}/", {"approval_status": status})
 
@@ -127,5 +172,13 @@ def world(clients: dict[str, Client]) -> dict[str, int]:
     associate_dataset(do, bo, d, b)
     result = do.ok("POST", "/results/", {"benchmark": b, "model": x, "dataset": d, "results": {"acc": 0.5}})
     d2 = make_dataset(do, benchmark["data_preparation_mlcube"], operational=False)["id"]
-    return {"B": b, "X": x, "D": d, "D2": d2, "R": result["id"], "ref": benchmark["reference_model_mlcube"],
-            "prep": benchmark["data_preparation_mlcube"], "admin_id": admin.ok("GET", "/me/")["id"]}
+    return {
+        "B": b,
+        "X": x,
+        "D": d,
+        "D2": d2,
+        "R": result["id"],
+        "ref": benchmark["reference_model_mlcube"],
+        "prep": benchmark["data_preparation_mlcube"],
+        "admin_id": admin.ok("GET", "/me/")["id"],
+    }

@@ -125,8 +125,9 @@ class LocalBackend:
         return self.services.request_association(self._caller(), "dataset", body)
 
     def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
-        return self.services.update_association(self._caller(), "dataset", dataset_id, benchmark_id,
-                                                {"approval_status": approval_status})
+        return self.services.update_association(
+            self._caller(), "dataset", dataset_id, benchmark_id, {"approval_status": approval_status}
+        )
 
     def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
         return self.services.get_association(self._caller(), "dataset", dataset_id, benchmark_id)
@@ -136,15 +137,17 @@ class LocalBackend:
         return self.services.request_association(self._caller(), "model", body)
 
     def set_model_association(self, model_id: int, benchmark_id: int, approval_status: str) -> Json:
-        return self.services.update_association(self._caller(), "model", model_id, benchmark_id,
-                                                {"approval_status": approval_status})
+        return self.services.update_association(
+            self._caller(), "model", model_id, benchmark_id, {"approval_status": approval_status}
+        )
 
     def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
         return self.services.get_association(self._caller(), "model", model_id, benchmark_id)
 
     def set_model_priority(self, model_id: int, benchmark_id: int, priority: int) -> Json:
-        return self.services.update_association(self._caller(), "model", model_id, benchmark_id,
-                                                {"priority": priority})
+        return self.services.update_association(
+            self._caller(), "model", model_id, benchmark_id, {"priority": priority}
+        )
 
     def list_my_dataset_associations(self) -> list[Json]:
         return self.services.my_associations(self._caller(), "dataset").results

@@ -23,7 +23,11 @@ PAGE_SIZE = 100
 RETRIES = 3
 BACKOFF_S = 0.25
 _ERRORS: dict[int, type[MedperfError]] = {
-    400: UserError, 401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError, 409: ConflictError,
+    400: UserError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
 }
 _HINTS = {401: "log in with: medperf auth login -e EMAIL"}
 
@@ -69,14 +73,18 @@ class RestBackend:
             try:
                 response = self.session.request(method, url, json=body, timeout=self.timeout)
             except requests.exceptions.SSLError as e:
-                raise ServerError(f"TLS error talking to {self.profile.server}: {e}",
-                                  "set the server's certificate: medperf profile set --certificate FILE") from e
+                raise ServerError(
+                    f"TLS error talking to {self.profile.server}: {e}",
+                    "set the server's certificate: medperf profile set --certificate FILE",
+                ) from e
             except (requests.ConnectionError, requests.Timeout) as e:
                 if not last:
                     time.sleep(self.backoff_s * 2**attempt)
                     continue
-                raise ServerError(f"cannot reach the server at {self.profile.server} ({type(e).__name__})",
-                                  "is it running? see: medperf profile view") from e
+                raise ServerError(
+                    f"cannot reach the server at {self.profile.server} ({type(e).__name__})",
+                    "is it running? see: medperf profile view",
+                ) from e
             if response.status_code >= 500 and not last:
                 time.sleep(self.backoff_s * 2**attempt)
                 continue
@@ -98,7 +106,7 @@ class RestBackend:
         result: Json = self.request("GET", path)
         return result
 
-    def list(self, path: str) -> list[Json]:
+    def get_all(self, path: str) -> list[Json]:
         """Every row of a paginated list, following `next`."""
         url: str | None = f"{path}?limit={PAGE_SIZE}&offset=0"
         rows: list[Json] = []
@@ -125,16 +133,18 @@ class RestBackend:
         try:
             return str(self.post("/auth/local/token/", {"email": email})["token"])
         except NotFoundError as e:
-            raise AuthenticationError(f"{self.profile.server} does not hand out tokens (not in local auth mode)",
-                                      "get a token from your identity provider: medperf auth login --token T") from e
+            raise AuthenticationError(
+                f"{self.profile.server} does not hand out tokens (not in local auth mode)",
+                "get a token from your identity provider: medperf auth login --token T",
+            ) from e
 
     # --- benchmarks -----------------------------------------------------------------------------------------
 
     def list_benchmarks(self) -> list[Json]:
-        return self.list("/benchmarks/")
+        return self.get_all("/benchmarks/")
 
     def list_my_benchmarks(self) -> list[Json]:
-        return self.list("/me/benchmarks/")
+        return self.get_all("/me/benchmarks/")
 
     def get_benchmark(self, benchmark_id: int) -> Json:
         return self.get(f"/benchmarks/{benchmark_id}/")
@@ -146,15 +156,15 @@ class RestBackend:
         return self.put(f"/benchmarks/{benchmark_id}/", body)
 
     def benchmark_models(self, benchmark_id: int) -> list[Json]:
-        return self.list(f"/benchmarks/{benchmark_id}/models/")
+        return self.get_all(f"/benchmarks/{benchmark_id}/models/")
 
     # --- containers -----------------------------------------------------------------------------------------
 
     def list_containers(self) -> list[Json]:
-        return self.list("/mlcubes/")
+        return self.get_all("/mlcubes/")
 
     def list_my_containers(self) -> list[Json]:
-        return self.list("/me/mlcubes/")
+        return self.get_all("/me/mlcubes/")
 
     def get_container(self, container_id: int) -> Json:
         return self.get(f"/mlcubes/{container_id}/")
@@ -168,10 +178,10 @@ class RestBackend:
     # --- datasets -------------------------------------------------------------------------------------------
 
     def list_datasets(self) -> list[Json]:
-        return self.list("/datasets/")
+        return self.get_all("/datasets/")
 
     def list_my_datasets(self) -> list[Json]:
-        return self.list("/me/datasets/")
+        return self.get_all("/me/datasets/")
 
     def get_dataset(self, dataset_id: int) -> Json:
         return self.get(f"/datasets/{dataset_id}/")
@@ -185,21 +195,39 @@ class RestBackend:
     # --- associations ---------------------------------------------------------------------------------------
 
     def request_dataset_association(self, dataset_id: int, benchmark_id: int, metadata: Json) -> Json:
-        return self.post("/datasets/benchmarks/", {"dataset": dataset_id, "benchmark": benchmark_id,
-                                                   "metadata": metadata, "approval_status": "PENDING"})
+        return self.post(
+            "/datasets/benchmarks/",
+            {
+                "dataset": dataset_id,
+                "benchmark": benchmark_id,
+                "metadata": metadata,
+                "approval_status": "PENDING",
+            },
+        )
 
     def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
-        return self.put(f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status})
+        return self.put(
+            f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status}
+        )
 
     def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
         return self.get(f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
 
     def request_model_association(self, model_id: int, benchmark_id: int, metadata: Json) -> Json:
-        return self.post("/mlcubes/benchmarks/", {"model_mlcube": model_id, "benchmark": benchmark_id,
-                                                  "metadata": metadata, "approval_status": "PENDING"})
+        return self.post(
+            "/mlcubes/benchmarks/",
+            {
+                "model_mlcube": model_id,
+                "benchmark": benchmark_id,
+                "metadata": metadata,
+                "approval_status": "PENDING",
+            },
+        )
 
     def set_model_association(self, model_id: int, benchmark_id: int, approval_status: str) -> Json:
-        return self.put(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status})
+        return self.put(
+            f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status}
+        )
 
     def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
         return self.get(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/")
@@ -208,13 +236,13 @@ class RestBackend:
         return self.put(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"priority": priority})
 
     def list_my_dataset_associations(self) -> list[Json]:
-        return self.list("/me/datasets/associations/")
+        return self.get_all("/me/datasets/associations/")
 
     def list_my_model_associations(self) -> list[Json]:
-        return self.list("/me/mlcubes/associations/")
+        return self.get_all("/me/mlcubes/associations/")
 
     def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:
-        return self.list(f"/benchmarks/{benchmark_id}/datasets/")
+        return self.get_all(f"/benchmarks/{benchmark_id}/datasets/")
 
     # --- results --------------------------------------------------------------------------------------------
 
@@ -225,10 +253,10 @@ class RestBackend:
         return self.get(f"/results/{result_id}/")
 
     def list_results(self) -> list[Json]:
-        return self.list("/results/")
+        return self.get_all("/results/")
 
     def list_my_results(self) -> list[Json]:
-        return self.list("/me/results/")
+        return self.get_all("/me/results/")
 
     def list_benchmark_results(self, benchmark_id: int) -> list[Json]:
-        return self.list(f"/benchmarks/{benchmark_id}/results/")
+        return self.get_all(f"/benchmarks/{benchmark_id}/results/")

@@ -13,9 +13,12 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("login")
 def login(
-    email: str = typer.Option(None, "--email", "-e", help="Your email (a demo user with a local-auth server)."),
-    token: str = typer.Option(None, "--token", envvar="MEDPERF_TOKEN",
-                              help="A token from your identity provider (jwt servers)."),
+    email: str = typer.Option(
+        None, "--email", "-e", help="Your email (a demo user with a local-auth server)."
+    ),
+    token: str = typer.Option(
+        None, "--token", envvar="MEDPERF_TOKEN", help="A token from your identity provider (jwt servers)."
+    ),
 ) -> None:
     """Store a token for the active profile and check it with the server."""
     from medperf_core.backends import get_backend
@@ -24,7 +27,9 @@ def login(
     profile = store.active()
     if token is None:
         if not email:
-            raise UserError("give --email (local auth) or --token (jwt)", "e.g. medperf auth login -e testdo@example.com")
+            raise UserError(
+                "give --email (local auth) or --token (jwt)", "e.g. medperf auth login -e testdo@example.com"
+            )
         token = get_backend(profile).login(email)
     trial = attrs.evolve(profile, token=token, email=email)
     me = get_backend(trial).me()  # a bad token fails here, before it is stored
@@ -51,5 +56,7 @@ def status() -> None:
         typer.echo(f"not logged in (profile {profile.name!r}); log in with: medperf auth login -e EMAIL")
         return
     me = get_backend(profile).me()
-    typer.echo(f"logged in to {profile.name!r} ({profile.server if profile.backend == 'rest' else 'local'}) "
-               f"as {me['email']} (user {me['id']})")
+    typer.echo(
+        f"logged in to {profile.name!r} ({profile.server if profile.backend == 'rest' else 'local'}) "
+        f"as {me['email']} (user {me['id']})"
+    )

@@ -22,8 +22,15 @@ def ls() -> None:
     rows = []
     for name in store.names():
         p = store.get(name)
-        rows.append(["*" if name == active else "", name, p.backend, p.server if p.backend == "rest" else
-                     p.local_db or "(profile storage)", p.email or ""])
+        rows.append(
+            [
+                "*" if name == active else "",
+                name,
+                p.backend,
+                p.server if p.backend == "rest" else p.local_db or "(profile storage)",
+                p.email or "",
+            ]
+        )
     typer.echo(table(rows, ["", "name", "backend", "server", "logged in as"]))
 
 

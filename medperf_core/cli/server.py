@@ -11,8 +11,12 @@ from medperf_core.errors import UserError
 
 app = typer.Typer(no_args_is_help=True)
 
-DataDirOption = typer.Option(None, "--data-dir", envvar="MEDPERF_SERVER_DATA_DIR",
-                             help="Where the server keeps its event log (default: MEDPERF_HOME/server).")
+DataDirOption = typer.Option(
+    None,
+    "--data-dir",
+    envvar="MEDPERF_SERVER_DATA_DIR",
+    help="Where the server keeps its event log (default: MEDPERF_HOME/server).",
+)
 
 
 def _data_dir(value: Path | None) -> Path:
@@ -26,10 +30,15 @@ def start(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
     data_dir: Path = DataDirOption,
-    auth: str = typer.Option("local", "--auth", envvar="MEDPERF_SERVER_AUTH",
-                             help="Auth provider: local (tutorial demo users) or jwt."),
-    jwt_public_key: Path = typer.Option(None, "--jwt-public-key", envvar="MEDPERF_JWT_PUBLIC_KEY",
-                                        help="PEM file with the RS256 public key."),
+    auth: str = typer.Option(
+        "local",
+        "--auth",
+        envvar="MEDPERF_SERVER_AUTH",
+        help="Auth provider: local (tutorial demo users) or jwt.",
+    ),
+    jwt_public_key: Path = typer.Option(
+        None, "--jwt-public-key", envvar="MEDPERF_JWT_PUBLIC_KEY", help="PEM file with the RS256 public key."
+    ),
     jwt_jwks: Path = typer.Option(None, "--jwt-jwks", envvar="MEDPERF_JWT_JWKS", help="Or a JWKS file."),
     jwt_audience: str = typer.Option(None, "--jwt-audience", envvar="MEDPERF_JWT_AUDIENCE"),
     jwt_issuer: str = typer.Option(None, "--jwt-issuer", envvar="MEDPERF_JWT_ISSUER"),
@@ -44,8 +53,13 @@ def start(
     if auth not in AUTH_MODES:
         raise UserError(f"unknown auth provider {auth!r}", f"use one of {', '.join(AUTH_MODES)}")
     settings = ServerSettings(
-        data_dir=_data_dir(data_dir), auth=auth, jwt_public_key=jwt_public_key, jwt_jwks=jwt_jwks,
-        jwt_audience=jwt_audience, jwt_issuer=jwt_issuer, jwt_admin_emails=tuple(jwt_admin),
+        data_dir=_data_dir(data_dir),
+        auth=auth,
+        jwt_public_key=jwt_public_key,
+        jwt_jwks=jwt_jwks,
+        jwt_audience=jwt_audience,
+        jwt_issuer=jwt_issuer,
+        jwt_admin_emails=tuple(jwt_admin),
     )
     import uvicorn
 
@@ -53,11 +67,19 @@ def start(
 
     application = create_app(settings)
     scheme = "https" if ssl_certfile else "http"
-    typer.echo(f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir})",
-               err=True)
-    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False,
-                ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-                ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
+    typer.echo(
+        f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir})",
+        err=True,
+    )
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+    )
 
 
 @app.command("reset")
@@ -81,8 +103,9 @@ def reset(
 def seed(
     demo: str = typer.Option(..., "--demo", help="data | benchmark | model: what the tutorial starts from."),
     data_dir: Path = DataDirOption,
-    no_build: bool = typer.Option(False, "--no-build",
-                                  help="Do not build the tutorial images (image hashes stay empty)."),
+    no_build: bool = typer.Option(
+        False, "--no-build", help="Do not build the tutorial images (image hashes stay empty)."
+    ),
 ) -> None:
     """Fill an empty server with the tutorial's starting entities, as the demo users would register them."""
     from medperf_core.server.seed import DEMOS, seed_demo

@@ -29,9 +29,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
         svc.close()
 
     app = FastAPI(
-        title="MedPerf server", version=__version__, redirect_slashes=False, lifespan=lifespan,
+        title="MedPerf server",
+        version=__version__,
+        redirect_slashes=False,
+        lifespan=lifespan,
         description="Federated benchmarking of medical AI. Resources follow MedPerf's API v0.",
-        openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
     )
     app.state.services = svc
     app.state.auth = provider

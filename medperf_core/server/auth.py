@@ -41,8 +41,13 @@ class AuthProvider(Protocol):
 DEMO_USERS: dict[str, Identity] = {
     i.email: i
     for i in (
-        Identity(email="testadmin@example.com", username="testadmin", first_name="Test", last_name="Admin",
-                 is_staff=True),
+        Identity(
+            email="testadmin@example.com",
+            username="testadmin",
+            first_name="Test",
+            last_name="Admin",
+            is_staff=True,
+        ),
         Identity(email="testbo@example.com", username="testbo", first_name="Benchmark", last_name="Owner"),
         Identity(email="testmo@example.com", username="testmo", first_name="Model", last_name="Owner"),
         Identity(email="testdo@example.com", username="testdo", first_name="Data", last_name="Owner"),
@@ -91,7 +96,9 @@ class LocalAuthProvider:
         try:
             email = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
         except (ValueError, UnicodeDecodeError):
-            raise AuthenticationError("malformed token", "log in again: medperf auth login -e EMAIL") from None
+            raise AuthenticationError(
+                "malformed token", "log in again: medperf auth login -e EMAIL"
+            ) from None
         if not hmac.compare_digest(mac, self._mac(email)) or email not in DEMO_USERS:
             raise AuthenticationError("invalid token", "log in again: medperf auth login -e EMAIL")
         return DEMO_USERS[email]
@@ -106,7 +113,9 @@ class JwtAuthProvider:
         from medperf_core.errors import ConfigError
 
         if not settings.jwt_audience or not settings.jwt_issuer:
-            raise ConfigError("jwt auth needs an audience and an issuer", "pass --jwt-audience and --jwt-issuer")
+            raise ConfigError(
+                "jwt auth needs an audience and an issuer", "pass --jwt-audience and --jwt-issuer"
+            )
         self._keys: dict[str | None, Any] = {}
         if settings.jwt_public_key is not None:
             self._keys[None] = settings.jwt_public_key.read_text(encoding="utf-8")
@@ -135,8 +144,12 @@ class JwtAuthProvider:
 
         try:
             claims = jwt.decode(
-                token, self._key_for(token), algorithms=["RS256"], audience=self._settings.jwt_audience,
-                issuer=self._settings.jwt_issuer, options={"require": ["exp", "iss", "aud"]},
+                token,
+                self._key_for(token),
+                algorithms=["RS256"],
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+                options={"require": ["exp", "iss", "aud"]},
             )
         except jwt.PyJWTError as e:
             raise AuthenticationError(f"invalid token: {e}") from None
@@ -144,6 +157,10 @@ class JwtAuthProvider:
         if not isinstance(email, str) or "@" not in email:
             raise AuthenticationError("the token has no email claim")
         is_staff = bool(claims.get("is_staff")) or email in self._settings.jwt_admin_emails
-        return Identity(email=email, username=str(claims.get("preferred_username") or email.split("@")[0]),
-                        first_name=str(claims.get("given_name", "")), last_name=str(claims.get("family_name", "")),
-                        is_staff=is_staff)
+        return Identity(
+            email=email,
+            username=str(claims.get("preferred_username") or email.split("@")[0]),
+            first_name=str(claims.get("given_name", "")),
+            last_name=str(claims.get("family_name", "")),
+            is_staff=is_staff,
+        )

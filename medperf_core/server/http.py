@@ -34,8 +34,14 @@ class Routes:
     def _add(self, method: str, path: str, status: int, **kw: Any) -> Callable[[Callable[..., Any]], Any]:
         def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             self.router.add_api_route(path, endpoint, methods=[method], status_code=status, **kw)
-            self.router.add_api_route(path.rstrip("/"), endpoint, methods=[method], status_code=status,
-                                      include_in_schema=False, **kw)
+            self.router.add_api_route(
+                path.rstrip("/"),
+                endpoint,
+                methods=[method],
+                status_code=status,
+                include_in_schema=False,
+                **kw,
+            )
             return endpoint
 
         return register
@@ -58,8 +64,10 @@ def services(request: Request) -> ServerServices:
 def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
     """The signed-in user: 401 without a valid bearer token; the user is registered on first sight."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-        raise AuthenticationError("authentication required: send Authorization: Bearer <token>",
-                                  "log in with: medperf auth login -e EMAIL")
+        raise AuthenticationError(
+            "authentication required: send Authorization: Bearer <token>",
+            "log in with: medperf auth login -e EMAIL",
+        )
     identity = request.app.state.auth.authenticate(creds.credentials.strip())
     return services(request).identify(identity)
 
@@ -70,19 +78,28 @@ class PageParams:
         self.offset = offset
 
 
-def paginated(request: Request, params: PageParams, page: Page) -> dict[str, Any]:
+def paginated(request: Request, params: PageParams, page: Page) -> JSONResponse:
+    """The page as MedPerf's `{count, next, previous, results}`, serialised directly (rows are plain JSON)."""
     nxt = prev = None
     if params.limit is not None:
         if params.offset + params.limit < page.count:
-            nxt = str(request.url.include_query_params(limit=params.limit, offset=params.offset + params.limit))
+            nxt = str(
+                request.url.include_query_params(limit=params.limit, offset=params.offset + params.limit)
+            )
         if params.offset > 0:
-            prev = str(request.url.include_query_params(limit=params.limit,
-                                                        offset=max(0, params.offset - params.limit)))
-    return {"count": page.count, "next": nxt, "previous": prev, "results": page.results}
+            prev = str(
+                request.url.include_query_params(
+                    limit=params.limit, offset=max(0, params.offset - params.limit)
+                )
+            )
+    return JSONResponse({"count": page.count, "next": nxt, "previous": prev, "results": page.results})
 
 
 _STATUS: tuple[tuple[type[MedperfError], int], ...] = (
-    (AuthenticationError, 401), (PermissionDeniedError, 403), (NotFoundError, 404), (ConflictError, 409),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
     (UserError, 400),
 )
 
@@ -108,7 +125,10 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         where = _location(tuple(error.get("loc", ())))
         message = str(error.get("msg", "invalid"))
         if error.get("type") == "json_invalid":
-            where, message = "detail", f"the body is not valid JSON: {error.get('ctx', {}).get('error', message)}"
+            where, message = (
+                "detail",
+                f"the body is not valid JSON: {error.get('ctx', {}).get('error', message)}",
+            )
         body.setdefault(where, []).append(f"{where}: {message}" if where != "detail" else message)
     if list(body) == ["detail"]:
         return JSONResponse({"detail": " ".join(body["detail"])}, status_code=400)

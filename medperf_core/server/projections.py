@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlite_utils import Database
 
 from medperf_core.domain import events as ev
-from medperf_core.store import StoredEvent
+from medperf_core.store import Projection, StoredEvent
 
 JSON_COLUMNS = frozenset(
-    {"metadata", "user_metadata", "container_config", "parameters_config", "generated_metadata", "report",
-     "results"}
+    {
+        "metadata",
+        "user_metadata",
+        "container_config",
+        "parameters_config",
+        "generated_metadata",
+        "report",
+        "results",
+    }
 )
 BOOL_COLUMNS = frozenset({"is_staff", "is_valid", "is_active", "submitted_as_prepared"})
 
@@ -51,7 +58,15 @@ CREATE TABLE results (id INTEGER PRIMARY KEY, name TEXT, owner INTEGER NOT NULL,
 CREATE INDEX results_owner ON results (owner);
 """
 
-TABLES = ("users", "benchmarks", "containers", "datasets", "dataset_associations", "model_associations", "results")
+TABLES = (
+    "users",
+    "benchmarks",
+    "containers",
+    "datasets",
+    "dataset_associations",
+    "model_associations",
+    "results",
+)
 
 
 def dump(value: Any) -> str:
@@ -87,15 +102,15 @@ def _update(db: Database, table: str, where: str, args: list[Any], changes: Mapp
 
 
 def _latest_association(table: str, entity_column: str) -> str:
-    return (f"id = (SELECT MAX(id) FROM [{table}] WHERE [{entity_column}] = ? AND benchmark = ?)")
+    return f"id = (SELECT MAX(id) FROM [{table}] WHERE [{entity_column}] = ? AND benchmark = ?)"
 
 
 class ServerProjection:
     """Every server table; `apply` dispatches on the event class. Times come from `stored.recorded_at` only."""
 
-    name = "server"
-    version = 1
-    tables = TABLES
+    name: str = "server"
+    version: int = 1
+    tables: Sequence[str] = TABLES
 
     def create(self, db: Database) -> None:
         for statement in _SCHEMA.split(";"):
@@ -109,41 +124,103 @@ class ServerProjection:
 
 
 def _user(db: Database, e: Any, at: str, _pos: int) -> None:
-    _insert(db, "users", {"id": e.user_id, "email": e.email, "username": e.username, "first_name": e.first_name,
-                          "last_name": e.last_name, "is_staff": e.is_staff, "created_at": at})
+    _insert(
+        db,
+        "users",
+        {
+            "id": e.user_id,
+            "email": e.email,
+            "username": e.username,
+            "first_name": e.first_name,
+            "last_name": e.last_name,
+            "is_staff": e.is_staff,
+            "created_at": at,
+        },
+    )
 
 
 def _container(db: Database, e: Any, at: str, _pos: int) -> None:
-    _insert(db, "containers", {
-        "id": e.container_id, "name": e.name, "owner": e.owner, "git_mlcube_url": "", "mlcube_hash": e.config_hash,
-        "git_parameters_url": "", "parameters_hash": e.parameters_hash, "image_tarball_url": "",
-        "image_tarball_hash": "", "image_hash": e.image_hash, "additional_files_tarball_url": e.additional_files_url,
-        "additional_files_tarball_hash": e.additional_files_hash, "state": e.state, "is_valid": True,
-        "metadata": e.metadata, "user_metadata": {}, "container_config": e.container_config,
-        "parameters_config": e.parameters_config, "created_at": at, "modified_at": at,
-    })
+    _insert(
+        db,
+        "containers",
+        {
+            "id": e.container_id,
+            "name": e.name,
+            "owner": e.owner,
+            "git_mlcube_url": "",
+            "mlcube_hash": e.config_hash,
+            "git_parameters_url": "",
+            "parameters_hash": e.parameters_hash,
+            "image_tarball_url": "",
+            "image_tarball_hash": "",
+            "image_hash": e.image_hash,
+            "additional_files_tarball_url": e.additional_files_url,
+            "additional_files_tarball_hash": e.additional_files_hash,
+            "state": e.state,
+            "is_valid": True,
+            "metadata": e.metadata,
+            "user_metadata": {},
+            "container_config": e.container_config,
+            "parameters_config": e.parameters_config,
+            "created_at": at,
+            "modified_at": at,
+        },
+    )
 
 
 def _benchmark(db: Database, e: Any, at: str, _pos: int) -> None:
-    _insert(db, "benchmarks", {
-        "id": e.benchmark_id, "name": e.name, "owner": e.owner, "description": e.description,
-        "docs_url": e.docs_url, "demo_dataset_tarball_url": e.demo_dataset_tarball_url,
-        "demo_dataset_tarball_hash": e.demo_dataset_tarball_hash, "demo_dataset_generated_uid": "",
-        "data_preparation_mlcube": e.data_preparation_mlcube, "reference_model_mlcube": e.reference_model_mlcube,
-        "data_evaluator_mlcube": e.data_evaluator_mlcube, "metadata": e.metadata, "state": e.state,
-        "is_valid": True, "is_active": True, "approval_status": "PENDING", "user_metadata": {},
-        "approved_at": None, "created_at": at, "modified_at": at,
-    })
+    _insert(
+        db,
+        "benchmarks",
+        {
+            "id": e.benchmark_id,
+            "name": e.name,
+            "owner": e.owner,
+            "description": e.description,
+            "docs_url": e.docs_url,
+            "demo_dataset_tarball_url": e.demo_dataset_tarball_url,
+            "demo_dataset_tarball_hash": e.demo_dataset_tarball_hash,
+            "demo_dataset_generated_uid": "",
+            "data_preparation_mlcube": e.data_preparation_mlcube,
+            "reference_model_mlcube": e.reference_model_mlcube,
+            "data_evaluator_mlcube": e.data_evaluator_mlcube,
+            "metadata": e.metadata,
+            "state": e.state,
+            "is_valid": True,
+            "is_active": True,
+            "approval_status": "PENDING",
+            "user_metadata": {},
+            "approved_at": None,
+            "created_at": at,
+            "modified_at": at,
+        },
+    )
 
 
 def _dataset(db: Database, e: Any, at: str, _pos: int) -> None:
-    _insert(db, "datasets", {
-        "id": e.dataset_id, "name": e.name, "owner": e.owner, "description": e.description, "location": e.location,
-        "input_data_hash": e.input_data_hash, "generated_uid": e.generated_uid, "split_seed": 0,
-        "data_preparation_mlcube": e.data_preparation_mlcube, "is_valid": True,
-        "submitted_as_prepared": e.submitted_as_prepared, "state": "DEVELOPMENT", "generated_metadata": {},
-        "user_metadata": {}, "report": {}, "created_at": at, "modified_at": at,
-    })
+    _insert(
+        db,
+        "datasets",
+        {
+            "id": e.dataset_id,
+            "name": e.name,
+            "owner": e.owner,
+            "description": e.description,
+            "location": e.location,
+            "input_data_hash": e.input_data_hash,
+            "generated_uid": e.generated_uid,
+            "split_seed": 0,
+            "data_preparation_mlcube": e.data_preparation_mlcube,
+            "is_valid": True,
+            "submitted_as_prepared": e.submitted_as_prepared,
+            "state": "DEVELOPMENT",
+            "generated_metadata": {},
+            "user_metadata": {},
+            "report": {},
+            "created_at": at,
+            "modified_at": at,
+        },
+    )
 
 
 def _changes(table: str, key: str) -> Callable[[Database, Any, str, int], None]:
@@ -161,9 +238,19 @@ def _operational(table: str, key: str) -> Callable[[Database, Any, str, int], No
 
 
 def _dataset_operational(db: Database, e: Any, at: str, _pos: int) -> None:
-    _update(db, "datasets", "id = ?", [e.dataset_id], {
-        "state": "OPERATION", "input_data_hash": e.input_data_hash, "generated_uid": e.generated_uid,
-        "generated_metadata": e.statistics, "modified_at": at})
+    _update(
+        db,
+        "datasets",
+        "id = ?",
+        [e.dataset_id],
+        {
+            "state": "OPERATION",
+            "input_data_hash": e.input_data_hash,
+            "generated_uid": e.generated_uid,
+            "generated_metadata": e.statistics,
+            "modified_at": at,
+        },
+    )
 
 
 def _report(db: Database, e: Any, at: str, _pos: int) -> None:
@@ -172,20 +259,35 @@ def _report(db: Database, e: Any, at: str, _pos: int) -> None:
 
 def _approval(db: Database, e: Any, at: str, _pos: int) -> None:
     approved_at = at if e.approval_status == "APPROVED" else None
-    _update(db, "benchmarks", "id = ?", [e.benchmark_id],
-            {"approval_status": e.approval_status, "approved_at": approved_at, "modified_at": at})
+    _update(
+        db,
+        "benchmarks",
+        "id = ?",
+        [e.benchmark_id],
+        {"approval_status": e.approval_status, "approved_at": approved_at, "modified_at": at},
+    )
 
 
 def _assoc_table(kind: str) -> tuple[str, str]:
-    return ("dataset_associations", "dataset") if kind == "dataset" else ("model_associations", "model_mlcube")
+    return (
+        ("dataset_associations", "dataset") if kind == "dataset" else ("model_associations", "model_mlcube")
+    )
 
 
 def _requested(db: Database, e: Any, at: str, _pos: int) -> None:
     table, column = _assoc_table(e.kind)
     next_id = db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM [{table}]").fetchone()[0]
-    row = {"id": next_id, column: e.entity, "benchmark": e.benchmark, "initiated_by": e.initiated_by,
-           "metadata": e.metadata, "approval_status": "PENDING", "approved_at": None, "created_at": at,
-           "modified_at": at}
+    row = {
+        "id": next_id,
+        column: e.entity,
+        "benchmark": e.benchmark,
+        "initiated_by": e.initiated_by,
+        "metadata": e.metadata,
+        "approval_status": "PENDING",
+        "approved_at": None,
+        "created_at": at,
+        "modified_at": at,
+    }
     if e.kind == "model":
         row["priority"] = e.priority
     _insert(db, table, row)
@@ -195,25 +297,50 @@ def _decided(status: str) -> Callable[[Database, Any, str, int], None]:
     def handle(db: Database, e: Any, at: str, _pos: int) -> None:
         table, column = _assoc_table(e.kind)
         approved_at = at if status == "APPROVED" else None
-        _update(db, table, _latest_association(table, column), [e.entity, e.benchmark],
-                {"approval_status": status, "approved_at": approved_at, "modified_at": at})
+        _update(
+            db,
+            table,
+            _latest_association(table, column),
+            [e.entity, e.benchmark],
+            {"approval_status": status, "approved_at": approved_at, "modified_at": at},
+        )
 
     return handle
 
 
 def _priority(db: Database, e: Any, at: str, _pos: int) -> None:
     table, column = _assoc_table(e.kind)
-    _update(db, table, _latest_association(table, column), [e.entity, e.benchmark],
-            {"priority": e.priority, "modified_at": at})
+    _update(
+        db,
+        table,
+        _latest_association(table, column),
+        [e.entity, e.benchmark],
+        {"priority": e.priority, "modified_at": at},
+    )
 
 
 def _result(db: Database, e: Any, at: str, _pos: int) -> None:
     name = e.uid or f"b{e.benchmark}m{e.model}d{e.dataset}"
-    _insert(db, "results", {
-        "id": e.result_id, "name": name, "owner": e.owner, "benchmark": e.benchmark, "model": e.model,
-        "dataset": e.dataset, "results": e.metrics, "metadata": e.metadata, "user_metadata": {},
-        "approval_status": "PENDING", "is_valid": True, "approved_at": None, "created_at": at, "modified_at": at,
-    })
+    _insert(
+        db,
+        "results",
+        {
+            "id": e.result_id,
+            "name": name,
+            "owner": e.owner,
+            "benchmark": e.benchmark,
+            "model": e.model,
+            "dataset": e.dataset,
+            "results": e.metrics,
+            "metadata": e.metadata,
+            "user_metadata": {},
+            "approval_status": "PENDING",
+            "is_valid": True,
+            "approved_at": None,
+            "created_at": at,
+            "modified_at": at,
+        },
+    )
 
 
 _HANDLERS: dict[type[ev.DomainEvent], Callable[[Database, Any, str, int], None]] = {
@@ -236,4 +363,4 @@ _HANDLERS: dict[type[ev.DomainEvent], Callable[[Database, Any, str, int], None]]
     ev.ResultSubmitted: _result,
 }
 
-SERVER_PROJECTIONS = [ServerProjection()]
+SERVER_PROJECTIONS: list[Projection] = [ServerProjection()]

@@ -47,7 +47,9 @@ def container_body(container: Any, image_id: str) -> Json:
         "metadata": {"role": container.role, "image": container.image, "tutorial": True},
     }
     if container.parameters_path.exists():
-        body["parameters_config"] = yaml.safe_load(container.parameters_path.read_text(encoding="utf-8")) or {}
+        body["parameters_config"] = (
+            yaml.safe_load(container.parameters_path.read_text(encoding="utf-8")) or {}
+        )
         body["git_parameters_url"] = container.parameters_path.resolve().as_uri()
         body["parameters_hash"] = file_hash(container.parameters_path)
     extra = container.additional_files_path
@@ -61,13 +63,15 @@ def _ordered_containers() -> list[Any]:
     from medperf_core.tutorial.images import tutorial_containers
 
     found = tutorial_containers()
-    first = sorted((c for c in found if c.role in _ORDER and c.name != "model-cnn"),
-                   key=lambda c: _ORDER.index(c.role))
+    first = sorted(
+        (c for c in found if c.role in _ORDER and c.name != "model-cnn"), key=lambda c: _ORDER.index(c.role)
+    )
     return [*first, *(c for c in found if c not in first)]
 
 
-def seed_demo(data_dir: Path, demo: str, *, build_images: bool = True,
-              progress: Callable[[str], None] | None = None) -> list[str]:
+def seed_demo(
+    data_dir: Path, demo: str, *, build_images: bool = True, progress: Callable[[str], None] | None = None
+) -> list[str]:
     """Seed an empty server's data dir; returns one line per registered entity."""
     say = progress or (lambda _m: None)
     images: dict[str, str] = {}
@@ -80,8 +84,10 @@ def seed_demo(data_dir: Path, demo: str, *, build_images: bool = True,
     try:
         events = services.store.last_position()
         if events:
-            raise ConflictError(f"the server in {data_dir} is not empty ({events} events)",
-                                f"start from a fresh database: medperf server reset --data-dir {data_dir} -y")
+            raise ConflictError(
+                f"the server in {data_dir} is not empty ({events} events)",
+                f"start from a fresh database: medperf server reset --data-dir {data_dir} -y",
+            )
         return _seed(services, demo, images)
     finally:
         services.close()
@@ -100,13 +106,22 @@ def _seed(services: ServerServices, demo: str, images: dict[str, str]) -> list[s
     if demo == "benchmark":
         return lines
     prep, ref, metrics = (ids[c.name] for c in containers[:3])
-    benchmark = services.create_benchmark(bo, {
-        "name": BENCHMARK_NAME, "description": "Tutorial: chest X-ray classification (normal vs pneumonia)",
-        "docs_url": "", "data_preparation_mlcube": prep, "reference_model_mlcube": ref,
-        "data_evaluator_mlcube": metrics, "state": "OPERATION",
-    })
+    benchmark = services.create_benchmark(
+        bo,
+        {
+            "name": BENCHMARK_NAME,
+            "description": "Tutorial: chest X-ray classification (normal vs pneumonia)",
+            "docs_url": "",
+            "data_preparation_mlcube": prep,
+            "reference_model_mlcube": ref,
+            "data_evaluator_mlcube": metrics,
+            "state": "OPERATION",
+        },
+    )
     services.update_benchmark(admin, benchmark["id"], {"approval_status": "APPROVED"})
-    lines.append(f"benchmark {benchmark['id']}: {BENCHMARK_NAME} (OPERATION, approved; reference model {ref})")
+    lines.append(
+        f"benchmark {benchmark['id']}: {BENCHMARK_NAME} (OPERATION, approved; reference model {ref})"
+    )
     if demo == "data":
         model = ids["model-cnn"]
         services.request_association(mo, "model", {"model_mlcube": model, "benchmark": benchmark["id"]})

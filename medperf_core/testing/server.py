@@ -51,8 +51,10 @@ class ServerProcess:
     def token(self, email: str) -> str:
         if email not in self._tokens:
             request = urllib.request.Request(
-                f"{self.api}/auth/local/token/", data=json.dumps({"email": email}).encode(),
-                headers={"Content-Type": "application/json"}, method="POST",
+                f"{self.api}/auth/local/token/",
+                data=json.dumps({"email": email}).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
             )
             with urllib.request.urlopen(request, timeout=10) as response:
                 self._tokens[email] = json.loads(response.read())["token"]
@@ -78,17 +80,41 @@ class ServerProcess:
         self.stop()
 
 
-def start_server(data_dir: Path, port: int | None = None, *, extra_args: tuple[str, ...] = (),
-                 env: dict[str, str] | None = None, timeout: float = 30.0) -> ServerProcess:
-    """Start `medperf server start --port P --data-dir DIR` and wait until /healthz answers."""
+def start_server(
+    data_dir: Path,
+    port: int | None = None,
+    *,
+    extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    command: list[str] | None = None,
+) -> ServerProcess:
+    """Start `medperf server start --port P --data-dir DIR` and wait until /healthz answers.
+
+    `command` replaces how `medperf` is invoked (default: this interpreter running the CLI).
+    """
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"server-{port}.log"
-    args = [*medperf_command(), "server", "start", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", str(data_dir), *extra_args]
+    args = [
+        *(command or medperf_command()),
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *extra_args,
+    ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    server = ServerProcess(url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path)
+        process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    server = ServerProcess(
+        url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

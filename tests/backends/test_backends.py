@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from _server_helpers import CONFIG
+
 from medperf_core.backends import get_backend
 from medperf_core.backends.local import LOCAL_TOKEN
 from medperf_core.backends.rest import RestBackend
@@ -43,24 +43,65 @@ def _flow(backend_for: Any) -> list[Any]:
     ids = [bo.create_container({"name": f"c{i}", "container_config": CONFIG})["id"] for i in range(3)]
     model = mo.create_container({"name": "model", "container_config": CONFIG, "state": "OPERATION"})
     out.append(model)
-    bench = bo.create_benchmark({"name": "bench", "data_preparation_mlcube": ids[0],
-                                 "reference_model_mlcube": ids[1], "data_evaluator_mlcube": ids[2],
-                                 "state": "OPERATION"})
+    bench = bo.create_benchmark(
+        {
+            "name": "bench",
+            "data_preparation_mlcube": ids[0],
+            "reference_model_mlcube": ids[1],
+            "data_evaluator_mlcube": ids[2],
+            "state": "OPERATION",
+        }
+    )
     out.append(bench)
     out.append(mo.request_model_association(model["id"], bench["id"], {}))
     out.append(bo.set_model_association(model["id"], bench["id"], "APPROVED"))
-    dataset = do.create_dataset({"name": "d", "input_data_hash": "raw", "generated_uid": "raw",
-                                 "data_preparation_mlcube": ids[0], "id": None, "owner": ""})
-    out.append(do.update_dataset(dataset["id"], {"input_data_hash": "raw", "generated_uid": "prep",
-                                                 "generated_metadata": {"n": 1}, "state": "OPERATION"}))
+    dataset = do.create_dataset(
+        {
+            "name": "d",
+            "input_data_hash": "raw",
+            "generated_uid": "raw",
+            "data_preparation_mlcube": ids[0],
+            "id": None,
+            "owner": "",
+        }
+    )
+    out.append(
+        do.update_dataset(
+            dataset["id"],
+            {
+                "input_data_hash": "raw",
+                "generated_uid": "prep",
+                "generated_metadata": {"n": 1},
+                "state": "OPERATION",
+            },
+        )
+    )
     out.append(do.request_dataset_association(dataset["id"], bench["id"], {"test_result": {}}))
     out.append(bo.list_benchmark_dataset_associations(bench["id"]))
     out.append(bo.set_dataset_association(dataset["id"], bench["id"], "APPROVED"))
-    out.append(do.submit_result({"benchmark": bench["id"], "model": model["id"], "dataset": dataset["id"],
-                                 "results": {"acc": 0.9}}))
-    out += [do.me(), do.list_my_datasets(), do.list_my_results(), bo.list_benchmark_results(bench["id"]),
-            bo.benchmark_models(bench["id"]), mo.list_my_model_associations(), do.list_my_dataset_associations(),
-            mo.list_datasets(), bo.list_datasets(), do.list_benchmarks(), do.list_containers()]
+    out.append(
+        do.submit_result(
+            {
+                "benchmark": bench["id"],
+                "model": model["id"],
+                "dataset": dataset["id"],
+                "results": {"acc": 0.9},
+            }
+        )
+    )
+    out += [
+        do.me(),
+        do.list_my_datasets(),
+        do.list_my_results(),
+        bo.list_benchmark_results(bench["id"]),
+        bo.benchmark_models(bench["id"]),
+        mo.list_my_model_associations(),
+        do.list_my_dataset_associations(),
+        mo.list_datasets(),
+        bo.list_datasets(),
+        do.list_benchmarks(),
+        do.list_containers(),
+    ]
     with pytest.raises(NotFoundError):
         mo.get_dataset(dataset["id"])
     with pytest.raises(PermissionDeniedError):
@@ -82,11 +123,18 @@ def rest_server(tmp_path: Path) -> Iterator[Any]:
 def test_local_and_rest_give_the_same_answers(tmp_path: Path, rest_server: Any) -> None:
     def rest(role: str) -> Any:
         email = DEMO_EMAILS[role]
-        return get_backend(Profile(name="r", server=rest_server.url, email=email, token=rest_server.token(email)))
+        return get_backend(
+            Profile(name="r", server=rest_server.url, email=email, token=rest_server.token(email))
+        )
 
     def local(role: str) -> Any:
-        profile = Profile(name="l", backend="local", local_db=str(tmp_path / "local"), email=DEMO_EMAILS[role],
-                          token=LOCAL_TOKEN)
+        profile = Profile(
+            name="l",
+            backend="local",
+            local_db=str(tmp_path / "local"),
+            email=DEMO_EMAILS[role],
+            token=LOCAL_TOKEN,
+        )
         return get_backend(profile)
 
     assert _flow(rest) == _flow(local)
@@ -116,7 +164,9 @@ def test_rest_errors_quote_the_server(rest_server: Any) -> None:
 def test_rest_follows_next(rest_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import medperf_core.backends.rest as rest
 
-    backend = RestBackend(Profile(name="r", server=rest_server.url, token=rest_server.token("testmo@example.com")))
+    backend = RestBackend(
+        Profile(name="r", server=rest_server.url, token=rest_server.token("testmo@example.com"))
+    )
     for i in range(7):
         backend.create_container({"name": f"page-{i}", "container_config": CONFIG})
     monkeypatch.setattr(rest, "PAGE_SIZE", 2)
@@ -133,7 +183,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b'{"detail": "overloaded"}')
 
-    do_GET = do_POST = do_PUT = _answer  # noqa: N815
+    do_GET = do_POST = do_PUT = _answer
 
     def log_message(self, *args: Any) -> None:
         pass

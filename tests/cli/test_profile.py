@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from _server_helpers import run_medperf
+
 from medperf_core.cli.main import run
 from medperf_core.profiles import ProfileStore
 from medperf_core.testing.server import start_server
@@ -29,11 +29,23 @@ def test_default_profile_and_lifecycle(capsys: pytest.CaptureFixture[str], tmp_p
     output(capsys, "profile", "activate", "site")
     cert = tmp_path / "ca.pem"
     cert.write_text("-----BEGIN CERTIFICATE-----\n")
-    output(capsys, "profile", "set", "--server", "https://medperf.example.org/", "--platform", "singularity",
-           "--certificate", str(cert))
+    output(
+        capsys,
+        "profile",
+        "set",
+        "--server",
+        "https://medperf.example.org/",
+        "--platform",
+        "singularity",
+        "--certificate",
+        str(cert),
+    )
     viewed = json.loads(output(capsys, "profile", "view", "site", "-f", "json"))
     assert (viewed["server"], viewed["platform"], viewed["certificate"]) == (
-        "https://medperf.example.org", "singularity", str(cert))
+        "https://medperf.example.org",
+        "singularity",
+        str(cert),
+    )
     assert "unknown platform" in output(capsys, "profile", "set", "--platform", "vm", code=2)
     assert "unknown server backend" in output(capsys, "profile", "set", "--backend", "carrier-pigeon", code=1)
     assert "invalid server URL" in output(capsys, "profile", "set", "--server", "medperf.org", code=2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from _server_helpers import Client
 
 BAD: list[tuple[str, str, object, int, str]] = [
@@ -13,16 +12,63 @@ BAD: list[tuple[str, str, object, int, str]] = [
     ("POST", "/mlcubes/", {"name": "no-config"}, 400, "container_config"),
     ("POST", "/mlcubes/", {"name": "bad-config", "container_config": {"tasks": 3}}, 400, "container_config"),
     ("POST", "/mlcubes/", [1, 2], 400, "body"),
-    ("POST", "/benchmarks/", {"name": "b", "data_preparation_mlcube": "one", "reference_model_mlcube": 1,
-                              "data_evaluator_mlcube": 1}, 400, "data_preparation_mlcube"),
-    ("POST", "/benchmarks/", {"name": "b", "data_preparation_mlcube": 999999, "reference_model_mlcube": 1,
-                              "data_evaluator_mlcube": 1}, 400, "data_preparation_mlcube"),
-    ("POST", "/datasets/", {"name": "d", "input_data_hash": "h", "generated_uid": "h"}, 400,
-     "data_preparation_mlcube"),
-    ("POST", "/datasets/", {"name": "d", "input_data_hash": "h", "generated_uid": "h",
-                            "data_preparation_mlcube": 1, "state": "READY"}, 400, "state"),
-    ("POST", "/datasets/", {"name": "d", "input_data_hash": "h", "generated_uid": "h",
-                            "data_preparation_mlcube": 1, "generated_metadata": "x"}, 400, "generated_metadata"),
+    (
+        "POST",
+        "/benchmarks/",
+        {
+            "name": "b",
+            "data_preparation_mlcube": "one",
+            "reference_model_mlcube": 1,
+            "data_evaluator_mlcube": 1,
+        },
+        400,
+        "data_preparation_mlcube",
+    ),
+    (
+        "POST",
+        "/benchmarks/",
+        {
+            "name": "b",
+            "data_preparation_mlcube": 999999,
+            "reference_model_mlcube": 1,
+            "data_evaluator_mlcube": 1,
+        },
+        400,
+        "data_preparation_mlcube",
+    ),
+    (
+        "POST",
+        "/datasets/",
+        {"name": "d", "input_data_hash": "h", "generated_uid": "h"},
+        400,
+        "data_preparation_mlcube",
+    ),
+    (
+        "POST",
+        "/datasets/",
+        {
+            "name": "d",
+            "input_data_hash": "h",
+            "generated_uid": "h",
+            "data_preparation_mlcube": 1,
+            "state": "READY",
+        },
+        400,
+        "state",
+    ),
+    (
+        "POST",
+        "/datasets/",
+        {
+            "name": "d",
+            "input_data_hash": "h",
+            "generated_uid": "h",
+            "data_preparation_mlcube": 1,
+            "generated_metadata": "x",
+        },
+        400,
+        "generated_metadata",
+    ),
     ("PUT", "/datasets/{D}/benchmarks/{B}/", {"approval_status": "MAYBE"}, 400, "approval_status"),
     ("PUT", "/datasets/{D}/benchmarks/{B}/", {}, 400, "nothing to change"),
     ("POST", "/datasets/benchmarks/", {"dataset": 999999, "benchmark": 1}, 404, "dataset 999999"),
@@ -48,10 +94,18 @@ def _fill(value: object, world: dict[str, int]) -> object:
     return value
 
 
-@pytest.mark.parametrize(("method", "path", "body", "code", "says"), BAD,
-                         ids=[f"{m} {p} {says}" for m, p, _, _, says in BAD])
-def test_bad_requests_are_4xx_with_a_message(clients: dict[str, Client], world: dict[str, int], method: str,
-                                             path: str, body: object, code: int, says: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "code", "says"), BAD, ids=[f"{m} {p} {says}" for m, p, _, _, says in BAD]
+)
+def test_bad_requests_are_4xx_with_a_message(
+    clients: dict[str, Client],
+    world: dict[str, int],
+    method: str,
+    path: str,
+    body: object,
+    code: int,
+    says: str,
+) -> None:
     who = clients["bo"] if "benchmarks/{B}" in path or path == "/benchmarks/{B}/" else clients["do"]
     response = who.request(method, str(_fill(path, world)), _fill(body, world))
     assert response.status_code == code, response.text
@@ -59,20 +113,36 @@ def test_bad_requests_are_4xx_with_a_message(clients: dict[str, Client], world: 
 
 
 def test_malformed_json_is_400(clients: dict[str, Client]) -> None:
-    response = clients["do"].session.post(clients["do"].api + "/datasets/", data="{not json",
-                                          headers={"Content-Type": "application/json"})
+    response = clients["do"].session.post(
+        clients["do"].api + "/datasets/", data="{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("path", ["/benchmarks/{B}", "/benchmarks/{B}/", "/benchmarks/{B}/models",
-                                  "/benchmarks/{B}/models/", "/me", "/me/", "/mlcubes", "/mlcubes/"])
-def test_paths_answer_with_and_without_slash(clients: dict[str, Client], world: dict[str, int], path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/benchmarks/{B}",
+        "/benchmarks/{B}/",
+        "/benchmarks/{B}/models",
+        "/benchmarks/{B}/models/",
+        "/me",
+        "/me/",
+        "/mlcubes",
+        "/mlcubes/",
+    ],
+)
+def test_paths_answer_with_and_without_slash(
+    clients: dict[str, Client], world: dict[str, int], path: str
+) -> None:
     response = clients["bo"].get(path.format(**world))
     assert response.status_code == 200, response.text
 
 
-def test_post_is_201_and_put_is_200_also_without_slash(clients: dict[str, Client], world: dict[str, int]) -> None:
+def test_post_is_201_and_put_is_200_also_without_slash(
+    clients: dict[str, Client], world: dict[str, int]
+) -> None:
     from _server_helpers import CONFIG, unique
 
     created = clients["mo"].post("/mlcubes", {"name": unique("noslash"), "container_config": CONFIG})

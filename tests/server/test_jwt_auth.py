@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -29,23 +28,39 @@ def keys() -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]:
 
 
 @pytest.fixture(scope="module", params=["pem", "jwks"])
-def jwt_server(request: pytest.FixtureRequest, keys: Any, tmp_path_factory: pytest.TempPathFactory,
-               ) -> Iterator[ServerProcess]:
+def jwt_server(
+    request: pytest.FixtureRequest,
+    keys: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("jwt-server")
     public = keys[0].public_key()
     if request.param == "pem":
         key_file = data / "public.pem"
-        key_file.write_bytes(public.public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo))
+        key_file.write_bytes(
+            public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
         key_args: tuple[str, ...] = ("--jwt-public-key", str(key_file))
     else:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
         key_file = data / "jwks.json"
         key_file.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
         key_args = ("--jwt-jwks", str(key_file))
-    server = start_server(data / "db", extra_args=("--auth", "jwt", *key_args, "--jwt-audience", AUD,
-                                                   "--jwt-issuer", ISS, "--jwt-admin", "boss@example.org"),
-                          env={"MEDPERF_HOME": str(data / "home")})
+    server = start_server(
+        data / "db",
+        extra_args=(
+            "--auth",
+            "jwt",
+            *key_args,
+            "--jwt-audience",
+            AUD,
+            "--jwt-issuer",
+            ISS,
+            "--jwt-admin",
+            "boss@example.org",
+        ),
+        env={"MEDPERF_HOME": str(data / "home")},
+    )
     yield server
     server.stop()
 
@@ -63,14 +78,20 @@ def test_a_valid_token_registers_the_user(jwt_server: ServerProcess, keys: Any) 
     response = _me(jwt_server, _token(keys[0]))
     assert response.status_code == 200
     assert response.json()["email"] == "alice@example.org"
-    users = requests.get(jwt_server.api + "/users/", timeout=10,
-                         headers={"Authorization": f"Bearer {_token(keys[0], email='boss@example.org')}"})
+    users = requests.get(
+        jwt_server.api + "/users/",
+        timeout=10,
+        headers={"Authorization": f"Bearer {_token(keys[0], email='boss@example.org')}"},
+    )
     assert users.status_code == 200 and users.json()["count"] >= 2
     assert _me(jwt_server, _token(keys[0], email="x@example.org")).json()["is_staff"] is False
 
 
-@pytest.mark.parametrize("claims", [{"aud": "other"}, {"iss": "https://evil"}, {"exp": 1}, {"email": None}],
-                         ids=["audience", "issuer", "expired", "no-email"])
+@pytest.mark.parametrize(
+    "claims",
+    [{"aud": "other"}, {"iss": "https://evil"}, {"exp": 1}, {"email": None}],
+    ids=["audience", "issuer", "expired", "no-email"],
+)
 def test_bad_tokens_are_401(jwt_server: ServerProcess, keys: Any, claims: dict[str, Any]) -> None:
     response = _me(jwt_server, _token(keys[0], **claims))
     assert response.status_code == 401, response.text
@@ -81,5 +102,7 @@ def test_a_token_signed_by_another_key_is_401(jwt_server: ServerProcess, keys: A
 
 
 def test_no_local_token_endpoint_in_jwt_mode(jwt_server: ServerProcess) -> None:
-    response = requests.post(jwt_server.api + "/auth/local/token/", json={"email": "testdo@example.com"}, timeout=10)
+    response = requests.post(
+        jwt_server.api + "/auth/local/token/", json={"email": "testdo@example.com"}, timeout=10
+    )
     assert response.status_code in (404, 405)

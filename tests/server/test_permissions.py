@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from _server_helpers import ROLES, Client, associate_dataset, make_benchmark, make_container, make_dataset
 
 ALL = {"admin": 200, "bo": 200, "mo": 200, "do": 200, "anon": 401}
@@ -42,21 +41,28 @@ READS: list[tuple[str, dict[str, int]]] = [
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("path", "codes"), READS, ids=[p for p, _ in READS])
-def test_reads(clients: dict[str, Client], world: dict[str, int], path: str, codes: dict[str, int],
-               role: str) -> None:
+def test_reads(
+    clients: dict[str, Client], world: dict[str, int], path: str, codes: dict[str, int], role: str
+) -> None:
     response = clients[role].get(path.format(**world))
     assert response.status_code == codes[role], response.text
     assert response.json(), "every answer has a JSON body"
     if response.status_code == 404:  # refused and missing look the same
-        missing = clients[role].get(path.replace("{D}", "999999").replace("{D2}", "999999")
-                                    .replace("{R}", "999999").replace("{admin_id}", "999999").format(**world))
+        missing = clients[role].get(
+            path.replace("{D}", "999999")
+            .replace("{D2}", "999999")
+            .replace("{R}", "999999")
+            .replace("{admin_id}", "999999")
+            .format(**world)
+        )
         assert missing.status_code == 404
         assert response.json()["detail"].split()[0] == missing.json()["detail"].split()[0]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_lists_show_only_what_the_role_may_see(clients: dict[str, Client], world: dict[str, int],
-                                               role: str) -> None:
+def test_lists_show_only_what_the_role_may_see(
+    clients: dict[str, Client], world: dict[str, int], role: str
+) -> None:
     if role == "anon":
         return
     datasets = {d["id"] for d in clients[role].ok("GET", "/datasets/?limit=10000")["results"]}
@@ -74,54 +80,83 @@ CHANGES = [
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("path", "body", "codes"), CHANGES, ids=[f"{p}:{next(iter(b))}" for p, b, _ in CHANGES])
-def test_only_the_owner_changes_an_entity(clients: dict[str, Client], world: dict[str, int], path: str,
-                                          body: dict[str, object], codes: dict[str, int], role: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "codes"), CHANGES, ids=[f"{p}:{next(iter(b))}" for p, b, _ in CHANGES]
+)
+def test_only_the_owner_changes_an_entity(
+    clients: dict[str, Client],
+    world: dict[str, int],
+    path: str,
+    body: dict[str, object],
+    codes: dict[str, int],
+    role: str,
+) -> None:
     response = clients[role].put(path.format(**world), body)
     assert response.status_code == codes[role], response.text
 
 
-@pytest.mark.parametrize(("role", "code"), [("admin", 200), ("bo", 403), ("do", 403), ("mo", 403), ("anon", 401)])
+@pytest.mark.parametrize(
+    ("role", "code"), [("admin", 200), ("bo", 403), ("do", 403), ("mo", 403), ("anon", 401)]
+)
 def test_only_an_admin_approves_a_benchmark(clients: dict[str, Client], role: str, code: int) -> None:
     benchmark = make_benchmark(clients["bo"])
     response = clients[role].put(f"/benchmarks/{benchmark['id']}/", {"approval_status": "APPROVED"})
     assert response.status_code == code, response.text
 
 
-@pytest.mark.parametrize(("role", "code"), [("admin", 200), ("bo", 200), ("do", 403), ("mo", 404), ("anon", 401)])
-def test_dataset_association_decided_by_benchmark_owner_or_admin(clients: dict[str, Client], world: dict[str, int],
-                                                                 role: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("role", "code"), [("admin", 200), ("bo", 200), ("do", 403), ("mo", 404), ("anon", 401)]
+)
+def test_dataset_association_decided_by_benchmark_owner_or_admin(
+    clients: dict[str, Client], world: dict[str, int], role: str, code: int
+) -> None:
     d = make_dataset(clients["do"], world["prep"])["id"]
     associate_dataset(clients["do"], clients["bo"], d, world["B"], status=None)
     response = clients[role].put(f"/datasets/{d}/benchmarks/{world['B']}/", {"approval_status": "APPROVED"})
     assert response.status_code == code, response.text
 
 
-@pytest.mark.parametrize(("role", "code"), [("admin", 403), ("bo", 200), ("do", 403), ("mo", 403), ("anon", 401)])
-def test_model_association_decided_by_benchmark_owner(clients: dict[str, Client], world: dict[str, int],
-                                                      role: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("role", "code"), [("admin", 403), ("bo", 200), ("do", 403), ("mo", 403), ("anon", 401)]
+)
+def test_model_association_decided_by_benchmark_owner(
+    clients: dict[str, Client], world: dict[str, int], role: str, code: int
+) -> None:
     x = make_container(clients["mo"])["id"]
     clients["mo"].ok("POST", "/mlcubes/benchmarks/", {"model_mlcube": x, "benchmark": world["B"]})
     response = clients[role].put(f"/mlcubes/{x}/benchmarks/{world['B']}/", {"approval_status": "REJECTED"})
     assert response.status_code == code, response.text
 
 
-@pytest.mark.parametrize(("role", "code"), [("admin", 403), ("bo", 403), ("do", 201), ("mo", 404), ("anon", 401)])
-def test_only_the_dataset_owner_requests_its_association(clients: dict[str, Client], world: dict[str, int],
-                                                         role: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("role", "code"), [("admin", 403), ("bo", 403), ("do", 201), ("mo", 404), ("anon", 401)]
+)
+def test_only_the_dataset_owner_requests_its_association(
+    clients: dict[str, Client], world: dict[str, int], role: str, code: int
+) -> None:
     d = make_dataset(clients["do"], world["prep"])["id"]
     if role == "bo":  # the benchmark owner sees the dataset once it asked to join another of its benchmarks
         associate_dataset(clients["do"], clients["bo"], d, world["B"], status=None)
-    other = clients["bo"].ok("POST", "/benchmarks/", {
-        "name": f"other-{d}", "data_preparation_mlcube": world["prep"], "reference_model_mlcube": world["ref"],
-        "data_evaluator_mlcube": world["prep"]})["id"]
+    other = clients["bo"].ok(
+        "POST",
+        "/benchmarks/",
+        {
+            "name": f"other-{d}",
+            "data_preparation_mlcube": world["prep"],
+            "reference_model_mlcube": world["ref"],
+            "data_evaluator_mlcube": world["prep"],
+        },
+    )["id"]
     response = clients[role].post("/datasets/benchmarks/", {"dataset": d, "benchmark": other})
     assert response.status_code == code, response.text
 
 
-@pytest.mark.parametrize(("role", "code"), [("admin", 403), ("bo", 403), ("do", 201), ("mo", 404), ("anon", 401)])
-def test_only_the_dataset_owner_submits_results(clients: dict[str, Client], world: dict[str, int], role: str,
-                                                code: int) -> None:
+@pytest.mark.parametrize(
+    ("role", "code"), [("admin", 403), ("bo", 403), ("do", 201), ("mo", 404), ("anon", 401)]
+)
+def test_only_the_dataset_owner_submits_results(
+    clients: dict[str, Client], world: dict[str, int], role: str, code: int
+) -> None:
     d = make_dataset(clients["do"], world["prep"])["id"]
     associate_dataset(clients["do"], clients["bo"], d, world["B"])
     body = {"benchmark": world["B"], "model": world["ref"], "dataset": d, "results": {"acc": 1.0}}

@@ -7,13 +7,18 @@ import uuid
 from _server_helpers import Client, associate_dataset, make_benchmark, make_container, make_dataset
 
 
-def test_an_operational_dataset_keeps_its_hashes_and_statistics(clients: dict[str, Client],
-                                                                world: dict[str, int]) -> None:
+def test_an_operational_dataset_keeps_its_hashes_and_statistics(
+    clients: dict[str, Client], world: dict[str, int]
+) -> None:
     do = clients["do"]
     dataset = make_dataset(do, world["prep"])
     path = f"/datasets/{dataset['id']}/"
-    for field, value in [("generated_uid", "other"), ("input_data_hash", "other"),
-                         ("generated_metadata", {"n": 99}), ("data_preparation_mlcube", world["ref"])]:
+    for field, value in [
+        ("generated_uid", "other"),
+        ("input_data_hash", "other"),
+        ("generated_metadata", {"n": 99}),
+        ("data_preparation_mlcube", world["ref"]),
+    ]:
         response = do.put(path, {field: value})
         assert response.status_code == 400, response.text
         assert field in response.json()["detail"]
@@ -23,37 +28,61 @@ def test_an_operational_dataset_keeps_its_hashes_and_statistics(clients: dict[st
     assert back.status_code == 400 and "cannot go back" in back.json()["detail"]
 
 
-def test_set_operational_is_one_put_and_the_report_is_kept(clients: dict[str, Client], world: dict[str, int]) -> None:
+def test_set_operational_is_one_put_and_the_report_is_kept(
+    clients: dict[str, Client], world: dict[str, int]
+) -> None:
     do = clients["do"]
     dataset = make_dataset(do, world["prep"], operational=False)
     path = f"/datasets/{dataset['id']}/"
-    assert do.ok("PUT", path, {"report": {"execution_status": "running"}})["report"] == {"execution_status": "running"}
+    assert do.ok("PUT", path, {"report": {"execution_status": "running"}})["report"] == {
+        "execution_status": "running"
+    }
     prepared = uuid.uuid4().hex
-    done = do.ok("PUT", path, {"input_data_hash": dataset["input_data_hash"], "generated_uid": prepared,
-                               "generated_metadata": {"images": 10}, "state": "OPERATION"})
-    assert (done["state"], done["generated_uid"], done["generated_metadata"]) == ("OPERATION", prepared, {"images": 10})
+    done = do.ok(
+        "PUT",
+        path,
+        {
+            "input_data_hash": dataset["input_data_hash"],
+            "generated_uid": prepared,
+            "generated_metadata": {"images": 10},
+            "state": "OPERATION",
+        },
+    )
+    assert (done["state"], done["generated_uid"], done["generated_metadata"]) == (
+        "OPERATION",
+        prepared,
+        {"images": 10},
+    )
     assert done["report"] == {"execution_status": "running"}
 
 
-def test_generated_uid_is_unique_among_operational_datasets(clients: dict[str, Client],
-                                                            world: dict[str, int]) -> None:
+def test_generated_uid_is_unique_among_operational_datasets(
+    clients: dict[str, Client], world: dict[str, int]
+) -> None:
     do = clients["do"]
     first = make_dataset(do, world["prep"])
     second = make_dataset(do, world["prep"], operational=False)
-    response = do.put(f"/datasets/{second['id']}/", {"generated_uid": first["generated_uid"], "state": "OPERATION"})
+    response = do.put(
+        f"/datasets/{second['id']}/", {"generated_uid": first["generated_uid"], "state": "OPERATION"}
+    )
     assert response.status_code == 409
     assert "generated_uid" in response.json()
 
 
-def test_only_operational_datasets_request_association(clients: dict[str, Client], world: dict[str, int]) -> None:
+def test_only_operational_datasets_request_association(
+    clients: dict[str, Client], world: dict[str, int]
+) -> None:
     dataset = make_dataset(clients["do"], world["prep"], operational=False)
-    response = clients["do"].post("/datasets/benchmarks/", {"dataset": dataset["id"], "benchmark": world["B"]})
+    response = clients["do"].post(
+        "/datasets/benchmarks/", {"dataset": dataset["id"], "benchmark": world["B"]}
+    )
     assert response.status_code == 400
     assert "not operational" in response.json()["detail"]
 
 
-def test_a_pending_request_cannot_be_repeated_and_a_decision_is_final(clients: dict[str, Client],
-                                                                     world: dict[str, int]) -> None:
+def test_a_pending_request_cannot_be_repeated_and_a_decision_is_final(
+    clients: dict[str, Client], world: dict[str, int]
+) -> None:
     do, bo = clients["do"], clients["bo"]
     d = make_dataset(do, world["prep"])["id"]
     associate_dataset(do, bo, d, world["B"], status=None)
@@ -80,7 +109,9 @@ def test_the_benchmark_owner_is_approved_at_once(clients: dict[str, Client], wor
     assert {m["model_mlcube"] for m in models} == {benchmark["reference_model_mlcube"], model}
 
 
-def test_results_need_approved_associations_and_are_unique(clients: dict[str, Client], world: dict[str, int]) -> None:
+def test_results_need_approved_associations_and_are_unique(
+    clients: dict[str, Client], world: dict[str, int]
+) -> None:
     do, bo, mo = clients["do"], clients["bo"], clients["mo"]
     d = make_dataset(do, world["prep"])["id"]
     body = {"benchmark": world["B"], "model": world["ref"], "dataset": d, "results": {"acc": 1}}
@@ -95,19 +126,33 @@ def test_results_need_approved_associations_and_are_unique(clients: dict[str, Cl
     refused = do.post("/results/", {**body, "model": unapproved_model})
     assert refused.status_code == 400 and f"model {unapproved_model}" in refused.json()["detail"]
     result = do.ok("POST", "/results/", body)  # the reference model needs no model association
-    assert (result["owner"], result["results"], result["name"]) == (do.ok("GET", "/me")["id"], {"acc": 1},
-                                                                    f"b{world['B']}m{world['ref']}d{d}")
+    assert (result["owner"], result["results"], result["name"]) == (
+        do.ok("GET", "/me")["id"],
+        {"acc": 1},
+        f"b{world['B']}m{world['ref']}d{d}",
+    )
     twice = do.post("/results/", body)
     assert twice.status_code == 409 and "already exists" in twice.json()["detail"]
-    assert result["id"] in {r["id"] for r in bo.ok("GET", f"/benchmarks/{world['B']}/results/?limit=1000")["results"]}
+    assert result["id"] in {
+        r["id"] for r in bo.ok("GET", f"/benchmarks/{world['B']}/results/?limit=1000")["results"]
+    }
 
 
 def test_read_only_fields_in_bodies_are_ignored(clients: dict[str, Client], world: dict[str, int]) -> None:
     mo = clients["mo"]
     from _server_helpers import CONFIG, unique
 
-    body = {"id": "", "owner": None, "created_at": "", "modified_at": None, "name": unique("ro"),
-            "container_config": CONFIG, "parameters_config": None, "is_valid": True, "unknown_field": [1, 2]}
+    body = {
+        "id": "",
+        "owner": None,
+        "created_at": "",
+        "modified_at": None,
+        "name": unique("ro"),
+        "container_config": CONFIG,
+        "parameters_config": None,
+        "is_valid": True,
+        "unknown_field": [1, 2],
+    }
     row = mo.ok("POST", "/mlcubes/", body)
     assert row["owner"] == mo.ok("GET", "/me/")["id"] and isinstance(row["id"], int) and row["created_at"]
 

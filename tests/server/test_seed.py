@@ -5,17 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from _server_helpers import run_medperf
+
 from medperf_core.server.services import ServerServices
 
 
-@pytest.mark.parametrize(("demo", "containers", "benchmarks", "models"),
-                         [("data", 4, 1, {2, 4}), ("model", 3, 1, {2}), ("benchmark", 3, 0, set())])
+@pytest.mark.parametrize(
+    ("demo", "containers", "benchmarks", "models"),
+    [("data", 4, 1, {2, 4}), ("model", 3, 1, {2}), ("benchmark", 3, 0, set())],
+)
 def test_seed(tmp_path: Path, demo: str, containers: int, benchmarks: int, models: set[int]) -> None:
     data = tmp_path / "server"
-    done = run_medperf("server", "seed", "--demo", demo, "--data-dir", str(data), "--no-build",
-                       home=str(tmp_path / "home"))
+    done = run_medperf(
+        "server", "seed", "--demo", demo, "--data-dir", str(data), "--no-build", home=str(tmp_path / "home")
+    )
     assert done.returncode == 0, done.stderr
     services = ServerServices.open(data)
     try:
@@ -25,20 +28,38 @@ def test_seed(tmp_path: Path, demo: str, containers: int, benchmarks: int, model
         found = services.rows("SELECT * FROM benchmarks")
         assert len(found) == benchmarks
         if benchmarks:
-            assert (found[0]["id"], found[0]["state"], found[0]["reference_model_mlcube"]) == (1, "OPERATION", 2)
-            approved = services.rows("SELECT model_mlcube FROM model_associations WHERE approval_status='APPROVED'")
+            assert (found[0]["id"], found[0]["state"], found[0]["reference_model_mlcube"]) == (
+                1,
+                "OPERATION",
+                2,
+            )
+            approved = services.rows(
+                "SELECT model_mlcube FROM model_associations WHERE approval_status='APPROVED'"
+            )
             assert {r["model_mlcube"] for r in approved} == models
         actors = {e.actor for e in services.store.read_all()}
         assert actors <= {"testadmin@example.com", "testbo@example.com", "testmo@example.com"}
     finally:
         services.close()
-    again = run_medperf("server", "seed", "--demo", demo, "--data-dir", str(data), "--no-build",
-                        home=str(tmp_path / "home"))
+    again = run_medperf(
+        "server", "seed", "--demo", demo, "--data-dir", str(data), "--no-build", home=str(tmp_path / "home")
+    )
     assert again.returncode != 0 and "not empty" in again.stderr
     reset = run_medperf("server", "reset", "--data-dir", str(data), "-y", home=str(tmp_path / "home"))
     assert reset.returncode == 0 and not (data / "events.db").exists()
-    assert run_medperf("server", "seed", "--demo", demo, "--data-dir", str(data), "--no-build",
-                       home=str(tmp_path / "home")).returncode == 0
+    assert (
+        run_medperf(
+            "server",
+            "seed",
+            "--demo",
+            demo,
+            "--data-dir",
+            str(data),
+            "--no-build",
+            home=str(tmp_path / "home"),
+        ).returncode
+        == 0
+    )
 
 
 def test_unknown_demo(tmp_path: Path) -> None:

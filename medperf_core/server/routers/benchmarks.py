@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from medperf_core.server.http import PageParams, Routes, caller, paginated, services
 from medperf_core.server.models import BenchmarkCreate, BenchmarkUpdate
@@ -17,8 +17,9 @@ Pages = Depends(PageParams)
 
 
 @routes.get("/benchmarks/")
-def list_benchmarks(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                    who: Caller = Me) -> dict[str, Any]:
+def list_benchmarks(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_benchmarks(who, p.limit, p.offset))
 
 
@@ -33,24 +34,28 @@ def get_benchmark(benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me
 
 
 @routes.put("/benchmarks/{benchmark_id}/")
-def update_benchmark(benchmark_id: int, body: BenchmarkUpdate, svc: ServerServices = Svc,
-                     who: Caller = Me) -> dict[str, Any]:
+def update_benchmark(
+    benchmark_id: int, body: BenchmarkUpdate, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.update_benchmark(who, benchmark_id, body.data())
 
 
 @routes.get("/benchmarks/{benchmark_id}/models/")
-def benchmark_models(benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                     who: Caller = Me) -> dict[str, Any]:
+def benchmark_models(
+    benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.benchmark_associations(who, "model", benchmark_id, p.limit, p.offset))
 
 
 @routes.get("/benchmarks/{benchmark_id}/datasets/")
-def benchmark_datasets(benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                       who: Caller = Me) -> dict[str, Any]:
+def benchmark_datasets(
+    benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.benchmark_associations(who, "dataset", benchmark_id, p.limit, p.offset))
 
 
 @routes.get("/benchmarks/{benchmark_id}/results/")
-def benchmark_results(benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                      who: Caller = Me) -> dict[str, Any]:
+def benchmark_results(
+    benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.benchmark_results(who, benchmark_id, p.limit, p.offset))

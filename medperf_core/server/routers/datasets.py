@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from medperf_core.server.http import PageParams, Routes, caller, paginated, services
-from medperf_core.server.models import AssociationUpdate, DatasetAssociationCreate, DatasetCreate, DatasetUpdate
+from medperf_core.server.models import (
+    AssociationUpdate,
+    DatasetAssociationCreate,
+    DatasetCreate,
+    DatasetUpdate,
+)
 from medperf_core.server.services import Caller, ServerServices
 
 routes = Routes(["datasets"])
@@ -17,8 +22,9 @@ Pages = Depends(PageParams)
 
 
 @routes.get("/datasets/")
-def list_datasets(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                  who: Caller = Me) -> dict[str, Any]:
+def list_datasets(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_datasets(who, p.limit, p.offset))
 
 
@@ -28,8 +34,9 @@ def create_dataset(body: DatasetCreate, svc: ServerServices = Svc, who: Caller =
 
 
 @routes.post("/datasets/benchmarks/")
-def request_dataset_association(body: DatasetAssociationCreate, svc: ServerServices = Svc,
-                                who: Caller = Me) -> dict[str, Any]:
+def request_dataset_association(
+    body: DatasetAssociationCreate, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.request_association(who, "dataset", body.data())
 
 
@@ -39,18 +46,21 @@ def get_dataset(dataset_id: int, svc: ServerServices = Svc, who: Caller = Me) ->
 
 
 @routes.put("/datasets/{dataset_id}/")
-def update_dataset(dataset_id: int, body: DatasetUpdate, svc: ServerServices = Svc,
-                   who: Caller = Me) -> dict[str, Any]:
+def update_dataset(
+    dataset_id: int, body: DatasetUpdate, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.update_dataset(who, dataset_id, body.data())
 
 
 @routes.get("/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
-def get_dataset_association(dataset_id: int, benchmark_id: int, svc: ServerServices = Svc,
-                            who: Caller = Me) -> dict[str, Any]:
+def get_dataset_association(
+    dataset_id: int, benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.get_association(who, "dataset", dataset_id, benchmark_id)
 
 
 @routes.put("/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
-def decide_dataset_association(dataset_id: int, benchmark_id: int, body: AssociationUpdate,
-                               svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+def decide_dataset_association(
+    dataset_id: int, benchmark_id: int, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.update_association(who, "dataset", dataset_id, benchmark_id, body.data())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from medperf_core.server.http import PageParams, Routes, caller, paginated, services
 from medperf_core.server.services import Caller, ServerServices
@@ -21,44 +21,51 @@ def me(svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
 
 
 @routes.get("/me/benchmarks/")
-def my_benchmarks(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                  who: Caller = Me) -> dict[str, Any]:
+def my_benchmarks(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_benchmarks(who, p.limit, p.offset, mine=True))
 
 
 @routes.get("/me/mlcubes/")
-def my_containers(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                  who: Caller = Me) -> dict[str, Any]:
+def my_containers(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_containers(who, p.limit, p.offset, mine=True))
 
 
 @routes.get("/me/datasets/")
-def my_datasets(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                who: Caller = Me) -> dict[str, Any]:
+def my_datasets(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_datasets(who, p.limit, p.offset, mine=True))
 
 
 @routes.get("/me/results/")
-def my_results(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-               who: Caller = Me) -> dict[str, Any]:
+def my_results(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_results(who, p.limit, p.offset, mine=True))
 
 
 @routes.get("/me/datasets/associations/")
-def my_dataset_associations(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                            who: Caller = Me) -> dict[str, Any]:
+def my_dataset_associations(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.my_associations(who, "dataset", p.limit, p.offset))
 
 
 @routes.get("/me/mlcubes/associations/")
-def my_model_associations(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                          who: Caller = Me) -> dict[str, Any]:
+def my_model_associations(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.my_associations(who, "model", p.limit, p.offset))
 
 
 @routes.get("/users/")
-def list_users(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-               who: Caller = Me) -> dict[str, Any]:
+def list_users(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_users(who, p.limit, p.offset))
 
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from medperf_core.server.http import PageParams, Routes, caller, paginated, services
-from medperf_core.server.models import AssociationUpdate, ContainerCreate, ContainerUpdate, ModelAssociationCreate
+from medperf_core.server.models import (
+    AssociationUpdate,
+    ContainerCreate,
+    ContainerUpdate,
+    ModelAssociationCreate,
+)
 from medperf_core.server.services import Caller, ServerServices
 
 routes = Routes(["mlcubes"])
@@ -17,8 +22,9 @@ Pages = Depends(PageParams)
 
 
 @routes.get("/mlcubes/")
-def list_containers(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                    who: Caller = Me) -> dict[str, Any]:
+def list_containers(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_containers(who, p.limit, p.offset))
 
 
@@ -28,8 +34,9 @@ def create_container(body: ContainerCreate, svc: ServerServices = Svc, who: Call
 
 
 @routes.post("/mlcubes/benchmarks/")
-def request_model_association(body: ModelAssociationCreate, svc: ServerServices = Svc,
-                              who: Caller = Me) -> dict[str, Any]:
+def request_model_association(
+    body: ModelAssociationCreate, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.request_association(who, "model", body.data())
 
 
@@ -39,18 +46,21 @@ def get_container(container_id: int, svc: ServerServices = Svc, who: Caller = Me
 
 
 @routes.put("/mlcubes/{container_id}/")
-def update_container(container_id: int, body: ContainerUpdate, svc: ServerServices = Svc,
-                     who: Caller = Me) -> dict[str, Any]:
+def update_container(
+    container_id: int, body: ContainerUpdate, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.update_container(who, container_id, body.data())
 
 
 @routes.get("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
-def get_model_association(container_id: int, benchmark_id: int, svc: ServerServices = Svc,
-                          who: Caller = Me) -> dict[str, Any]:
+def get_model_association(
+    container_id: int, benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.get_association(who, "model", container_id, benchmark_id)
 
 
 @routes.put("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
-def decide_model_association(container_id: int, benchmark_id: int, body: AssociationUpdate,
-                             svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+def decide_model_association(
+    container_id: int, benchmark_id: int, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
     return svc.update_association(who, "model", container_id, benchmark_id, body.data())

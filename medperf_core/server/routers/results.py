@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from medperf_core.server.http import PageParams, Routes, caller, paginated, services
 from medperf_core.server.models import ResultCreate
@@ -17,8 +17,9 @@ Pages = Depends(PageParams)
 
 
 @routes.get("/results/")
-def list_results(request: Request, p: PageParams = Pages, svc: ServerServices = Svc,
-                 who: Caller = Me) -> dict[str, Any]:
+def list_results(
+    request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+) -> Response:
     return paginated(request, p, svc.list_results(who, p.limit, p.offset))
 
 

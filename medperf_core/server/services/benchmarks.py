@@ -25,20 +25,40 @@ from medperf_core.server.services.base import (
 
 CONTAINER_ROLES = ("data_preparation_mlcube", "reference_model_mlcube", "data_evaluator_mlcube")
 BENCHMARK_FIELDS: dict[str, type] = {
-    "name": str, "description": str, "docs_url": str, "demo_dataset_tarball_url": str,
-    "demo_dataset_tarball_hash": str, "demo_dataset_generated_uid": str, "data_preparation_mlcube": int,
-    "reference_model_mlcube": int, "data_evaluator_mlcube": int, "metadata": dict, "user_metadata": dict,
-    "state": str, "is_valid": bool, "is_active": bool, "approval_status": str,
+    "name": str,
+    "description": str,
+    "docs_url": str,
+    "demo_dataset_tarball_url": str,
+    "demo_dataset_tarball_hash": str,
+    "demo_dataset_generated_uid": str,
+    "data_preparation_mlcube": int,
+    "reference_model_mlcube": int,
+    "data_evaluator_mlcube": int,
+    "metadata": dict,
+    "user_metadata": dict,
+    "state": str,
+    "is_valid": bool,
+    "is_active": bool,
+    "approval_status": str,
 }
-_IN_REGISTRATION = {"name", "description", "docs_url", "demo_dataset_tarball_url", "demo_dataset_tarball_hash",
-                    *CONTAINER_ROLES, "state", "metadata"}
+_IN_REGISTRATION = {
+    "name",
+    "description",
+    "docs_url",
+    "demo_dataset_tarball_url",
+    "demo_dataset_tarball_hash",
+    *CONTAINER_ROLES,
+    "state",
+    "metadata",
+}
 FROZEN = (*CONTAINER_ROLES, "demo_dataset_tarball_hash")
 APPROVAL = ("PENDING", "APPROVED", "REJECTED")
 
 
 class BenchmarkServices(ServiceBase):
-    def list_benchmarks(self, caller: Caller, limit: int | None = None, offset: int = 0, *,
-                        mine: bool = False) -> Page:
+    def list_benchmarks(
+        self, caller: Caller, limit: int | None = None, offset: int = 0, *, mine: bool = False
+    ) -> Page:
         if mine:
             return self.page("benchmarks", "owner = ?", [caller.id], limit, offset)
         return self.page("benchmarks", "1", [], limit, offset)
@@ -61,7 +81,9 @@ class BenchmarkServices(ServiceBase):
 
             def build(bid: int) -> list[DomainEvent]:
                 registered = {k: v for k, v in data.items() if k in _IN_REGISTRATION}
-                events: list[DomainEvent] = [BenchmarkRegistered(benchmark_id=bid, owner=caller.id, **registered)]
+                events: list[DomainEvent] = [
+                    BenchmarkRegistered(benchmark_id=bid, owner=caller.id, **registered)
+                ]
                 extra = {k: v for k, v in data.items() if k not in _IN_REGISTRATION}
                 if extra:
                     events.append(BenchmarkUpdated(benchmark_id=bid, changes=extra))
@@ -70,9 +92,12 @@ class BenchmarkServices(ServiceBase):
             new_id = self.create("benchmarks", "benchmark", build, caller)
             # The reference model belongs to the benchmark: its association is approved at once, as in MedPerf.
             model = data["reference_model_mlcube"]
-            request = associations.request(None, kind="model", benchmark=new_id, entity=model,
-                                           initiated_by=caller.id)
-            approved = AssociationApproved(kind="model", benchmark=new_id, entity=model, approved_by=caller.id)
+            request = associations.request(
+                None, kind="model", benchmark=new_id, entity=model, initiated_by=caller.id
+            )
+            approved = AssociationApproved(
+                kind="model", benchmark=new_id, entity=model, approved_by=caller.id
+            )
             self.append(associations.stream_name("model", new_id, model), [request, approved], caller)
         return self.get_benchmark(caller, new_id)
 
@@ -92,14 +117,19 @@ class BenchmarkServices(ServiceBase):
                 raise PermissionDeniedError("only an admin can approve or reject a benchmark")
             self._check_containers(changes)
             if "name" in changes and self.row("SELECT id FROM benchmarks WHERE name = ?", [changes["name"]]):
-                raise FieldConflictError("name", f"name: a benchmark named {changes['name']!r} already exists")
+                raise FieldConflictError(
+                    "name", f"name: a benchmark named {changes['name']!r} already exists"
+                )
             if row["state"] == "OPERATION":
                 frozen = [f for f in FROZEN if f in changes]
                 if frozen:
                     raise InvalidTransitionError(
-                        f"benchmark {benchmark_id} is operational: {', '.join(frozen)} can no longer change")
+                        f"benchmark {benchmark_id} is operational: {', '.join(frozen)} can no longer change"
+                    )
                 if state == "DEVELOPMENT":
-                    raise UserError(f"benchmark {benchmark_id} is operational and cannot go back to DEVELOPMENT")
+                    raise UserError(
+                        f"benchmark {benchmark_id} is operational and cannot go back to DEVELOPMENT"
+                    )
             events: list[DomainEvent] = []
             if changes:
                 events.append(BenchmarkUpdated(benchmark_id=benchmark_id, changes=changes))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from medperf_core.domain.events import ContainerMarkedOperational, ContainerRegistered, ContainerUpdated, DomainEvent
+from medperf_core.domain.events import (
+    ContainerMarkedOperational,
+    ContainerRegistered,
+    ContainerUpdated,
+    DomainEvent,
+)
 from medperf_core.errors import InvalidTransitionError, PermissionDeniedError, UserError
 from medperf_core.server.services.base import (
     Caller,
@@ -18,17 +23,49 @@ from medperf_core.server.services.base import (
 )
 
 CONTAINER_FIELDS: dict[str, type] = {
-    "name": str, "git_mlcube_url": str, "mlcube_hash": str, "git_parameters_url": str, "parameters_hash": str,
-    "image_tarball_url": str, "image_tarball_hash": str, "image_hash": str, "additional_files_tarball_url": str,
-    "additional_files_tarball_hash": str, "state": str, "is_valid": bool, "metadata": dict, "user_metadata": dict,
-    "container_config": dict, "parameters_config": dict,
+    "name": str,
+    "git_mlcube_url": str,
+    "mlcube_hash": str,
+    "git_parameters_url": str,
+    "parameters_hash": str,
+    "image_tarball_url": str,
+    "image_tarball_hash": str,
+    "image_hash": str,
+    "additional_files_tarball_url": str,
+    "additional_files_tarball_hash": str,
+    "state": str,
+    "is_valid": bool,
+    "metadata": dict,
+    "user_metadata": dict,
+    "container_config": dict,
+    "parameters_config": dict,
 }
 # What a registration event carries; the other writable fields follow as a ContainerUpdated in the same append.
-_IN_REGISTRATION = {"name", "container_config", "parameters_config", "mlcube_hash", "parameters_hash", "image_hash",
-                    "additional_files_tarball_hash", "additional_files_tarball_url", "state", "metadata"}
-FROZEN = ("git_mlcube_url", "mlcube_hash", "git_parameters_url", "parameters_hash", "image_tarball_url",
-          "image_tarball_hash", "image_hash", "additional_files_tarball_url", "additional_files_tarball_hash",
-          "container_config", "parameters_config")
+_IN_REGISTRATION = {
+    "name",
+    "container_config",
+    "parameters_config",
+    "mlcube_hash",
+    "parameters_hash",
+    "image_hash",
+    "additional_files_tarball_hash",
+    "additional_files_tarball_url",
+    "state",
+    "metadata",
+}
+FROZEN = (
+    "git_mlcube_url",
+    "mlcube_hash",
+    "git_parameters_url",
+    "parameters_hash",
+    "image_tarball_url",
+    "image_tarball_hash",
+    "image_hash",
+    "additional_files_tarball_url",
+    "additional_files_tarball_hash",
+    "container_config",
+    "parameters_config",
+)
 
 
 def _check_config(config: Any) -> None:
@@ -42,8 +79,9 @@ def _check_config(config: Any) -> None:
 
 
 class ContainerServices(ServiceBase):
-    def list_containers(self, caller: Caller, limit: int | None = None, offset: int = 0, *,
-                        mine: bool = False) -> Page:
+    def list_containers(
+        self, caller: Caller, limit: int | None = None, offset: int = 0, *, mine: bool = False
+    ) -> Page:
         if mine:
             return self.page("containers", "owner = ?", [caller.id], limit, offset)
         return self.page("containers", "1", [], limit, offset)
@@ -54,7 +92,9 @@ class ContainerServices(ServiceBase):
     def create_container(self, caller: Caller, body: Json) -> Json:
         data = clean(body, CONTAINER_FIELDS, required=("name",))
         if "container_config" not in data and not data.get("git_mlcube_url"):
-            raise FieldError("container_config", "container_config: give the container config (or git_mlcube_url)")
+            raise FieldError(
+                "container_config", "container_config: give the container config (or git_mlcube_url)"
+            )
         if "container_config" in data:
             _check_config(data["container_config"])
         with self.store.lock:
@@ -62,15 +102,22 @@ class ContainerServices(ServiceBase):
                 raise FieldConflictError("name", f"name: a container named {data['name']!r} already exists")
 
             def build(cid: int) -> list[DomainEvent]:
-                events: list[DomainEvent] = [ContainerRegistered(
-                    container_id=cid, name=data["name"], owner=caller.id,
-                    container_config=data.get("container_config", {}),
-                    parameters_config=data.get("parameters_config"), config_hash=data.get("mlcube_hash", ""),
-                    parameters_hash=data.get("parameters_hash", ""), image_hash=data.get("image_hash", ""),
-                    additional_files_hash=data.get("additional_files_tarball_hash", ""),
-                    additional_files_url=data.get("additional_files_tarball_url", ""),
-                    state=data.get("state", "DEVELOPMENT"), metadata=data.get("metadata", {}),
-                )]
+                events: list[DomainEvent] = [
+                    ContainerRegistered(
+                        container_id=cid,
+                        name=data["name"],
+                        owner=caller.id,
+                        container_config=data.get("container_config", {}),
+                        parameters_config=data.get("parameters_config"),
+                        config_hash=data.get("mlcube_hash", ""),
+                        parameters_hash=data.get("parameters_hash", ""),
+                        image_hash=data.get("image_hash", ""),
+                        additional_files_hash=data.get("additional_files_tarball_hash", ""),
+                        additional_files_url=data.get("additional_files_tarball_url", ""),
+                        state=data.get("state", "DEVELOPMENT"),
+                        metadata=data.get("metadata", {}),
+                    )
+                ]
                 extra = {k: v for k, v in data.items() if k not in _IN_REGISTRATION}
                 if extra:
                     events.append(ContainerUpdated(container_id=cid, changes=extra))
@@ -90,15 +137,20 @@ class ContainerServices(ServiceBase):
             if "container_config" in changes:
                 _check_config(changes["container_config"])
             if "name" in changes and self.row("SELECT id FROM containers WHERE name = ?", [changes["name"]]):
-                raise FieldConflictError("name", f"name: a container named {changes['name']!r} already exists")
+                raise FieldConflictError(
+                    "name", f"name: a container named {changes['name']!r} already exists"
+                )
             if row["state"] == "OPERATION":
                 frozen = [f for f in FROZEN if f in changes]
                 if frozen:
                     raise InvalidTransitionError(
                         f"container {container_id} is operational: {', '.join(frozen)} can no longer change",
-                        "register a new container instead")
+                        "register a new container instead",
+                    )
                 if state == "DEVELOPMENT":
-                    raise UserError(f"container {container_id} is operational and cannot go back to DEVELOPMENT")
+                    raise UserError(
+                        f"container {container_id} is operational and cannot go back to DEVELOPMENT"
+                    )
             events: list[DomainEvent] = []
             if changes:
                 events.append(ContainerUpdated(container_id=container_id, changes=changes))

@@ -24,23 +24,47 @@ from medperf_core.server.services.base import (
 )
 
 DATASET_FIELDS: dict[str, type] = {
-    "name": str, "description": str, "location": str, "input_data_hash": str, "generated_uid": str,
-    "split_seed": int, "data_preparation_mlcube": int, "is_valid": bool, "submitted_as_prepared": bool,
-    "state": str, "generated_metadata": dict, "user_metadata": dict, "report": dict,
+    "name": str,
+    "description": str,
+    "location": str,
+    "input_data_hash": str,
+    "generated_uid": str,
+    "split_seed": int,
+    "data_preparation_mlcube": int,
+    "is_valid": bool,
+    "submitted_as_prepared": bool,
+    "state": str,
+    "generated_metadata": dict,
+    "user_metadata": dict,
+    "report": dict,
 }
-_IN_REGISTRATION = {"name", "description", "location", "input_data_hash", "generated_uid", "data_preparation_mlcube",
-                    "submitted_as_prepared"}
+_IN_REGISTRATION = {
+    "name",
+    "description",
+    "location",
+    "input_data_hash",
+    "generated_uid",
+    "data_preparation_mlcube",
+    "submitted_as_prepared",
+}
 FROZEN = ("input_data_hash", "generated_uid", "generated_metadata", "data_preparation_mlcube")
 # A dataset is visible to whoever owns a benchmark it asked to join (any association row).
-VISIBLE = ("(owner = ? OR id IN (SELECT a.dataset FROM dataset_associations a JOIN benchmarks b "
-           "ON a.benchmark = b.id WHERE b.owner = ?))")
+VISIBLE = (
+    "(owner = ? OR id IN (SELECT a.dataset FROM dataset_associations a JOIN benchmarks b "
+    "ON a.benchmark = b.id WHERE b.owner = ?))"
+)
 
 
 def _domain_dataset(row: Json) -> domain.Dataset:
     state = domain.DatasetState.OPERATIONAL if row["state"] == "OPERATION" else domain.DatasetState.REGISTERED
     return domain.Dataset(
-        dataset_id=row["id"], name=row["name"], owner=row["owner"], input_data_hash=row["input_data_hash"],
-        generated_uid=row["generated_uid"], data_preparation_mlcube=row["data_preparation_mlcube"], state=state,
+        dataset_id=row["id"],
+        name=row["name"],
+        owner=row["owner"],
+        input_data_hash=row["input_data_hash"],
+        generated_uid=row["generated_uid"],
+        data_preparation_mlcube=row["data_preparation_mlcube"],
+        state=state,
         statistics=row["generated_metadata"] or {},
     )
 
@@ -50,13 +74,16 @@ class DatasetServices(ServiceBase):
         """The dataset, or NotFoundError — the same for a missing one and one the caller may not see."""
         if caller.is_staff:
             return self.by_id("datasets", "dataset", dataset_id)
-        found = self.row(f"SELECT * FROM datasets WHERE id = ? AND {VISIBLE}", [dataset_id, caller.id, caller.id])
+        found = self.row(
+            f"SELECT * FROM datasets WHERE id = ? AND {VISIBLE}", [dataset_id, caller.id, caller.id]
+        )
         if found is None:
             raise NotFoundError(f"dataset {dataset_id} not found")
         return found
 
-    def list_datasets(self, caller: Caller, limit: int | None = None, offset: int = 0, *,
-                      mine: bool = False) -> Page:
+    def list_datasets(
+        self, caller: Caller, limit: int | None = None, offset: int = 0, *, mine: bool = False
+    ) -> Page:
         if mine:
             return self.page("datasets", "owner = ?", [caller.id], limit, offset)
         if caller.is_staff:
@@ -68,12 +95,16 @@ class DatasetServices(ServiceBase):
 
     def _container_exists(self, container_id: int) -> None:
         if self.row("SELECT id FROM containers WHERE id = ?", [container_id]) is None:
-            raise FieldError("data_preparation_mlcube",
-                             f"data_preparation_mlcube: container {container_id} does not exist")
+            raise FieldError(
+                "data_preparation_mlcube", f"data_preparation_mlcube: container {container_id} does not exist"
+            )
 
     def create_dataset(self, caller: Caller, body: Json) -> Json:
-        data = clean(body, DATASET_FIELDS,
-                     required=("name", "input_data_hash", "generated_uid", "data_preparation_mlcube"))
+        data = clean(
+            body,
+            DATASET_FIELDS,
+            required=("name", "input_data_hash", "generated_uid", "data_preparation_mlcube"),
+        )
         state = data.pop("state", "DEVELOPMENT")
         with self.store.lock:
             self._container_exists(data["data_preparation_mlcube"])
@@ -110,7 +141,8 @@ class DatasetServices(ServiceBase):
                 if frozen:
                     raise InvalidTransitionError(
                         f"dataset {dataset_id} is operational: {', '.join(frozen)} can no longer change",
-                        "register the data as a new dataset")
+                        "register the data as a new dataset",
+                    )
                 if state == "DEVELOPMENT":
                     raise UserError(f"dataset {dataset_id} is operational and cannot go back to DEVELOPMENT")
             events: list[DomainEvent] = []
@@ -128,15 +160,24 @@ class DatasetServices(ServiceBase):
         hashes = {k: changes.pop(k) for k in FROZEN if k in changes}
         current = _domain_dataset({**row, **hashes})
         uid = current.generated_uid
-        clash = self.row("SELECT id FROM datasets WHERE state = 'OPERATION' AND generated_uid = ? AND id != ?",
-                         [uid, row["id"]])
+        clash = self.row(
+            "SELECT id FROM datasets WHERE state = 'OPERATION' AND generated_uid = ? AND id != ?",
+            [uid, row["id"]],
+        )
         if clash is not None:
-            raise FieldConflictError("generated_uid", f"generated_uid: an operational dataset with hash {uid} "
-                                                      "is already registered")
+            raise FieldConflictError(
+                "generated_uid",
+                f"generated_uid: an operational dataset with hash {uid} is already registered",
+            )
         events: list[DomainEvent] = []
-        before = {k: v for k, v in {**changes, **hashes}.items() if k not in ("generated_uid", "generated_metadata")}
+        before = {
+            k: v for k, v in {**changes, **hashes}.items() if k not in ("generated_uid", "generated_metadata")
+        }
         if before:
             events.append(DatasetUpdated(dataset_id=row["id"], changes=before))
-        events.append(domain.mark_operational(current, generated_uid=uid, statistics=current.statistics,
-                                              require_prepared=False))
+        events.append(
+            domain.mark_operational(
+                current, generated_uid=uid, statistics=current.statistics, require_prepared=False
+            )
+        )
         return events

@@ -26,11 +26,24 @@ class UserServices(ServiceBase):
             with self.store.lock:
                 found = self.row("SELECT id, email, is_staff FROM users WHERE email = ?", [identity.email])
                 if found is None:
-                    self.create("users", "user", lambda uid: [UserRegistered(
-                        user_id=uid, email=identity.email, username=identity.username,
-                        first_name=identity.first_name, last_name=identity.last_name, is_staff=identity.is_staff,
-                    )], identity.email)
-                    found = self.row("SELECT id, email, is_staff FROM users WHERE email = ?", [identity.email])
+                    self.create(
+                        "users",
+                        "user",
+                        lambda uid: [
+                            UserRegistered(
+                                user_id=uid,
+                                email=identity.email,
+                                username=identity.username,
+                                first_name=identity.first_name,
+                                last_name=identity.last_name,
+                                is_staff=identity.is_staff,
+                            )
+                        ],
+                        identity.email,
+                    )
+                    found = self.row(
+                        "SELECT id, email, is_staff FROM users WHERE email = ?", [identity.email]
+                    )
         assert found is not None
         return Caller(id=found["id"], email=found["email"], is_staff=bool(found["is_staff"]))
 
