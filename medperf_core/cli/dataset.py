@@ -1,0 +1,137 @@
+"""`medperf dataset`: submit, prepare, set_operational, associate, ls, view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from medperf_core.cli.ui import confirm, dump, print_json, table
+
+app = typer.Typer(no_args_is_help=True)
+
+Yes = typer.Option(False, "-y", "--yes", help="Answer yes to every confirmation.")
+DataUid = typer.Option(..., "--data_uid", "-d", help="The dataset's server UID.")
+
+
+@app.command("submit")
+def submit(
+    name: str = typer.Option(..., "--name", help="A name for your dataset."),
+    description: str = typer.Option("", "--description", help="A short description."),
+    location: str = typer.Option("", "--location", help="Where the data comes from (e.g. hospital)."),
+    data_path: Path = typer.Option(..., "--data_path", "-d", help="Folder with the raw data records."),
+    labels_path: Path = typer.Option(..., "--labels_path", "-l", help="Folder with the labels."),
+    benchmark: int = typer.Option(None, "--benchmark", "-b", help="The benchmark the data is for."),
+    data_prep: int = typer.Option(None, "--data_prep", "-p", help="The preparation container (instead of -b)."),
+    yes: bool = Yes,
+) -> None:
+    """Register your dataset's metadata (never the data itself) with the server."""
+    from medperf_core.services import datasets
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        plan = datasets.plan_submission(client, name=name, description=description, location=location,
+                                        data_path=data_path, labels_path=labels_path, benchmark=benchmark,
+                                        data_prep=data_prep)
+        shown = {k: plan["body"][k] for k in ("name", "description", "location", "input_data_hash",
+                                              "data_preparation_mlcube", "state")}
+        shown["benchmark"] = benchmark
+        typer.echo("This information will be sent to the server (your data stays on this machine):")
+        typer.echo(dump(shown))
+        confirm("Submit this dataset?", yes)
+        created = datasets.submit(client, plan)
+    typer.echo(f"✅ Dataset registered with UID {created['id']}")
+
+
+@app.command("prepare")
+def prepare(
+    data_uid: int = DataUid,
+    force: bool = typer.Option(False, "--force", help="Redo every step, even finished ones."),
+    yes: bool = Yes,
+) -> None:
+    """Run the benchmark's preparation container on your data (resumable: finished steps are skipped)."""
+    from medperf_core.services import datasets
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        result = datasets.prepare(client, data_uid, force=force, say=typer.echo)
+    typer.echo(f"✅ Dataset {data_uid} prepared in {result['folder']}")
+    typer.echo("Statistics (sent only when you set the dataset operational):")
+    typer.echo(dump(result["statistics"]))
+
+
+@app.command("set_operational")
+def set_operational(data_uid: int = DataUid, yes: bool = Yes) -> None:
+    """Send the prepared data's hash and statistics and mark the dataset operational (irreversible)."""
+    from medperf_core.services import datasets
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        body = datasets.plan_operational(client, data_uid)
+        typer.echo(f"Dataset {data_uid} will be marked operational; this cannot be undone. To be sent:")
+        typer.echo(dump(body))
+        confirm("Mark it operational?", yes)
+        datasets.set_operational(client, data_uid, body)
+    typer.echo(f"✅ Dataset {data_uid} is operational")
+
+
+@app.command("associate")
+def associate(
+    data_uid: int = DataUid,
+    benchmark_uid: int = typer.Option(..., "--benchmark_uid", "-b", help="The benchmark to join."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Rerun the compatibility test."),
+    yes: bool = Yes,
+) -> None:
+    """Run the compatibility test (reference model + metrics) and request to join the benchmark."""
+    from medperf_core.services import associations
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        typer.echo(f"Running the compatibility test of benchmark {benchmark_uid} on dataset {data_uid} …")
+        outcome = associations.compatibility_test(client, benchmark_uid, data_uid, no_cache=no_cache, say=typer.echo)
+        typer.echo("Executive summary (to be sent with the association request):")
+        typer.echo(dump({"dataset": data_uid, "benchmark": benchmark_uid, "test_result": outcome.metrics}))
+        confirm(f"Request association of dataset {data_uid} with benchmark {benchmark_uid}?", yes)
+        row = associations.request(client, benchmark_uid, data_uid, outcome)
+    typer.echo(f"✅ Association requested (status {row.get('approval_status')})")
+
+
+@app.command("ls")
+def ls(
+    mine: bool = typer.Option(False, "--mine", help="Only your datasets."),
+    unregistered: bool = typer.Option(False, "--unregistered", help="Only datasets known only locally."),
+    prep: int = typer.Option(None, "--data-preparation-container", "-m", help="Only those of this container."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List datasets visible to you on the server, with their local state."""
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        rows = [] if unregistered else (client.backend.list_my_datasets() if mine else client.backend.list_datasets())
+        local = {r["dataset_id"]: r for r in client.store.db.table("local_datasets").rows}
+    if prep is not None:
+        rows = [r for r in rows if r.get("data_preparation_mlcube") == prep]
+    if as_json:
+        print_json(rows)
+        return
+    typer.echo(table([[r["id"], r["name"], r.get("data_preparation_mlcube"), r.get("state"),
+                       local.get(r["id"], {}).get("state", "-")] for r in rows],
+                     ["UID", "Name", "Data Preparation Container", "State", "Local state"]))
+
+
+@app.command("view")
+def view(
+    data_uid: int = typer.Argument(None, help="The dataset's UID (default: all of yours)."),
+    fmt: str = typer.Option("yaml", "--format", "-f", help="yaml or json."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Show a dataset as the server has it, with its local state."""
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        rows = [client.backend.get_dataset(data_uid)] if data_uid is not None else client.backend.list_my_datasets()
+    text = dump(rows[0] if data_uid is not None else rows, fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text)

@@ -1,0 +1,83 @@
+"""Dataset–benchmark associations: request (after a compatibility test), decide, list, and sync into the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medperf_core.domain import associations as machine
+from medperf_core.domain import events as ev
+from medperf_core.errors import InvalidTransitionError, NotFoundError
+from medperf_core.services.client import Client
+from medperf_core.services.datasets import Say, local_dataset
+from medperf_core.services.execution import ModelOutcome, run_model
+
+
+def compatibility_test(client: Client, benchmark_id: int, dataset_id: int, *, no_cache: bool = False,
+                       say: Say = print) -> ModelOutcome:
+    """Run the reference model and the metrics on the prepared data; it counts as that model's result."""
+    dataset = local_dataset(client, dataset_id)
+    if dataset["state"] != "operational":
+        raise InvalidTransitionError(f"dataset {dataset_id} is not operational",
+                                     f"run: medperf dataset set_operational --data_uid {dataset_id}")
+    benchmark = client.backend.get_benchmark(benchmark_id)
+    if int(benchmark["data_preparation_mlcube"]) != int(dataset["data_preparation_mlcube"]):
+        raise InvalidTransitionError(
+            f"dataset {dataset_id} was prepared with container {dataset['data_preparation_mlcube']}, benchmark "
+            f"{benchmark_id} expects {benchmark['data_preparation_mlcube']}", "register the data for that benchmark")
+    return run_model(client, benchmark, int(benchmark["reference_model_mlcube"]), dataset_id, no_cache=no_cache,
+                     say=say)
+
+
+def request(client: Client, benchmark_id: int, dataset_id: int, outcome: ModelOutcome) -> dict[str, Any]:
+    metadata = {"test_result": outcome.metrics}
+    created = client.backend.request_dataset_association(dataset_id, benchmark_id, metadata)
+    stream = machine.stream_name("dataset", benchmark_id, dataset_id)
+    events, _ = client.store.load(stream)
+    client.record(stream, machine.request(machine.fold(events), kind="dataset", benchmark=benchmark_id,
+                                          entity=dataset_id, initiated_by=int(client.me["id"]), metadata=metadata))
+    sync(client, created)
+    return created
+
+
+def decide(client: Client, benchmark_id: int, dataset_id: int, status: str) -> dict[str, Any]:
+    """The benchmark owner approves or rejects (the server enforces who may)."""
+    return client.backend.set_dataset_association(dataset_id, benchmark_id, status)
+
+
+def sync(client: Client, row: dict[str, Any]) -> None:
+    """Record in the local log a decision the server made on one of this machine's associations."""
+    benchmark_id, dataset_id = int(row["benchmark"]), int(row["dataset"])
+    stream = machine.stream_name("dataset", benchmark_id, dataset_id)
+    events, _ = client.store.load(stream)
+    current = machine.fold(events)
+    status = row.get("approval_status")
+    if current is None or current.status is not machine.ApprovalStatus.PENDING or status == "PENDING":
+        return
+    by = int(row.get("approved_by") or row.get("initiated_by") or 0)
+    cls = ev.AssociationApproved if status == "APPROVED" else ev.AssociationRejected
+    field = "approved_by" if status == "APPROVED" else "rejected_by"
+    client.record(stream, cls(kind="dataset", benchmark=benchmark_id, entity=dataset_id, **{field: by}))
+
+
+def list_mine(client: Client) -> list[dict[str, Any]]:
+    rows = client.backend.list_my_dataset_associations()
+    for row in rows:
+        sync(client, row)
+    return rows
+
+
+def require_approved(client: Client, benchmark_id: int, dataset_id: int) -> None:
+    try:
+        row = client.backend.get_dataset_association(dataset_id, benchmark_id)
+    except NotFoundError:
+        raise InvalidTransitionError(
+            f"dataset {dataset_id} is not associated with benchmark {benchmark_id}",
+            f"request it: medperf dataset associate --benchmark_uid {benchmark_id} --data_uid {dataset_id}",
+        ) from None
+    sync(client, row)
+    status = row.get("approval_status")
+    if status != "APPROVED":
+        raise InvalidTransitionError(
+            f"the association of dataset {dataset_id} with benchmark {benchmark_id} is {str(status).lower()}",
+            "wait for the benchmark committee to approve it (medperf association ls -bd)",
+        )

@@ -1,0 +1,214 @@
+"""Data-owner use cases for a dataset: submit, prepare (resumable), set operational, associate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medperf_core.domain import datasets as dataset_machine
+from medperf_core.domain import events as ev
+from medperf_core.errors import (
+    ConflictError,
+    ContainerFailedError,
+    InvalidTransitionError,
+    MedperfError,
+    NotFoundError,
+    UserError,
+)
+from medperf_core.services.client import Client
+from medperf_core.services.containers import LocalContainer, materialize
+from medperf_core.services.hashing import folders_hash
+from medperf_core.services.tasks import run_task
+
+STEPS = ("prepare", "sanity_check", "statistics")
+Say = Callable[[str], None]
+
+
+def stream(dataset_id: int) -> str:
+    return f"dataset-{dataset_id}"
+
+
+def dataset_folder(client: Client, dataset_id: int) -> Path:
+    return client.storage / "datasets" / str(dataset_id)
+
+
+def local_dataset(client: Client, dataset_id: int) -> dict[str, Any]:
+    rows = list(client.store.db.table("local_datasets").rows_where("dataset_id = ?", [dataset_id]))
+    if not rows:
+        raise NotFoundError(
+            f"dataset {dataset_id} is not registered from this machine",
+            "see your datasets with: medperf dataset ls --mine",
+        )
+    row = rows[0]
+    for key in ("statistics", "steps_done", "report"):
+        row[key] = json.loads(row[key])
+    return row
+
+
+def _readable_folder(path: Path, what: str) -> Path:
+    path = path.expanduser()
+    if not path.exists():
+        raise UserError(f"{what} {path} does not exist", f"pass the folder that holds your {what.split()[0]}")
+    if not path.is_dir():
+        raise UserError(f"{what} {path} is not a folder", "pass a folder, not a file")
+    if not any(path.iterdir()):
+        raise UserError(f"{what} {path} is empty", "point it at the folder with your files")
+    return path.resolve()
+
+
+def plan_submission(
+    client: Client, *, name: str, description: str, location: str, data_path: Path, labels_path: Path,
+    benchmark: int | None, data_prep: int | None,
+) -> dict[str, Any]:
+    """Check the inputs and compute what would be sent (nothing is sent)."""
+    data = _readable_folder(data_path, "data path")
+    labels = _readable_folder(labels_path, "labels path")
+    if benchmark is None and data_prep is None:
+        raise UserError("no benchmark and no preparation container given", "pass --benchmark ID (or --data_prep ID)")
+    if benchmark is not None:
+        prep = int(client.backend.get_benchmark(benchmark)["data_preparation_mlcube"])
+        if data_prep is not None and data_prep != prep:
+            raise UserError(f"benchmark {benchmark} prepares data with container {prep}, not {data_prep}",
+                            "drop --data_prep or give the benchmark's")
+    else:
+        prep = int(data_prep)  # type: ignore[arg-type]
+        client.backend.get_container(prep)
+    data_hash = folders_hash([data, labels])
+    for row in client.backend.list_my_datasets():
+        if row.get("input_data_hash") == data_hash and row.get("data_preparation_mlcube") == prep:
+            raise ConflictError(
+                f"this data is already registered as dataset {row['id']} ({row.get('name')})",
+                f"use it: medperf dataset prepare --data_uid {row['id']}",
+            )
+    return {
+        "body": {
+            "name": name, "description": description, "location": location, "input_data_hash": data_hash,
+            "generated_uid": data_hash, "data_preparation_mlcube": prep, "split_seed": 0,
+            "state": "DEVELOPMENT", "submitted_as_prepared": False, "is_valid": True,
+            "generated_metadata": {}, "user_metadata": {}, "report": {},
+        },
+        "benchmark": benchmark,
+        "data_path": str(data),
+        "labels_path": str(labels),
+    }
+
+
+def submit(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
+    """Register the dataset on the server, then in the local log (with the local paths, never sent)."""
+    created = client.backend.create_dataset(plan["body"])
+    body = plan["body"]
+    client.record(
+        stream(int(created["id"])),
+        ev.DatasetRegistered(
+            dataset_id=int(created["id"]), name=body["name"], owner=int(created.get("owner") or client.me["id"]),
+            description=body["description"], location=body["location"], input_data_hash=body["input_data_hash"],
+            generated_uid=body["generated_uid"], data_preparation_mlcube=body["data_preparation_mlcube"],
+            benchmark=plan["benchmark"], data_path=plan["data_path"], labels_path=plan["labels_path"],
+        ),
+    )
+    return created
+
+
+def _report(client: Client, dataset_id: int, status: str) -> None:
+    report = {"execution_status": status}
+    client.backend.update_dataset(dataset_id, {"report": report})
+    client.record(stream(dataset_id), ev.DatasetReportUpdated(dataset_id=dataset_id, report=report))
+
+
+def _reset_output(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = print) -> dict[str, Any]:
+    """Run prepare → sanity_check → statistics; finished steps are skipped unless `force`."""
+    row = local_dataset(client, dataset_id)
+    events, _ = client.store.load(stream(dataset_id))
+    current = dataset_machine.fold(events)
+    assert current is not None
+    if current.is_operational:
+        raise InvalidTransitionError(f"dataset {dataset_id} is operational and cannot be prepared again",
+                                     "register the data as a new dataset to prepare it differently")
+    prep = materialize(client.backend.get_container(row["data_preparation_mlcube"]), client.storage / "containers")
+    folder = dataset_folder(client, dataset_id)
+    data, labels, stats = folder / "data", folder / "labels", folder / "statistics.yaml"
+    done = [] if force else list(row["steps_done"])
+    if force or "prepare" not in done:
+        done = []  # a new preparation invalidates the later steps
+    _report(client, dataset_id, "started")
+    for index, step in enumerate(STEPS, start=1):
+        if step in done:
+            say(f"[{index}/{len(STEPS)}] {step}: already done, skipped")
+            continue
+        say(f"[{index}/{len(STEPS)}] {step}: running …")
+        log = folder / "logs" / f"{step}.log"
+        started = time.monotonic()
+        try:
+            _run_step(client, prep, step, row, data, labels, stats, log)
+        except MedperfError as e:
+            client.record(stream(dataset_id), ev.DatasetPreparationFailed(
+                dataset_id=dataset_id, step=step, error=e.message, log_path=str(log)))
+            _report(client, dataset_id, "failed")
+            if isinstance(e, ContainerFailedError):
+                raise ContainerFailedError(
+                    f"dataset preparation failed at step {step}: {e.message}",
+                    f"see {log}; fix the data and re-run `medperf dataset prepare --data_uid {dataset_id}` "
+                    "to resume from this step",
+                ) from e
+            raise
+        elapsed = time.monotonic() - started
+        client.record(stream(dataset_id), ev.DatasetPreparationStepFinished(
+            dataset_id=dataset_id, step=step, duration_s=round(elapsed, 3), log_path=str(log)))
+        say(f"[{index}/{len(STEPS)}] {step}: done in {elapsed:.1f} s")
+    statistics = yaml.safe_load(stats.read_text(encoding="utf-8")) or {}
+    generated_uid = folders_hash([data, labels])
+    client.record(stream(dataset_id), dataset_machine.prepare(current, generated_uid, statistics))
+    _report(client, dataset_id, "finished")
+    return {"generated_uid": generated_uid, "statistics": statistics, "folder": str(folder)}
+
+
+def _run_step(client: Client, prep: LocalContainer, step: str, row: dict[str, Any], data: Path, labels: Path,
+              stats: Path, log: Path) -> None:
+    if step == "prepare":
+        partial_data, partial_labels = data.with_name("data.partial"), labels.with_name("labels.partial")
+        for path in (partial_data, partial_labels, data, labels):
+            _reset_output(path)
+        run_task(client, prep, "prepare",
+                 {"data_path": Path(row["data_path"]), "labels_path": Path(row["labels_path"])},
+                 {"output_path": partial_data, "output_labels_path": partial_labels}, log)
+        partial_data.rename(data)
+        partial_labels.rename(labels)
+    elif step == "sanity_check":
+        run_task(client, prep, "sanity_check", {"data_path": data, "labels_path": labels}, {}, log)
+    else:
+        _reset_output(stats)
+        run_task(client, prep, "statistics", {"data_path": data, "labels_path": labels}, {"output_path": stats}, log)
+
+
+def plan_operational(client: Client, dataset_id: int) -> dict[str, Any]:
+    row = local_dataset(client, dataset_id)
+    if row["state"] == "operational":
+        raise InvalidTransitionError(f"dataset {dataset_id} is already operational", "nothing to do")
+    if row["state"] != "prepared":
+        raise InvalidTransitionError(f"dataset {dataset_id} is not prepared yet",
+                                     f"run: medperf dataset prepare --data_uid {dataset_id}")
+    return {"input_data_hash": row["input_data_hash"], "generated_uid": row["generated_uid"],
+            "generated_metadata": row["statistics"], "state": "OPERATION"}
+
+
+def set_operational(client: Client, dataset_id: int, body: dict[str, Any]) -> None:
+    events, _ = client.store.load(stream(dataset_id))
+    current = dataset_machine.fold(events)
+    assert current is not None
+    event = dataset_machine.mark_operational(current, generated_uid=body["generated_uid"],
+                                             statistics=body["generated_metadata"])
+    client.backend.update_dataset(dataset_id, body)
+    client.record(stream(dataset_id), event)

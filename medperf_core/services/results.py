@@ -1,0 +1,40 @@
+"""Local results: list, view, and submit (metrics only, once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medperf_core.domain import executions as machine
+from medperf_core.errors import NotFoundError
+from medperf_core.services.client import Client
+from medperf_core.services.execution import local_execution, stream
+
+
+def list_local(client: Client, benchmark: int | None = None) -> list[dict[str, Any]]:
+    table = client.store.db.table("local_executions")
+    where, args = ("benchmark = ?", [benchmark]) if benchmark is not None else (None, [])
+    return list(table.rows_where(where, args, order_by="started_at"))
+
+
+def get_local(client: Client, uid: str) -> dict[str, Any]:
+    row = local_execution(client, uid)
+    if row is None:
+        raise NotFoundError(f"no local result {uid!r}", "list them with: medperf result ls")
+    return row
+
+
+def plan_submission(client: Client, uid: str) -> dict[str, Any]:
+    row = get_local(client, uid)
+    events, _ = client.store.load(stream(uid))
+    machine.submit(machine.fold(events), result_id=0, owner=0)  # refuses early: unfinished or already submitted
+    return {"name": uid, "benchmark": row["benchmark"], "model": row["model"], "dataset": row["dataset"],
+            "results": row["metrics"], "metadata": {"partial": False}, "approval_status": "PENDING"}
+
+
+def submit(client: Client, uid: str, body: dict[str, Any]) -> dict[str, Any]:
+    events, _ = client.store.load(stream(uid))
+    current = machine.fold(events)
+    machine.submit(current, result_id=0, owner=0)
+    created = client.backend.submit_result(body)
+    client.record(stream(uid), machine.submit(current, result_id=int(created["id"]), owner=int(client.me["id"])))
+    return created
