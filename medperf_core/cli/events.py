@@ -16,19 +16,19 @@ StoreOption = typer.Option(None, "--store", help="An event store file (default: 
 ServerDirOption = typer.Option(None, "--server-data-dir", help="Audit a server's log in this data directory.")
 
 
-def _open(store: Path | None, server_data_dir: Path | None):  # type: ignore[no-untyped-def]
+def _open(store: Path | None, server_data_dir: Path | None, audit: bool = True):  # type: ignore[no-untyped-def]
     if server_data_dir is not None:
         from medperf_core.server.storage import open_server_store
 
         path = server_data_dir / "events.db"
         if not path.exists():
             raise NotFoundError(f"no server event log at {path}", "pass the directory given to `medperf server start --data-dir`")
-        return open_server_store(server_data_dir)
+        return open_server_store(server_data_dir, audit=audit)
     from medperf_core.client_store import open_client_store
 
     if store is not None and not store.exists():
         raise NotFoundError(f"no event store at {store}", "check the path")
-    return open_client_store(store)
+    return open_client_store(store, audit=audit)
 
 
 @app.command("ls")
@@ -65,7 +65,7 @@ def replay(
     check_only: bool = typer.Option(False, "--check-only", help="Compare without replacing the live tables."),
 ) -> None:
     """Rebuild every projection from the log and report whether the rebuilt rows equal the live ones."""
-    with _open(store, server_data_dir) as es:
+    with _open(store, server_data_dir, audit=False) as es:
         report = es.replay(rebuild=not check_only)
     rows = [[t.table, t.live_rows, t.rebuilt_rows, "yes" if t.equal else "NO"] for t in report.tables]
     typer.echo(table(rows, ["table", "live rows", "rebuilt rows", "equal"]))

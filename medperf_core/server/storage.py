@@ -14,12 +14,12 @@ def default_data_dir() -> Path:
     return medperf_home() / "server"
 
 
-def open_server_store(data_dir: Path) -> EventStore:
+def open_server_store(data_dir: Path, *, audit: bool = False) -> EventStore:
     """The server's event store with its read model (created on first use)."""
     from medperf_core.server.projections import SERVER_PROJECTIONS
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    return EventStore(data_dir / EVENTS_FILE, SERVER_PROJECTIONS)
+    return EventStore(data_dir / EVENTS_FILE, SERVER_PROJECTIONS, audit=audit)
 
 
 def reset_data_dir(data_dir: Path) -> list[Path]:

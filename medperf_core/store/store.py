@@ -59,11 +59,13 @@ def _table_rows(db: Database, table: str) -> list[tuple[Any, ...]]:
 class EventStore:
     """One SQLite file holding the log and the projections built from it."""
 
-    def __init__(self, path: Path, projections: Sequence[Projection] = ()) -> None:
+    def __init__(self, path: Path, projections: Sequence[Projection] = (), *, audit: bool = False) -> None:
+        """`audit=True` opens the log as it is, for verify/ls/export: stale projections are not rebuilt."""
         self.path = path
         self.recorder = SQLiteRecorder(path)
         self.projections = list(projections)
-        self._ensure_projections()
+        if not audit:
+            self._ensure_projections()
 
     @property
     def db(self) -> Database:
