@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up of a checkout on Debian 12:
+#   1. the container engines (scripts/install-engines.sh: Docker Engine started, portable Apptainer),
+#   2. a virtualenv in .venv with medperf, both runners and the example plugin installed editable,
+#   3. the tutorial's container images.
+# Every step checks whether it is already done, so a second run takes a second or two.
+# Needs root (sudo) the first time; afterwards it also runs as a user who can reach the Docker engine.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+venv="$root/.venv"
+stamp="$venv/.medperf-setup-stamp"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_updated=0
+apt_install() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  is_root || die "Debian packages missing: ${missing[*]}; run this script with sudo"
+  if [ $apt_updated = 0 ]; then
+    say "apt-get update"
+    apt-get update -qq
+    apt_updated=1
+  fi
+  say "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+engines_work() {
+  docker info >/dev/null 2>&1 && command -v apptainer >/dev/null 2>&1 && apptainer --version >/dev/null 2>&1
+}
+
+# 1. Container engines -------------------------------------------------------------------------------------------
+if is_root; then
+  say "container engines (scripts/install-engines.sh)"
+  "$root/scripts/install-engines.sh"
+elif engines_work; then
+  say "container engines: docker and apptainer already work, skipping scripts/install-engines.sh"
+else
+  die "the Docker engine or Apptainer is missing or not running; run: sudo $0"
+fi
+
+# 2. Python environment ------------------------------------------------------------------------------------------
+# The client scripts need curl (run-tutorial.sh polls the server with it).
+command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
+
+command -v python3 >/dev/null 2>&1 || apt_install python3
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "python3 is $(python3 --version 2>&1); medperf needs Python 3.11 or newer"
+
+if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; }; then
+  # Debian's python3 lacks ensurepip until python3-venv is installed.
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    apt_install python3-venv
+  fi
+  say "creating .venv with $(python3 --version)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  rm -f "$stamp"
+fi
+
+# The editable installs only need redoing when a distribution's metadata (dependencies, entry points) changes.
+want="$(cat pyproject.toml runners/docker/pyproject.toml runners/singularity/pyproject.toml \
+        plugins/example-plugin/pyproject.toml "$root/scripts/setup.sh" | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$venv/bin/medperf" --version >/dev/null 2>&1; then
+  say "python packages already installed in .venv"
+else
+  # pip's (and setuptools') chatter goes to a log that is shown only when something fails.
+  log="$venv/pip-install.log"
+  : > "$log"
+  pip() {
+    "$venv/bin/python" -m pip --disable-pip-version-check "$@" >>"$log" 2>&1 \
+      || { tail -n 40 "$log" >&2; die "pip $* failed (full log: $log)"; }
+  }
+  say "upgrading pip"
+  pip install --upgrade pip
+  say "installing medperf[server,test], medperf-docker, medperf-singularity, medperf-example-plugin (editable)"
+  pip install -e '.[server,test]' -e runners/docker -e runners/singularity -e plugins/example-plugin
+  "$venv/bin/medperf" --version >/dev/null || die "medperf does not start after the install"
+  printf '%s\n' "$want" > "$stamp"
+fi
+
+# 3. Tutorial images (built when missing or changed; otherwise only inspected) ------------------------------------
+say "tutorial images"
+"$venv/bin/python" -m medperf_core.tutorial.images >&2
+
+say "ready: $("$venv/bin/medperf" --version)"
