@@ -82,7 +82,8 @@ class LocalAssociations:
         elif isinstance(event, ev.AssociationApproved | ev.AssociationRejected):
             status = "APPROVED" if isinstance(event, ev.AssociationApproved) else "REJECTED"
             db.execute(
-                "UPDATE local_associations SET status = ?, updated_at = ? WHERE kind = ? AND benchmark = ? AND entity = ?",
+                "UPDATE local_associations SET status = ?, updated_at = ?"
+                " WHERE kind = ? AND benchmark = ? AND entity = ?",
                 [status, stored.recorded_at, event.kind, event.benchmark, event.entity],
             )
 

@@ -67,7 +67,8 @@ class ProfileStore:
 
     def _read(self) -> dict[str, Any]:
         if not self.path.exists():
-            return {"active": DEFAULT_PROFILE, "profiles": {DEFAULT_PROFILE: attrs.asdict(Profile(name=DEFAULT_PROFILE))}}
+            default = attrs.asdict(Profile(name=DEFAULT_PROFILE))
+            return {"active": DEFAULT_PROFILE, "profiles": {DEFAULT_PROFILE: default}}
         try:
             data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
         except ValueError as e:
@@ -104,7 +105,10 @@ class ProfileStore:
 
     def create(self, name: str) -> Profile:
         if name in self.names():
-            raise UserError(f"profile {name!r} already exists", f"change it with: medperf profile set (after activate {name})")
+            raise UserError(
+                f"profile {name!r} already exists",
+                f"change it with: medperf profile activate {name}; medperf profile set",
+            )
         profile = Profile(name=name)
         self.save(profile)
         return profile

@@ -22,7 +22,9 @@ def _open(store: Path | None, server_data_dir: Path | None, audit: bool = True):
 
         path = server_data_dir / "events.db"
         if not path.exists():
-            raise NotFoundError(f"no server event log at {path}", "pass the directory given to `medperf server start --data-dir`")
+            raise NotFoundError(
+                f"no server event log at {path}", "pass the directory given to `medperf server start --data-dir`"
+            )
         return open_server_store(server_data_dir, audit=audit)
     from medperf_core.client_store import open_client_store
 

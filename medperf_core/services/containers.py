@@ -44,7 +44,9 @@ class LocalContainer:
 def _local_path(url: str) -> Path:
     parsed = urlparse(url)
     if parsed.scheme not in ("", "file"):
-        raise ConfigError(f"additional files at {url} cannot be fetched here", "only file:// URLs are supported offline")
+        raise ConfigError(
+            f"additional files at {url} cannot be fetched here", "only file:// URLs are supported offline"
+        )
     return Path(url2pathname(parsed.path))
 
 

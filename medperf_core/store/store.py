@@ -170,7 +170,8 @@ class EventStore:
         """Create missing projections and rebuild any whose version changed since the file was written."""
         stale = []
         with self.lock:
-            known = {r["name"]: r["version"] for r in self.db["_projections"].rows} if self.db["_projections"].exists() else {}
+            table = self.db.table("_projections")
+            known = {r["name"]: r["version"] for r in table.rows} if table.exists() else {}
             stale = [p for p in self.projections if known.get(p.name) != p.version]
         if not stale:
             return
