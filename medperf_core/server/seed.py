@@ -9,7 +9,6 @@ Seeding refuses a server that already has events (not idempotent on purpose: ids
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,20 +18,11 @@ import yaml
 from medperf_core.errors import ConflictError
 from medperf_core.server.auth import DEMO_USERS
 from medperf_core.server.services import Json, ServerServices
+from medperf_core.services.hashing import file_hash, folders_hash
 
 DEMOS = ("data", "benchmark", "model")
 BENCHMARK_NAME = "chestxray"
 _ORDER = ("prep", "model", "metrics")  # container ids 1, 2, 3; the second model is 4
-
-
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def folder_hash(folder: Path) -> str:
-    """MedPerf's folder hash: sha256 of every file's sha256 hex digest, sorted and concatenated."""
-    digests = sorted(file_hash(p) for p in folder.rglob("*") if p.is_file())
-    return hashlib.sha256("".join(digests).encode()).hexdigest()
 
 
 def container_body(container: Any, image_id: str) -> Json:
@@ -55,7 +45,7 @@ def container_body(container: Any, image_id: str) -> Json:
     extra = container.additional_files_path
     if extra is not None:
         body["additional_files_tarball_url"] = extra.resolve().as_uri()
-        body["additional_files_tarball_hash"] = folder_hash(extra)
+        body["additional_files_tarball_hash"] = folders_hash([extra])
     return body
 
 
