@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -49,7 +48,13 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     bid = int(benchmark["id"])
     uid = machine.result_uid(bid, model_id, dataset_id)
     cached = local_execution(client, uid)
-    if cached and cached["state"] in ("finished", "submitted") and not no_cache:
+    if cached and cached["state"] == "submitted":
+        # A submitted result is final (its stream refuses a new start): --no-cache keeps it instead of failing
+        # after the other models already ran.
+        if no_cache:
+            say(f"  model {model_id}: result {uid} was submitted (server UID {cached['result_id']}); kept")
+        return ModelOutcome(model_id, uid, True, cached["metrics"])
+    if cached and cached["state"] == "finished" and not no_cache:
         return ModelOutcome(model_id, uid, True, cached["metrics"])
     dataset = local_dataset(client, dataset_id)
     if dataset["state"] != "operational" and dataset["state"] != "prepared":
