@@ -18,6 +18,8 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("dataset", "medperf_core.cli.dataset", "Your datasets: submit, prepare, set operational, associate."),
     ("association", "medperf_core.cli.association", "Associations with benchmarks: list, approve, reject."),
     ("result", "medperf_core.cli.result", "Results computed here: list, view, submit."),
+    ("container", "medperf_core.cli.container", "Containers registered on the server: list, view."),
+    ("mlcube", "medperf_core.cli.container", "Alias of `container` (MedPerf's former name)."),
     ("tutorial", "medperf_core.cli.tutorial", "Tutorial scaffolding: toy data and container images."),
 )
 
