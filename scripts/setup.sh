@@ -55,7 +55,13 @@ command -v python3 >/dev/null 2>&1 || apt_install python3
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "python3 is $(python3 --version 2>&1); medperf needs Python 3.11 or newer"
 
-if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; }; then
+# A usable venv runs, and was made here: a venv copied from another path (or machine) has scripts whose
+# shebangs point elsewhere, and is made afresh.
+venv_ok() {
+  [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import sys' >/dev/null 2>&1 \
+    && head -n1 "$venv/bin/pip" 2>/dev/null | grep -qxE "#!$venv/bin/python3?(\.[0-9]+)?"
+}
+if ! venv_ok; then
   # Debian's python3 lacks ensurepip until python3-venv is installed.
   if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     apt_install python3-venv
