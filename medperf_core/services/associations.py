@@ -17,8 +17,9 @@ def compatibility_test(client: Client, benchmark_id: int, dataset_id: int, *, no
     """Run the reference model and the metrics on the prepared data; it counts as that model's result."""
     dataset = local_dataset(client, dataset_id)
     if dataset["state"] != "operational":
+        step = "set_operational" if dataset["state"] == "prepared" else "prepare"
         raise InvalidTransitionError(f"dataset {dataset_id} is not operational",
-                                     f"run: medperf dataset set_operational --data_uid {dataset_id}")
+                                     f"run: medperf dataset {step} --data_uid {dataset_id}")
     benchmark = client.backend.get_benchmark(benchmark_id)
     if int(benchmark["data_preparation_mlcube"]) != int(dataset["data_preparation_mlcube"]):
         raise InvalidTransitionError(

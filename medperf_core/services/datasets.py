@@ -72,13 +72,21 @@ def plan_submission(
     if benchmark is None and data_prep is None:
         raise UserError("no benchmark and no preparation container given", "pass --benchmark ID (or --data_prep ID)")
     if benchmark is not None:
-        prep = int(client.backend.get_benchmark(benchmark)["data_preparation_mlcube"])
+        try:
+            prep = int(client.backend.get_benchmark(benchmark)["data_preparation_mlcube"])
+        except NotFoundError as e:
+            raise NotFoundError(f"benchmark {benchmark} does not exist on the server ({e.message})",
+                                "see the benchmarks with: medperf benchmark ls") from e
         if data_prep is not None and data_prep != prep:
             raise UserError(f"benchmark {benchmark} prepares data with container {prep}, not {data_prep}",
                             "drop --data_prep or give the benchmark's")
     else:
         prep = int(data_prep)  # type: ignore[arg-type]
-        client.backend.get_container(prep)
+        try:
+            client.backend.get_container(prep)
+        except NotFoundError as e:
+            raise NotFoundError(f"container {prep} does not exist on the server ({e.message})",
+                                "pass the benchmark instead: --benchmark ID (see medperf benchmark ls)") from e
     data_hash = folders_hash([data, labels])
     for row in client.backend.list_my_datasets():
         if row.get("input_data_hash") == data_hash and row.get("data_preparation_mlcube") == prep:
@@ -158,10 +166,11 @@ def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = 
                 dataset_id=dataset_id, step=step, error=e.message, log_path=str(log)))
             _report(client, dataset_id, "failed")
             if isinstance(e, ContainerFailedError):
+                # e.hint names the log and its last line (usually the container's own reason): keep it
                 raise ContainerFailedError(
                     f"dataset preparation failed at step {step}: {e.message}",
-                    f"see {log}; fix the data and re-run `medperf dataset prepare --data_uid {dataset_id}` "
-                    "to resume from this step",
+                    f"{e.hint or f'see {log}'}; fix the data and re-run "
+                    f"`medperf dataset prepare --data_uid {dataset_id}` to resume from this step",
                 ) from e
             raise
         elapsed = time.monotonic() - started
