@@ -24,9 +24,21 @@ REPO = Path(__file__).resolve().parents[2]
 VENV_MEDPERF = REPO / ".venv" / "bin" / "medperf"
 
 SUBMIT_ARGS = (
-    "dataset", "submit", "--name", "mytestdata", "--description", "A tutorial dataset", "--location", "My machine",
-    "--data_path", "medperf_tutorial/sample_raw_data/images", "--labels_path", "medperf_tutorial/sample_raw_data/labels",
-    "--benchmark", "1", "-y",
+    "dataset",
+    "submit",
+    "--name",
+    "mytestdata",
+    "--description",
+    "A tutorial dataset",
+    "--location",
+    "My machine",
+    "--data_path",
+    "medperf_tutorial/sample_raw_data/images",
+    "--labels_path",
+    "medperf_tutorial/sample_raw_data/labels",
+    "--benchmark",
+    "1",
+    "-y",
 )
 
 
@@ -52,15 +64,22 @@ def require_platform(platform: str) -> None:
 class Tutorial:
     """A seeded server (demo `data`), a profile pointing at it (or at `server_url`), the toy data in `work`."""
 
-    def __init__(self, root: Path, home: Path, *, platform: str = "docker",
-                 server_url: Callable[[ServerProcess], str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        home: Path,
+        *,
+        platform: str = "docker",
+        server_url: Callable[[ServerProcess], str] | None = None,
+    ) -> None:
         self.root, self.home, self.platform = root, home, platform
         self.work = root / "work"
         self.work.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "server-data"
         self.server_home = root / "server-home"
-        seeded = self.medperf("server", "seed", "--demo", "data", "--data-dir", str(self.data_dir),
-                              home=self.server_home)
+        seeded = self.medperf(
+            "server", "seed", "--demo", "data", "--data-dir", str(self.data_dir), home=self.server_home
+        )
         assert "benchmark 1" in seeded.stdout, seeded.stdout
         self.server: ServerProcess = start_server(self.data_dir, env={"MEDPERF_HOME": str(self.server_home)})
         self.url = server_url(self.server) if server_url else self.server.url
@@ -74,13 +93,21 @@ class Tutorial:
 
     # --- the CLI ---
 
-    def medperf(self, *args: str, ok: bool = True, home: Path | None = None,
-                timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def medperf(
+        self, *args: str, ok: bool = True, home: Path | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "MEDPERF_HOME": str(home or self.home)}
         for name in ("MEDPERF_PROFILE", "MEDPERF_DISABLE_PLUGINS", "MEDPERF_BLOCK_PLUGINS"):
             env.pop(name, None)
-        done = subprocess.run([*medperf_binary(), *args], cwd=self.work, capture_output=True, text=True,
-                              timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [*medperf_binary(), *args],
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         if ok:
             assert done.returncode == 0, f"medperf {' '.join(args)} → {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done

@@ -120,8 +120,7 @@ def check_client_log(t: Tutorial) -> list[dict[str, Any]]:
     assert submitted["uid"] == "b1m4d1" and submitted["result_id"] == 1
     assert "intact" in t.medperf("events", "verify").stdout
     assert "every projection equals the live state" in t.medperf("events", "replay", "--check-only").stdout
-    assert "intact" in t.medperf("events", "verify", "--server-data-dir", str(t.data_dir),
-                                 home=t.server_home).stdout
+    assert "intact" in t.medperf("events", "verify", "--server-data-dir", str(t.data_dir), home=t.server_home).stdout
     return events
 
 

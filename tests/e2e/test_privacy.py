@@ -5,15 +5,14 @@ arrays, the predictions, or a local path or file name. And the containers ran wi
 from __future__ import annotations
 
 import base64
-import struct
 import http.client
 import json
 import os
+import struct
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -105,8 +104,9 @@ class ContainerWatch:
         self.client = docker.from_env()
         self.seen: list[dict[str, Any]] = []
         self.missed: list[str] = []
-        self.stream = self.client.events(decode=True, filters={"type": "container", "event": "create",
-                                                               "label": "org.medperf.task"})
+        self.stream = self.client.events(
+            decode=True, filters={"type": "container", "event": "create", "label": "org.medperf.task"}
+        )
         self.thread = threading.Thread(target=self._watch, daemon=True)
         self.thread.start()
 
@@ -165,7 +165,7 @@ def secrets_of(t: Tutorial) -> dict[str, bytes]:
         secrets[f"base64 of {path.name}"] = base64.b64encode(content)
         secrets[f"hex of {path.name}"] = content.hex().encode()
         secrets[f"name {path.name}"] = path.name.encode()
-        middle = content[len(content) // 2: len(content) // 2 + 24]
+        middle = content[len(content) // 2 : len(content) // 2 + 24]
         if path.suffix == ".png":
             secrets[f"a slice of {path.name}"] = middle
     for line in (t.raw / "labels" / "labels.csv").read_text().splitlines():
@@ -178,7 +178,7 @@ def secrets_of(t: Tutorial) -> dict[str, bytes]:
         secrets[f"bytes of prepared {path.name}"] = content
         secrets[f"base64 of prepared {path.name}"] = base64.b64encode(content)
         buffer = npy_buffer(content)
-        secrets[f"array buffer of {path.name}"] = buffer[len(buffer) // 2: len(buffer) // 2 + 32]
+        secrets[f"array buffer of {path.name}"] = buffer[len(buffer) // 2 : len(buffer) // 2 + 32]
         secrets[f"prepared name {path.name}"] = path.name.encode()
         secrets[f"case id {path.stem}"] = path.stem.encode()
         (pixel,) = struct.unpack_from("<f", buffer, 4 * (len(buffer) // 8))
@@ -201,8 +201,19 @@ def secrets_of(t: Tutorial) -> dict[str, bytes]:
 
 
 DATASET_CREATE_FIELDS = {
-    "name", "description", "location", "input_data_hash", "generated_uid", "data_preparation_mlcube", "split_seed",
-    "state", "submitted_as_prepared", "is_valid", "generated_metadata", "user_metadata", "report",
+    "name",
+    "description",
+    "location",
+    "input_data_hash",
+    "generated_uid",
+    "data_preparation_mlcube",
+    "split_seed",
+    "state",
+    "submitted_as_prepared",
+    "is_valid",
+    "generated_metadata",
+    "user_metadata",
+    "report",
 }
 DATASET_UPDATE_FIELDS = {"report", "input_data_hash", "generated_uid", "generated_metadata", "state"}
 STATISTICS_FIELDS = {"n_images", "class_counts", "image_size", "intensity"}
@@ -222,8 +233,10 @@ def leaks(records: list[Recorded], secrets: dict[str, bytes]) -> list[str]:
 @pytest.mark.parametrize("where", ["body", "target", "header"])
 def test_the_leak_check_sees_a_leak(where: str) -> None:
     """The check is not vacuous: a labels line or a file's base64 anywhere in a request is found."""
-    secret = {"labels.csv line 'cxr_0007.png,pneumonia'": b"cxr_0007.png,pneumonia",
-              "base64 of cxr_0001.png": base64.b64encode(b"\x89PNG fake image bytes")}
+    secret = {
+        "labels.csv line 'cxr_0007.png,pneumonia'": b"cxr_0007.png,pneumonia",
+        "base64 of cxr_0001.png": base64.b64encode(b"\x89PNG fake image bytes"),
+    }
     body = json.dumps({"metadata": {"note": "cxr_0007.png,pneumonia"}}).encode() if where == "body" else b"{}"
     target = "/api/v0/datasets/?q=" + secret["base64 of cxr_0001.png"].decode() if where == "target" else "/"
     headers = {"X-Debug": "cxr_0007.png,pneumonia"} if where == "header" else {}

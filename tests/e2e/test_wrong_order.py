@@ -67,19 +67,26 @@ def test_associate_before_prepare_and_before_operational(t: Tutorial) -> None:
     t.submit()
     refused(t, *ASSOCIATE, says=("dataset 1 is not operational",), fix="medperf dataset prepare --data_uid 1")
     t.prepare()
-    refused(t, *ASSOCIATE, says=("dataset 1 is not operational",),
-            fix="medperf dataset set_operational --data_uid 1")
+    refused(t, *ASSOCIATE, says=("dataset 1 is not operational",), fix="medperf dataset set_operational --data_uid 1")
     assert t.server_dataset()["state"] == "DEVELOPMENT"
     assert t.api("do", "GET", "/datasets/1/benchmarks/1/").status_code == 404
 
 
 def test_run_before_association_and_before_approval(t: Tutorial) -> None:
     t.until("operational")
-    refused(t, *RUN, says=("dataset 1 is not associated with benchmark 1",),
-            fix="medperf dataset associate --benchmark_uid 1 --data_uid 1")
+    refused(
+        t,
+        *RUN,
+        says=("dataset 1 is not associated with benchmark 1",),
+        fix="medperf dataset associate --benchmark_uid 1 --data_uid 1",
+    )
     t.associate()
-    refused(t, *RUN, says=("association of dataset 1 with benchmark 1 is pending",),
-            fix="wait for the benchmark committee to approve it")
+    refused(
+        t,
+        *RUN,
+        says=("association of dataset 1 with benchmark 1 is pending",),
+        fix="wait for the benchmark committee to approve it",
+    )
     t.login("bo")
     t.medperf("association", "reject", "-b", "1", "-d", "1")
     t.login("do")
@@ -94,12 +101,24 @@ def test_run_before_association_and_before_approval(t: Tutorial) -> None:
 def test_everything_twice(t: Tutorial) -> None:
     t.until("approve")
     refused(t, *OPERATIONAL, says=("dataset 1 is already operational",), fix="nothing to do")
-    refused(t, *PREPARE, says=("dataset 1 is operational and cannot be prepared again",),
-            fix="register the data as a new dataset")
+    refused(
+        t,
+        *PREPARE,
+        says=("dataset 1 is operational and cannot be prepared again",),
+        fix="register the data as a new dataset",
+    )
     t.medperf(*RUN)
     t.medperf("result", "submit", "--result", "b1m4d1", "-y")
-    refused(t, "result", "submit", "--result", "b1m4d1", "-y",
-            says=("result b1m4d1 was already submitted (server id 1)",), fix="nothing to do")
+    refused(
+        t,
+        "result",
+        "submit",
+        "--result",
+        "b1m4d1",
+        "-y",
+        says=("result b1m4d1 was already submitted (server id 1)",),
+        fix="nothing to do",
+    )
     assert t.get("do", "/results/")["count"] == 1
 
 
@@ -111,8 +130,9 @@ def test_associate_twice(t: Tutorial) -> None:
 
 
 def test_result_submit_of_an_unknown_uid(t: Tutorial) -> None:
-    refused(t, "result", "submit", "--result", "b9m9d9", "-y", says=("no local result 'b9m9d9'",),
-            fix="medperf result ls")
+    refused(
+        t, "result", "submit", "--result", "b9m9d9", "-y", says=("no local result 'b9m9d9'",), fix="medperf result ls"
+    )
 
 
 def test_submit_with_bad_paths(t: Tutorial) -> None:
@@ -129,16 +149,27 @@ def test_submit_with_bad_paths(t: Tutorial) -> None:
         line = refused(t, *base, *extra, says=(what, problem), fix="(")
         assert re.search(r"\(.+\)$", line), line  # a fix in parentheses
     assert t.get("do", "/datasets/")["count"] == 0
-    refused(t, *SUBMIT_ARGS[:-3], "--benchmark", "99", "-y", says=("benchmark 99 does not exist",),
-            fix="medperf benchmark ls")
+    refused(
+        t,
+        *SUBMIT_ARGS[:-3],
+        "--benchmark",
+        "99",
+        "-y",
+        says=("benchmark 99 does not exist",),
+        fix="medperf benchmark ls",
+    )
 
 
 def test_the_same_data_twice(t: Tutorial) -> None:
     t.submit()
     args = list(SUBMIT_ARGS)
     args[args.index("mytestdata")] = "again"
-    refused(t, *args, says=("this data is already registered as dataset 1 (mytestdata)",),
-            fix="medperf dataset prepare --data_uid 1")
+    refused(
+        t,
+        *args,
+        says=("this data is already registered as dataset 1 (mytestdata)",),
+        fix="medperf dataset prepare --data_uid 1",
+    )
     assert t.get("do", "/datasets/")["count"] == 1
 
 
@@ -159,9 +190,12 @@ def test_malformed_labels_fail_prepare_then_fixed_labels_resume(t: Tutorial) -> 
     assert f"image {image}: unknown label 'pneumoniaa'" in line, line
     assert "re-run `medperf dataset prepare --data_uid 1`" in line, line
     assert "unknown label 'pneumoniaa'" in log.read_text()
-    new = t.events()[len(before):]
+    new = t.events()[len(before) :]
     assert [e["type"] for e in new] == [
-        "dataset.report_updated", "dataset.preparation_failed", "dataset.report_updated"]
+        "dataset.report_updated",
+        "dataset.preparation_failed",
+        "dataset.report_updated",
+    ]
     assert new[1]["payload"]["step"] == "prepare" and new[1]["payload"]["log_path"] == str(log)
     server = t.server_dataset()
     assert server["state"] == "DEVELOPMENT" and server["report"] == {"execution_status": "failed"}
@@ -180,8 +214,12 @@ def _register_variant(t: Tutorial, role: str, source: int, name: str, task: str,
     config = copy.deepcopy(row["container_config"])
     config["tasks"][task]["run_args"]["command"] = command
     fields = ("parameters_config", "image_hash", "additional_files_tarball_url", "additional_files_tarball_hash")
-    body = {"name": name, "container_config": config, "state": "OPERATION",
-            **{k: row[k] for k in fields if row.get(k) is not None}}
+    body = {
+        "name": name,
+        "container_config": config,
+        "state": "OPERATION",
+        **{k: row[k] for k in fields if row.get(k) is not None},
+    }
     response = t.api(role, "POST", "/mlcubes/", body)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
@@ -192,7 +230,7 @@ def test_a_failing_sanity_check_stops_prepare_and_the_rerun_resumes_there(t: Tut
     prep = _register_variant(t, "bo", 1, "prep-strict", "sanity_check", failing)
     args = [a for a in SUBMIT_ARGS if a not in ("--benchmark", "1")]
     t.medperf(*args[:-1], "--data_prep", str(prep), "-y")
-    for attempt in range(2):
+    for _attempt in range(2):
         line = t.fails(*PREPARE)
         assert "dataset preparation failed at step sanity_check" in line, line
         assert "exited with code 1" in line and "sanity_check.log" in line, line
@@ -210,8 +248,14 @@ def test_a_failing_sanity_check_stops_prepare_and_the_rerun_resumes_there(t: Tut
 @pytest.fixture
 def broken_model(t: Tutorial) -> int:
     """Model 5 (testmo): the reference model's image, but infer exits 1; approved in benchmark 1 by testbo."""
-    model = _register_variant(t, "mo", 2, "model-broken", "infer",
-                              "python3 -c \"import sys; sys.exit('cannot load weights: file is truncated')\"")
+    model = _register_variant(
+        t,
+        "mo",
+        2,
+        "model-broken",
+        "infer",
+        "python3 -c \"import sys; sys.exit('cannot load weights: file is truncated')\"",
+    )
     response = t.api("mo", "POST", "/mlcubes/benchmarks/", {"model_mlcube": model, "benchmark": 1})
     assert response.status_code == 201, response.text
     response = t.api("bo", "PUT", f"/mlcubes/{model}/benchmarks/1/", {"approval_status": "APPROVED"})
@@ -226,12 +270,22 @@ def test_a_broken_model_stops_the_run_unless_ignored(t: Tutorial, broken_model: 
     assert "infer" in line and "exited with code 1" in line and "cannot load weights" in line, line
     assert "executions/b1m5d1/logs/infer.log" in line, line
     executions = {e["stream"]: e["type"] for e in t.events() if e["stream"].startswith("execution-")}
-    assert executions == {"execution-b1m2d1": "execution.finished", "execution-b1m4d1": "execution.finished",
-                          "execution-b1m5d1": "execution.failed"}
+    assert executions == {
+        "execution-b1m2d1": "execution.finished",
+        "execution-b1m4d1": "execution.finished",
+        "execution-b1m5d1": "execution.failed",
+    }
     assert t.get("do", "/results/")["count"] == 0
-    refused(t, "result", "submit", "--result", "b1m5d1", "-y",
-            says=("result b1m5d1 is failed, only finished results can be submitted",),
-            fix="medperf benchmark run --benchmark 1 --data_uid 1")
+    refused(
+        t,
+        "result",
+        "submit",
+        "--result",
+        "b1m5d1",
+        "-y",
+        says=("result b1m5d1 is failed, only finished results can be submitted",),
+        fix="medperf benchmark run --benchmark 1 --data_uid 1",
+    )
 
     out = t.medperf(*RUN, "--ignore-model-errors").stdout
     rows = {int(m[1]): m[0] for m in re.finditer(r"^(\d+)\s+b1m\d+d1\s.*$", out, re.M)}
@@ -245,8 +299,13 @@ def test_a_broken_model_stops_the_run_unless_ignored(t: Tutorial, broken_model: 
     out = t.medperf(*RUN, "--ignore-model-errors", "--no-cache").stdout
     assert "2 ran successfully" in out and "1 failed" in out and "0 were skipped" in out, out
     new = [(e["stream"], e["type"]) for e in t.events()[n:]]
-    assert new == [("execution-b1m2d1", "execution.started"), ("execution-b1m2d1", "execution.finished"),
-                   ("execution-b1m4d1", "execution.started"), ("execution-b1m4d1", "execution.finished"),
-                   ("execution-b1m5d1", "execution.started"), ("execution-b1m5d1", "execution.failed")]
+    assert new == [
+        ("execution-b1m2d1", "execution.started"),
+        ("execution-b1m2d1", "execution.finished"),
+        ("execution-b1m4d1", "execution.started"),
+        ("execution-b1m4d1", "execution.finished"),
+        ("execution-b1m5d1", "execution.started"),
+        ("execution-b1m5d1", "execution.failed"),
+    ]
     t.medperf("result", "submit", "--result", "b1m4d1", "-y")
     assert t.get("do", "/results/")["count"] == 1
