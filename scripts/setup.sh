@@ -68,7 +68,11 @@ if ! venv_ok; then
   fi
   say "creating .venv with $(python3 --version)"
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    apt_install python3-venv
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
   rm -f "$stamp"
 fi
 
