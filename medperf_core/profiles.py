@@ -29,7 +29,8 @@ class Profile:
     email: str | None = None
     token: str | None = None
     gpus: str | None = None
-    timeout: float | None = None
+    timeout: float | None = None  # seconds to wait for the server
+    container_timeout: float | None = None  # seconds a container task may run before it is killed
 
     @property
     def storage(self) -> Path:

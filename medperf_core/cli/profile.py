@@ -57,6 +57,9 @@ def set_(
     certificate: Path = typer.Option(None, "--certificate", help="The server's TLS certificate (PEM)."),
     gpus: str = typer.Option(None, "--gpus", help="GPUs for containers: all, a count, or device=0,1."),
     timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for the server."),
+    container_timeout: float = typer.Option(
+        None, "--container-timeout", help="Seconds a container task may run before it is killed."
+    ),
 ) -> None:
     """Change settings of the active profile."""
     store = ProfileStore()
@@ -83,6 +86,10 @@ def set_(
         changes["gpus"] = gpus
     if timeout is not None:
         changes["timeout"] = timeout
+    if container_timeout is not None:
+        if container_timeout <= 0:
+            raise UserError("--container-timeout must be positive", "give seconds, e.g. 3600")
+        changes["container_timeout"] = container_timeout
     if not changes:
         raise UserError("nothing to set", "see: medperf profile set --help")
     store.save(attrs.evolve(profile, **changes))  # type: ignore[arg-type]

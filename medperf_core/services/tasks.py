@@ -26,7 +26,7 @@ def run_task(
         outputs=dict(outputs),
         log_path=log_path,
         expected_image_hash=container.image_hash or None,
-        timeout=client.profile.timeout,
+        timeout=client.profile.container_timeout,
         gpus=client.profile.gpus,
     )
     return client.runner.run(request)
