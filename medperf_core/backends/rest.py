@@ -59,7 +59,8 @@ class RestBackend:
         self.retries = retries
         self.backoff_s = backoff_s
         self.session = requests.Session()
-        self.session.verify = profile.certificate or True
+        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session-level `verify`.
+        self.verify: str | bool = profile.certificate or True
         if profile.token:
             self.session.headers["Authorization"] = f"Bearer {profile.token}"
 
@@ -71,7 +72,9 @@ class RestBackend:
         for attempt in range(attempts):
             last = attempt + 1 == attempts
             try:
-                response = self.session.request(method, url, json=body, timeout=self.timeout)
+                response = self.session.request(
+                    method, url, json=body, timeout=self.timeout, verify=self.verify
+                )
             except requests.exceptions.SSLError as e:
                 raise ServerError(
                     f"TLS error talking to {self.profile.server}: {e}",

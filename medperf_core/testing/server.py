@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import socket
 import subprocess
 import sys
@@ -112,15 +113,18 @@ def start_server(
         process = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
         )
+    scheme = "https" if "--ssl-certfile" in extra_args else "http"
     server = ServerProcess(
-        url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path
+        url=f"{scheme}://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path
     )
+    # Readiness only: the certificate itself is what the tests check, through the client.
+    probe_context = ssl._create_unverified_context() if scheme == "https" else None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}:\n{server.log()[-2000:]}")
         try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1, context=probe_context) as response:
                 if response.status == 200:
                     return server
         except (urllib.error.URLError, ConnectionError, TimeoutError):
