@@ -42,6 +42,9 @@ def timed(action: Callable[[Path], None], work: Path, repetitions: int) -> list[
 
 
 def runner_action(runner: object, data: Path, logs: Path) -> Callable[[Path], None]:
+    # As medperf runs tasks: with the registered digest, which the runner checks.
+    digest = runner.image_hash(CONFIG)  # type: ignore[attr-defined]
+
     def act(out: Path) -> None:
         runner.run(  # type: ignore[attr-defined]
             RunRequest(
@@ -50,6 +53,7 @@ def runner_action(runner: object, data: Path, logs: Path) -> Callable[[Path], No
                 inputs={"data_path": data},
                 outputs={"output_path": out},
                 log_path=logs / f"{out.name}.log",
+                expected_image_hash=digest,
                 timeout=60,
             )
         )

@@ -7,15 +7,23 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from medperf_core.containers.config import ContainerConfig
-from medperf_core.containers.execution import PreparedRun, check_image_hash, fail, finish_run, prepare_run
+from medperf_core.containers.execution import (
+    PreparedRun,
+    check_image_hash,
+    fail,
+    finish_run,
+    normalise_digest,
+    prepare_run,
+)
 from medperf_core.containers.gpus import parse_gpus
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
 from medperf_core.errors import ConfigError, EngineUnavailableError, RunnerError
-from medperf_singularity.sif import build_sif, docker_client
+from medperf_singularity.sif import build_sif, docker_client, sif_path
 
 ISOLATION = ("--containall", "--no-home", "--net", "--network", "none")
 _KILL_GRACE_S = 5.0
@@ -73,9 +81,16 @@ class SingularityRunner:
 
     def run(self, request: RunRequest) -> RunResult:
         prepared = prepare_run(request)
-        digest, workdir = self._inspect(request.config.image)
-        check_image_hash(prepared, digest, rebuild_hint(request.config.image))
-        sif = build_sif(request.config.image, digest, lambda: self._docker_id(request.config.image))
+        cached = _cached_sif(request.expected_image_hash)
+        if cached is not None:
+            # The SIF named by the registered digest was checked against that digest when it was built:
+            # run it without asking Docker (faster, and the tag may since point elsewhere).
+            digest, sif, workdir = cached
+        else:
+            digest, workdir = self._inspect(request.config.image)
+            check_image_hash(prepared, digest, rebuild_hint(request.config.image))
+            sif = build_sif(request.config.image, digest, lambda: self._docker_id(request.config.image))
+            _workdir_file(sif).write_text(workdir, encoding="utf-8")
         command = self._command(prepared, str(sif), workdir)
         exit_code, duration = self._execute(command, prepared)
         return finish_run(prepared, exit_code, duration, digest)
@@ -131,6 +146,22 @@ class SingularityRunner:
             duration = time.monotonic() - started
             pump.join(_KILL_GRACE_S)
         return exit_code, duration
+
+
+def _workdir_file(sif: Path) -> Path:
+    return sif.with_suffix(".workdir")
+
+
+def _cached_sif(expected: str | None) -> tuple[str, Path, str] | None:
+    """(digest, SIF, working directory) when the registered digest's SIF and its workdir are in the cache."""
+    if not expected:
+        return None
+    digest = normalise_digest(expected)
+    sif = sif_path(digest)
+    workdir = _workdir_file(sif)
+    if sif.is_file() and sif.stat().st_size > 0 and workdir.is_file():
+        return digest, sif, workdir.read_text(encoding="utf-8")
+    return None
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -38,7 +38,8 @@ class TestSingularityRunner(RunnerContract):
         built_at = sif.stat().st_mtime_ns
         runner.run(self.request(config, tmp_path, "network"))
         assert sif.stat().st_mtime_ns == built_at
-        assert [p.name for p in sif.parent.iterdir()] == [sif.name]  # no temp files left
+        # the SIF and its working-directory note, no temp files
+        assert sorted(p.name for p in sif.parent.iterdir()) == [sif.name, sif.with_suffix(".workdir").name]
 
 
 def test_the_plugin_registers_singularity_without_importing_spython() -> None:
