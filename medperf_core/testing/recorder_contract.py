@@ -17,7 +17,6 @@ A recorder stores `NewEvent`s as positioned, hash-chained `StoredEvent`s:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +26,7 @@ from medperf_core.errors import ConcurrencyError
 from medperf_core.store.canonical import GENESIS_HASH, event_hash
 from medperf_core.store.records import NewEvent, StoredEvent
 from medperf_core.store.verify import verify_rows
+from medperf_core.testing.races import race_threads
 
 
 def new_event(n: int = 0, type_name: str = "test.happened", **payload: Any) -> NewEvent:
@@ -122,22 +122,7 @@ class RecorderContract:
 
     def test_concurrent_appends_at_the_same_version_exactly_one_wins(self, recorder: Any) -> None:
         writers = 8
-        barrier = threading.Barrier(writers)
-        outcomes: list[str] = []
-
-        def write(i: int) -> None:
-            barrier.wait()
-            try:
-                recorder.append("race", 0, [new_event(i)])
-                outcomes.append("ok")
-            except ConcurrencyError:
-                outcomes.append("conflict")
-
-        threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        outcomes = race_threads(lambda i: recorder.append("race", 0, [new_event(i)]), writers)
         assert sorted(outcomes) == ["conflict"] * (writers - 1) + ["ok"]
         assert recorder.stream_version("race") == 1
         assert verify_rows(recorder.read_raw()).ok

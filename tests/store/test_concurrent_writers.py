@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,26 +13,14 @@ from hypothesis import strategies as st
 from medperf_core.domain.events import ContainerMarkedOperational
 from medperf_core.errors import ConcurrencyError
 from medperf_core.store import EventStore
+from medperf_core.testing.races import race_threads
 
 
 def _race_threads(store: EventStore, stream: str, version: int, writers: int) -> list[str]:
-    barrier = threading.Barrier(writers)
-    outcomes: list[str] = []
-
-    def write(i: int) -> None:
-        barrier.wait()
-        try:
-            store.append(stream, version, [ContainerMarkedOperational(container_id=i)], actor=f"w{i}")
-            outcomes.append("ok")
-        except ConcurrencyError:
-            outcomes.append("conflict")
-
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return race_threads(
+        lambda i: store.append(stream, version, [ContainerMarkedOperational(container_id=i)], actor=f"w{i}"),
+        writers,
+    )
 
 
 @settings(max_examples=15, deadline=None)
