@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import socket
+import ssl
 import subprocess
 import sys
 import time
