@@ -7,7 +7,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from medperf_core.errors import EngineUnavailableError, RunnerError
+from medperf_core.containers.docker_cli import image_id
+from medperf_core.errors import RunnerError
 
 TEST_IMAGE = "medperf-testing/busybox:1"
 _DOCKERFILE = """\
@@ -30,21 +31,6 @@ def _static_busybox() -> Path:
             if "statically linked" in out or not shutil.which("file"):
                 return candidate
     raise RunnerError("no static busybox found to build the test image", "apt-get install -y busybox-static")
-
-
-def image_id(name: str) -> str | None:
-    """The local Docker image id of `name`, or None when it is not there."""
-    if shutil.which("docker") is None:
-        raise EngineUnavailableError(
-            "the docker CLI is not on PATH", "install with: sudo scripts/install-engines.sh"
-        )
-    done = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def ensure_test_image(name: str = TEST_IMAGE) -> str:

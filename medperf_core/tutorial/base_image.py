@@ -9,7 +9,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from medperf_core.errors import EngineUnavailableError, RunnerError
+from medperf_core.containers.docker_cli import image_id
+from medperf_core.errors import RunnerError
 
 BASE_IMAGE = "medperf-tutorial/base:1"
 SUITE = "bookworm"
@@ -47,24 +48,10 @@ def debian_mirror(
     return DEFAULT_MIRROR
 
 
-def _image_id(name: str) -> str | None:
-    done = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def ensure_base_image(progress: Callable[[str], None] | None = None) -> str:
     """Return the base image's id, building it with debootstrap (about a minute, needs root) when missing."""
     say = progress or (lambda _message: None)
-    if shutil.which("docker") is None:
-        raise EngineUnavailableError(
-            "the docker CLI is not on PATH", "install with: sudo scripts/install-engines.sh"
-        )
-    if existing := _image_id(BASE_IMAGE):
+    if existing := image_id(BASE_IMAGE):  # also refuses clearly when the docker CLI is missing
         return existing
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
         raise RunnerError(
@@ -113,8 +100,8 @@ def ensure_base_image(progress: Callable[[str], None] | None = None) -> str:
             raise RunnerError(
                 f"importing {BASE_IMAGE} failed: {imported.stderr.strip()}", "see the output above"
             )
-    image_id = _image_id(BASE_IMAGE)
-    if image_id is None:
+    built = image_id(BASE_IMAGE)
+    if built is None:
         raise RunnerError(f"{BASE_IMAGE} was imported but cannot be inspected", "check `docker images`")
-    say(f"built {BASE_IMAGE} ({image_id[:19]})")
-    return image_id
+    say(f"built {BASE_IMAGE} ({built[:19]})")
+    return built
