@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from medperf_core.backends.base import Json
 from medperf_core.errors import (
@@ -22,6 +23,10 @@ from medperf_core.profiles import Profile
 PAGE_SIZE = 100
 RETRIES = 3
 BACKOFF_S = 0.25
+# Retried statuses: a proxy or an overloaded server, not an application error (500 is not retried: it would fail again).
+RETRY_STATUSES = frozenset({502, 503, 504})
+# Idempotent methods only: repeating a POST could create a second entity.
+RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _ERRORS: dict[int, type[MedperfError]] = {
     400: UserError,
     401: AuthenticationError,
@@ -49,16 +54,39 @@ def server_message(response: requests.Response) -> str:
     return str(body)[:300]
 
 
+def retry_policy(retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> Retry:
+    """urllib3's retries for the session: connection errors, read errors and 502/503/504 of idempotent methods.
+
+    Waits `backoff_s * 2**(n-1)` between attempts, or what the server's `Retry-After` asks. A refused connection
+    sent nothing, so urllib3 retries it for every method; a read error or a 5xx answer is retried only for
+    `RETRY_METHODS`. After the last attempt the server's answer is returned, so its message reaches the user.
+    """
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,  # TLS and protocol errors would fail the same way again
+        redirect=False,
+        allowed_methods=RETRY_METHODS,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_s,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
 class RestBackend:
-    """One profile's server over HTTP. Only GET and PUT are retried (POST is not idempotent)."""
+    """One profile's server over HTTP. Idempotent calls are retried by urllib3 (see `retry_policy`); POST is not."""
 
     def __init__(self, profile: Profile, *, retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> None:
         self.profile = profile
         self.base = profile.server.rstrip("/") + "/api/v0"
         self.timeout = profile.timeout or 30.0
-        self.retries = retries
-        self.backoff_s = backoff_s
         self.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry_policy(retries, backoff_s))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session-level `verify`.
         self.verify: str | bool = profile.certificate or True
         if profile.token:
@@ -68,31 +96,19 @@ class RestBackend:
 
     def request(self, method: str, path: str, body: Json | None = None) -> Any:
         url = path if path.startswith(("http://", "https://")) else self.base + path
-        attempts = 1 + (self.retries if method in ("GET", "PUT") else 0)
-        for attempt in range(attempts):
-            last = attempt + 1 == attempts
-            try:
-                response = self.session.request(
-                    method, url, json=body, timeout=self.timeout, verify=self.verify
-                )
-            except requests.exceptions.SSLError as e:
-                raise ServerError(
-                    f"TLS error talking to {self.profile.server}: {e}",
-                    "set the server's certificate: medperf profile set --certificate FILE",
-                ) from e
-            except (requests.ConnectionError, requests.Timeout) as e:
-                if not last:
-                    time.sleep(self.backoff_s * 2**attempt)
-                    continue
-                raise ServerError(
-                    f"cannot reach the server at {self.profile.server} ({type(e).__name__})",
-                    "is it running? see: medperf profile view",
-                ) from e
-            if response.status_code >= 500 and not last:
-                time.sleep(self.backoff_s * 2**attempt)
-                continue
-            return self._result(method, url, response)
-        raise AssertionError("unreachable")
+        try:
+            response = self.session.request(method, url, json=body, timeout=self.timeout, verify=self.verify)
+        except requests.exceptions.SSLError as e:
+            raise ServerError(
+                f"TLS error talking to {self.profile.server}: {e}",
+                "set the server's certificate: medperf profile set --certificate FILE",
+            ) from e
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise ServerError(
+                f"cannot reach the server at {self.profile.server} ({type(e).__name__})",
+                "is it running? see: medperf profile view",
+            ) from e
+        return self._result(method, url, response)
 
     def _result(self, method: str, url: str, response: requests.Response) -> Any:
         expected = 201 if method == "POST" else 200

@@ -6,7 +6,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from _server_helpers import CONFIG
@@ -157,7 +157,7 @@ def test_rest_errors_quote_the_server(rest_server: Any) -> None:
     backend = RestBackend(Profile(name="r", server=rest_server.url, token=token))
     with pytest.raises(NotFoundError, match="benchmark 42 not found"):
         backend.get_benchmark(42)
-    with pytest.raises(UserError, match="name: must be|name: Input should be"):
+    with pytest.raises(UserError, match=r"name: must be|name: Input should be"):
         backend.create_container({"name": 3, "container_config": CONFIG})
 
 
@@ -174,7 +174,7 @@ def test_rest_follows_next(rest_server: Any, monkeypatch: pytest.MonkeyPatch) ->
 
 
 class _Flaky(http.server.BaseHTTPRequestHandler):
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def _answer(self) -> None:
         _Flaky.calls.append(self.command)
@@ -201,7 +201,7 @@ def flaky() -> Iterator[str]:
 
 def test_5xx_is_retried_for_get_and_put_only(flaky: str) -> None:
     backend = RestBackend(Profile(name="r", server=flaky, token="t"), backoff_s=0.001)
-    with pytest.raises(ServerError, match="503.*overloaded"):
+    with pytest.raises(ServerError, match=r"503.*overloaded"):
         backend.get_benchmark(1)
     assert _Flaky.calls == ["GET"] * 4
     _Flaky.calls.clear()
