@@ -8,15 +8,11 @@ from pathlib import Path
 
 from medperf_core.errors import UserError
 
-CHUNK = 1 << 20
-
 
 def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The sha256 hex digest of one file's bytes."""
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def folders_hash(folders: Iterable[Path]) -> str:
