@@ -26,13 +26,27 @@ def confirm(question: str, yes: bool) -> None:
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A plain text table in the style MedPerf prints (header, dashes, left-aligned columns)."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    return "\n".join(lines)
+    """A rich table in the style MedPerf prints: header, a line of dashes, left-aligned columns, nothing wrapped.
+
+    Lines are never wrapped or cut (scripts grep them); the header is bold on a terminal.
+    """
+    from io import StringIO
+
+    # Imported here: `medperf --help` and the commands that print no table do not pay for rich.
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    dashes = box.Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
+    rendered = Table(box=dashes, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
+    for header in headers:
+        rendered.add_column(header, no_wrap=True, overflow="ignore")
+    for row in rows:
+        rendered.add_row(*("" if v is None else str(v) for v in row))
+    out = StringIO()
+    console = Console(file=out, width=1 << 16, force_terminal=sys.stdout.isatty(), soft_wrap=False, highlight=False)
+    console.print(rendered, markup=False)
+    return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())
 
 
 def print_json(value: Any) -> None:
