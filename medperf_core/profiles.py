@@ -14,7 +14,7 @@ from medperf_core.config import medperf_home
 from medperf_core.errors import ConfigError, NotFoundError, UserError
 
 DEFAULT_PROFILE = "local"
-PLATFORMS = ("docker", "singularity")
+PLATFORMS = ("docker", "singularity", "slurm")
 PROFILE_ENV = "MEDPERF_PROFILE"  # overrides the active profile for one command
 
 
@@ -31,6 +31,9 @@ class Profile:
     gpus: str | None = None
     timeout: float | None = None  # seconds to wait for the server
     container_timeout: float | None = None  # seconds a container task may run before it is killed
+    # The Slurm runner's settings (partition, account, time_limit, cpus, memory, gpus, extra_args, shared_dir);
+    # medperf_slurm.settings reads them. Empty for other platforms.
+    slurm: dict[str, Any] = attrs.field(factory=dict, hash=False)
 
     @property
     def storage(self) -> Path:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs and starts the Docker engine and installs a portable Apptainer on Debian 12, as root.
+# Installs and starts the Docker engine, installs a portable Apptainer and starts a one-node Slurm cluster
+# (Debian's slurm-wlm and munge) on Debian 12, as root.
 # Idempotent: every step checks whether it is already done. Users with their own engines never need this.
 set -euo pipefail
 
@@ -113,8 +114,74 @@ configure_apptainer() {
   fi
 }
 
+install_slurm() {
+  apt_install slurm-wlm munge
+}
+
+# A live daemon of that name whose pid file names a running process.
+pid_alive() { local f="$1"; [ -f "$f" ] && kill -0 "$(cat "$f" 2>/dev/null)" 2>/dev/null; }
+
+# A real one-node cluster without systemd or cgroups (ENGINES.md): munged, slurmctld and slurmd as root.
+start_slurm() {
+  if timeout 10 sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+    log "slurm cluster already running"; return 0
+  fi
+  mkdir -p /run/munge /var/log/munge /var/lib/munge /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+  chown munge:munge /run/munge /var/log/munge /var/lib/munge
+  [ -f /etc/munge/munge.key ] || { mungekey -c 2>/dev/null || create-munge-key -f; chown munge:munge /etc/munge/munge.key; }
+  if ! pid_alive /run/munge/munged.pid; then
+    rm -f /run/munge/munged.pid /run/munge/munge.socket.2*
+    su munge -s /bin/sh -c /usr/sbin/munged
+  fi
+  local host cpus mem conf=/etc/slurm/slurm.conf
+  host=$(hostname -s); cpus=$(nproc); mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))
+  if ! grep -q "^# medperf one-node cluster for $host $cpus $mem\$" "$conf" 2>/dev/null; then
+    mkdir -p /etc/slurm
+    cat > "$conf" <<CONF
+# medperf one-node cluster for $host $cpus $mem
+ClusterName=medperf
+SlurmctldHost=$host
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+SlurmUser=root
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MpiDefault=none
+JobCompType=jobcomp/none
+SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=1
+MinJobAge=300
+NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+    log "wrote $conf"
+  fi
+  pid_alive /run/slurmctld.pid || { rm -f /run/slurmctld.pid; slurmctld; }
+  pid_alive /run/slurmd.pid || { rm -f /run/slurmd.pid; slurmd; }
+  for _ in $(seq 1 30); do
+    if timeout 5 sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+      log "slurm cluster is up: $(sinfo -V)"; return 0
+    fi
+    scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true
+    sleep 1
+  done
+  echo "the slurm cluster did not come up within 30 s; see /var/log/slurm/" >&2
+  tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
+  exit 1
+}
+
 install_docker
 start_docker
 install_apptainer
 configure_apptainer
+install_slurm
+start_slurm
 log "done"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) set-up of a checkout on Debian 12:
-#   1. the container engines (scripts/install-engines.sh: Docker Engine started, portable Apptainer),
-#   2. a virtualenv in .venv with medperf, both runners and the example plugin installed editable,
+#   1. the container engines (scripts/install-engines.sh: Docker Engine started, portable Apptainer, a one-node
+#      Slurm cluster),
+#   2. a virtualenv in .venv with medperf, the three runners and the example plugin installed editable,
 #   3. the tutorial's container images.
 # Every step checks whether it is already done, so a second run takes a second or two.
 # Needs root (sudo) the first time; afterwards it also runs as a user who can reach the Docker engine.
@@ -77,7 +78,7 @@ if ! venv_ok; then
 fi
 
 # The editable installs only need redoing when a distribution's metadata (dependencies, entry points) changes.
-want="$(cat pyproject.toml runners/docker/pyproject.toml runners/singularity/pyproject.toml \
+want="$(cat pyproject.toml runners/docker/pyproject.toml runners/singularity/pyproject.toml runners/slurm/pyproject.toml \
         plugins/example-plugin/pyproject.toml "$root/scripts/setup.sh" | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$venv/bin/medperf" --version >/dev/null 2>&1; then
   say "python packages already installed in .venv"
@@ -91,8 +92,8 @@ else
   }
   say "upgrading pip"
   pip install --upgrade pip
-  say "installing medperf[server,test], medperf-docker, medperf-singularity, medperf-example-plugin (editable)"
-  pip install -e '.[server,test]' -e runners/docker -e runners/singularity -e plugins/example-plugin
+  say "installing medperf[server,test], medperf-docker, medperf-singularity, medperf-slurm, medperf-example-plugin (editable)"
+  pip install -e '.[server,test]' -e runners/docker -e runners/singularity -e runners/slurm -e plugins/example-plugin
   "$venv/bin/medperf" --version >/dev/null || die "medperf does not start after the install"
   printf '%s\n' "$want" > "$stamp"
 fi

@@ -52,13 +52,27 @@ def activate(name: str = typer.Argument(..., help="The profile to use from now o
 def set_(
     server: str = typer.Option(None, "--server", help="The server's URL, e.g. https://medperf.example.org"),
     backend: str = typer.Option(None, "--backend", help="rest (HTTP) or local (in-process, no server)."),
-    platform: str = typer.Option(None, "--platform", help="docker or singularity."),
+    platform: str = typer.Option(None, "--platform", help="docker, singularity or slurm."),
     local_db: Path = typer.Option(None, "--local-db", help="For the local backend: its data directory."),
     certificate: Path = typer.Option(None, "--certificate", help="The server's TLS certificate (PEM)."),
     gpus: str = typer.Option(None, "--gpus", help="GPUs for containers: all, a count, or device=0,1."),
     timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for the server."),
     container_timeout: float = typer.Option(
         None, "--container-timeout", help="Seconds a container task may run before it is killed."
+    ),
+    slurm_partition: str = typer.Option(None, "--slurm-partition", help="Slurm: the partition (sbatch -p)."),
+    slurm_account: str = typer.Option(None, "--slurm-account", help="Slurm: the account (sbatch -A)."),
+    slurm_time_limit: str = typer.Option(
+        None, "--slurm-time-limit", help="Slurm: each task's time limit, e.g. 90 (minutes) or 4:00:00."
+    ),
+    slurm_cpus: int = typer.Option(None, "--slurm-cpus", min=1, help="Slurm: CPUs per task."),
+    slurm_memory: str = typer.Option(None, "--slurm-memory", help="Slurm: memory per task, e.g. 16G."),
+    slurm_gpus: str = typer.Option(None, "--slurm-gpus", help="Slurm: GPUs per task, e.g. 1 or a100:2."),
+    slurm_extra_args: str = typer.Option(
+        None, "--slurm-extra-args", help="Slurm: more sbatch arguments, e.g. '--qos=high --exclusive'."
+    ),
+    slurm_shared_dir: Path = typer.Option(
+        None, "--slurm-shared-dir", help="Slurm: a folder the compute nodes see, for SIF files and job folders."
     ),
 ) -> None:
     """Change settings of the active profile."""
@@ -90,6 +104,20 @@ def set_(
         if container_timeout <= 0:
             raise UserError("--container-timeout must be positive", "give seconds, e.g. 3600")
         changes["container_timeout"] = container_timeout
+    slurm = {
+        "partition": slurm_partition,
+        "account": slurm_account,
+        "time_limit": slurm_time_limit,
+        "cpus": slurm_cpus,
+        "memory": slurm_memory,
+        "gpus": slurm_gpus,
+        "extra_args": slurm_extra_args,
+        "shared_dir": str(slurm_shared_dir.expanduser().resolve()) if slurm_shared_dir is not None else None,
+    }
+    slurm = {k: v for k, v in slurm.items() if v is not None}
+    if slurm:  # an empty string clears a setting
+        merged = {**profile.slurm, **slurm}
+        changes["slurm"] = {k: v for k, v in merged.items() if v != ""}
     if not changes:
         raise UserError("nothing to set", "see: medperf profile set --help")
     store.save(attrs.evolve(profile, **changes))  # type: ignore[arg-type]

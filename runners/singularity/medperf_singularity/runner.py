@@ -46,6 +46,10 @@ class SingularityRunner:
             self._docker = docker_client()
         return self._docker
 
+    def sif_dir(self) -> Path | None:
+        """Where this runner keeps its SIFs; None: the default cache under MEDPERF_HOME."""
+        return None
+
     def check_available(self) -> None:
         try:
             from spython.utils import check_install
@@ -60,7 +64,7 @@ class SingularityRunner:
     def image_hash(self, config: ContainerConfig) -> str:
         """The Docker image id the SIF is built from; the SIF is built (once) here so runs start fast."""
         digest = self._docker_id(config.image)
-        build_sif(config.image, digest, lambda: self._docker_id(config.image))
+        build_sif(config.image, digest, lambda: self._docker_id(config.image), self.sif_dir())
         return digest
 
     def _docker_id(self, image: str) -> str:
@@ -81,7 +85,7 @@ class SingularityRunner:
 
     def run(self, request: RunRequest) -> RunResult:
         prepared = prepare_run(request)
-        cached = _cached_sif(request.expected_image_hash)
+        cached = _cached_sif(request.expected_image_hash, self.sif_dir())
         if cached is not None:
             # The SIF named by the registered digest was checked against that digest when it was built:
             # run it without asking Docker (faster, and the tag may since point elsewhere).
@@ -89,7 +93,9 @@ class SingularityRunner:
         else:
             digest, workdir = self._inspect(request.config.image)
             check_image_hash(prepared, digest, rebuild_hint(request.config.image))
-            sif = build_sif(request.config.image, digest, lambda: self._docker_id(request.config.image))
+            sif = build_sif(
+                request.config.image, digest, lambda: self._docker_id(request.config.image), self.sif_dir()
+            )
             _workdir_file(sif).write_text(workdir, encoding="utf-8")
         command = self._command(prepared, str(sif), workdir)
         exit_code, duration = self._execute(command, prepared)
@@ -152,12 +158,12 @@ def _workdir_file(sif: Path) -> Path:
     return sif.with_suffix(".workdir")
 
 
-def _cached_sif(expected: str | None) -> tuple[str, Path, str] | None:
+def _cached_sif(expected: str | None, root: Path | None = None) -> tuple[str, Path, str] | None:
     """(digest, SIF, working directory) when the registered digest's SIF and its workdir are in the cache."""
     if not expected:
         return None
     digest = normalise_digest(expected)
-    sif = sif_path(digest)
+    sif = sif_path(digest, root)
     workdir = _workdir_file(sif)
     if sif.is_file() and sif.stat().st_size > 0 and workdir.is_file():
         return digest, sif, workdir.read_text(encoding="utf-8")

@@ -16,15 +16,16 @@ INSTALL_HINT = "install with: sudo scripts/install-engines.sh"
 _build_lock = threading.Lock()
 
 
-def sif_cache_dir() -> Path:
-    path = medperf_home() / "sif"
+def sif_cache_dir(root: Path | None = None) -> Path:
+    """`root` (default MEDPERF_HOME/sif): other runners keep their SIFs elsewhere, e.g. on a cluster's shared disk."""
+    path = root if root is not None else medperf_home() / "sif"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def sif_path(digest: str) -> Path:
+def sif_path(digest: str, root: Path | None = None) -> Path:
     """`<hex digest>.sif`: a changed image has a new id, so it gets a new SIF."""
-    return sif_cache_dir() / f"{digest.split(':', 1)[-1]}.sif"
+    return sif_cache_dir(root) / f"{digest.split(':', 1)[-1]}.sif"
 
 
 def docker_client() -> Any:
@@ -46,12 +47,12 @@ def docker_client() -> Any:
     return client
 
 
-def build_sif(image: str, digest: str, current_digest: Any) -> Path:
+def build_sif(image: str, digest: str, current_digest: Any, root: Path | None = None) -> Path:
     """Build `docker-daemon://image` into the cache (temp name, then atomic rename) unless already there.
 
     `current_digest()` is asked again after the build: if the tag moved meanwhile, the SIF is discarded.
     """
-    target = sif_path(digest)
+    target = sif_path(digest, root)
     if target.is_file() and target.stat().st_size > 0:
         return target
     from spython.main import Client
