@@ -56,6 +56,10 @@ def run(
     ignore_model_errors: bool = typer.Option(False, "--ignore-model-errors", help="Go on when a model fails."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Rerun models that already ran."),
     yes: bool = typer.Option(False, "-y", "--yes", help="Accepted for MedPerf compatibility: a run sends nothing."),
+    parallel: int = typer.Option(
+        None, "--parallel", min=1,
+        help="Run up to N models at once (default 1; on Slurm as many as the partition has CPUs for).",
+    ),
 ) -> None:
     """Run every model of the benchmark on your prepared dataset and compute the metrics locally."""
     from medperf_core.errors import UserError
@@ -70,7 +74,7 @@ def run(
             raise UserError(f"cannot read model UIDs from {models_file}: {e}", "one integer UID per line") from e
     with Client() as client:
         outcomes = run_benchmark(client, benchmark, data_uid, models=models, no_cache=no_cache,
-                                 ignore_model_errors=ignore_model_errors, say=typer.echo)
+                                 ignore_model_errors=ignore_model_errors, parallel=parallel, say=typer.echo)
     rows = [[o.model, o.uid, o.partial, o.from_cache, o.error] for o in outcomes]
     typer.echo(table(rows, ["model", "local result UID", "partial result", "from cache", "error"]))
     cached = [o for o in outcomes if o.from_cache]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -78,8 +79,16 @@ def _fetch_additional_files(url: str, expected_hash: str, dest: Path) -> Path:
     return dest
 
 
+_materialize_lock = threading.Lock()  # `benchmark run --parallel`: models share the metrics container's folder
+
+
 def materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
     """Write the container's parameters file and fetch its additional files under `cache/<id>/`."""
+    with _materialize_lock:
+        return _materialize(container, cache)
+
+
+def _materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
     cid = int(container["id"])
     folder = cache / str(cid)
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -104,7 +106,9 @@ def benchmark_models(client: Client, benchmark: dict[str, Any]) -> list[int]:
 
 
 def run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models: list[int] | None = None,
-                  no_cache: bool = False, ignore_model_errors: bool = False, say: Say = print) -> list[ModelOutcome]:
+                  no_cache: bool = False, ignore_model_errors: bool = False, parallel: int | None = None,
+                  say: Say = print) -> list[ModelOutcome]:
+    """Every model on the dataset, up to `parallel` at once (None: the runner's default_parallel(), else 1)."""
     from medperf_core.services.associations import require_approved
 
     benchmark = client.backend.get_benchmark(benchmark_id)
@@ -116,13 +120,56 @@ def run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models:
             raise InvalidTransitionError(f"models {unknown} are not approved in benchmark {benchmark_id}",
                                          f"its models are: {', '.join(map(str, wanted))}")
         wanted = [m for m in wanted if m in models]
-    outcomes = []
-    for model_id in wanted:
+
+    def one(c: Client, model_id: int) -> ModelOutcome:
         try:
-            outcomes.append(run_model(client, benchmark, model_id, dataset_id, no_cache=no_cache, say=say))
+            return run_model(c, benchmark, model_id, dataset_id, no_cache=no_cache, say=say)
         except MedperfError as e:
             if not ignore_model_errors:
                 raise
-            outcomes.append(ModelOutcome(model_id, machine.result_uid(benchmark_id, model_id, dataset_id), False,
-                                         {}, error=e.message))
-    return outcomes
+            return ModelOutcome(model_id, machine.result_uid(benchmark_id, model_id, dataset_id), False, {},
+                                error=e.message)
+
+    if parallel is None:
+        parallel = default_parallel(client)
+    if parallel <= 1 or len(wanted) <= 1:
+        return [one(client, model_id) for model_id in wanted]
+    return run_parallel(client, wanted, one, parallel)
+
+
+def default_parallel(client: Client) -> int:
+    """The runner's `default_parallel()` when it has one (Slurm: what the partition accepts), else 1."""
+    from medperf_core.plugins import get_plugin_host
+
+    if not hasattr(get_plugin_host().runners.get(client.profile.platform), "default_parallel"):
+        return 1  # without opening the engine: a run of cached models needs none
+    return int(client.runner.default_parallel())  # type: ignore[attr-defined]
+
+
+def run_parallel(client: Client, wanted: list[int], one: Callable[[Client, int], ModelOutcome],
+                 parallel: int) -> list[ModelOutcome]:
+    """Up to `parallel` models at once, each with a client of its own; outcomes in the benchmark's model order.
+
+    A model error (without --ignore-model-errors) lets the running models finish and starts no new one; an
+    interrupt also tells the runners to stop their runs (`containers.cancel`).
+    """
+    from medperf_core.containers import cancel
+
+    def worker(model_id: int) -> ModelOutcome:
+        with Client(client.profile) as own:
+            return one(own, model_id)
+
+    cancel.reset()
+    pool = ThreadPoolExecutor(max_workers=min(parallel, len(wanted)), thread_name_prefix="model")
+    try:
+        futures = [pool.submit(worker, model_id) for model_id in wanted]
+        return [future.result() for future in futures]
+    except MedperfError:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    except BaseException:
+        cancel.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
