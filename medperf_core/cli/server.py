@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -17,6 +19,22 @@ DataDirOption = typer.Option(
     envvar="MEDPERF_SERVER_DATA_DIR",
     help="Where the server keeps its event log (default: MEDPERF_HOME/server).",
 )
+
+
+SERVER_EXTRA = "pip install 'medperf[server]'"
+
+
+def _require_server_extra(auth: str) -> None:
+    """One line naming what to install, instead of a ModuleNotFoundError, when the server extra is missing."""
+    modules = ["fastapi", "uvicorn"] + (["jwt", "cryptography"] if auth == "jwt" else [])
+    for module in modules:
+        try:
+            __import__(module)
+        except ModuleNotFoundError as e:
+            raise UserError(
+                f"medperf server needs the Python package {e.name or module!r}, which is not installed",
+                f"install the server extra: {SERVER_EXTRA}",
+            ) from None
 
 
 def _data_dir(value: Path | None) -> Path:
@@ -46,12 +64,22 @@ def start(
     ssl_certfile: Path = typer.Option(None, "--ssl-certfile", help="Serve HTTPS with this certificate."),
     ssl_keyfile: Path = typer.Option(None, "--ssl-keyfile", help="The certificate's private key."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        envvar="MEDPERF_SERVER_WORKERS",
+        help="Server processes sharing the data directory (uvicorn's own worker supervisor: no extra "
+        "package, restarts a worker that dies). Each response names its process in X-Medperf-Worker.",
+    ),
 ) -> None:
     """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) until interrupted."""
-    from medperf_core.server.settings import AUTH_MODES, ServerSettings
+    from medperf_core.server.settings import AUTH_MODES, SETTINGS_ENV, ServerSettings, decision_delay_seconds
 
     if auth not in AUTH_MODES:
         raise UserError(f"unknown auth provider {auth!r}", f"use one of {', '.join(AUTH_MODES)}")
+    _require_server_extra(auth)
+    decision_delay_seconds()  # a malformed MEDPERF_SERVER_DECISION_DELAY fails here, not on every write
     settings = ServerSettings(
         data_dir=_data_dir(data_dir),
         auth=auth,
@@ -63,16 +91,31 @@ def start(
     )
     import uvicorn
 
-    from medperf_core.server.app import create_app
+    from medperf_core.server.app import create_app, prepare
 
-    application = create_app(settings)
+    # Several workers: uvicorn's `workers=` rather than gunicorn with uvicorn workers. It needs no further
+    # package (gunicorn would be one more dependency, and not on Windows), keeps the same --ssl-* and
+    # --log-level options, and (uvicorn >= 0.30) restarts a worker that dies; gunicorn's extras (HUP reload,
+    # max-requests) are not needed here. uvicorn spawns fresh interpreters that import the app factory
+    # `app_from_env`, so the settings travel as JSON in an environment variable. The event store and the auth
+    # secret are created here once, before the workers start, so that they only open what exists.
+    prepare(settings)
+    application: Any
+    if workers == 1:
+        application, factory = create_app(settings), False
+    else:
+        os.environ[SETTINGS_ENV] = settings.to_json()
+        application, factory = "medperf_core.server.app:app_from_env", True
     scheme = "https" if ssl_certfile else "http"
     typer.echo(
-        f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir})",
+        f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir}"
+        f"{f', {workers} workers' if workers > 1 else ''})",
         err=True,
     )
     uvicorn.run(
         application,
+        factory=factory,
+        workers=workers if workers > 1 else None,
         host=host,
         port=port,
         log_level=log_level,

@@ -1,16 +1,59 @@
-"""The ASGI application: create_app(settings) wires services, the auth provider, routers and error handlers."""
+"""The ASGI application: create_app(settings) wires services, the auth provider, routers and error handlers.
+
+`app_from_env` is the factory each worker process of `medperf server start --workers N` imports; `prepare`
+creates what the workers share (event store, auth secret) once, in the parent, before they start."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medperf_core import __version__
 from medperf_core.server.settings import ServerSettings
 
 API_PREFIX = "/api/v0"
+WORKER_HEADER = "X-Medperf-Worker"  # the PID of the server process that answered
+
+
+class WorkerHeader:
+    """Adds `X-Medperf-Worker: <pid>` to every response: which of the N worker processes answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        pid = str(os.getpid()).encode()
+
+        async def send_with_pid(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-medperf-worker", pid)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_pid)
+
+
+def prepare(settings: ServerSettings) -> None:
+    """Create the event store (migrations, projections) and the auth provider's state once, in one process.
+
+    `server start` calls it before starting its workers, so that N workers starting at once only open what
+    exists; it also reports a bad configuration (e.g. jwt without a key) once, as a CLI error."""
+    from medperf_core.plugins import get_plugin_host
+    from medperf_core.server.storage import open_server_store
+
+    get_plugin_host().auth_providers.get(settings.auth)(settings)
+    open_server_store(settings.data_dir).close()
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process, from the settings its parent put in MEDPERF_SERVER_SETTINGS (uvicorn factory)."""
+    return create_app(ServerSettings.from_env())
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -42,6 +85,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.auth = provider
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(WorkerHeader)
     for module in (me, benchmarks, mlcubes, datasets, results):
         app.include_router(module.routes.router, prefix=API_PREFIX)
     if hasattr(provider, "issue_token"):

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
 
-from medperf_core.errors import AuthenticationError, UserError
+from medperf_core.errors import AuthenticationError, ConfigError, UserError
 from medperf_core.server.settings import ServerSettings
 
 SECRET_FILE = "local_auth_secret"
@@ -63,16 +65,28 @@ def demo_identity(email: str) -> Identity:
 
 
 def _load_secret(data_dir: Path) -> bytes:
-    """A random secret per data dir, created once (0600) and kept beside the event store."""
+    """A random secret per data dir, created once (0600) and kept beside the event store.
+
+    Several server workers may start at the same moment: the secret is written whole to a private temp file and
+    published with os.link, which fails if the name exists, so a reader never sees a half-written file and every
+    process ends up with the winner's secret."""
     path = data_dir / SECRET_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as f:
-        f.write(secrets.token_hex(32).encode())
-    return path.read_bytes().strip()
+    if not path.exists():
+        fd, temp = tempfile.mkstemp(prefix=f".{SECRET_FILE}.", dir=data_dir)  # created 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_hex(32).encode())
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):  # another process published its secret first: use it
+                os.link(temp, path)
+        finally:
+            os.unlink(temp)
+    secret = path.read_bytes().strip()
+    if not secret:
+        raise ConfigError(f"{path} is empty", "delete it and restart the server (issued tokens stop working)")
+    return secret
 
 
 class LocalAuthProvider:
@@ -110,8 +124,6 @@ class JwtAuthProvider:
     name = "jwt"
 
     def __init__(self, settings: ServerSettings) -> None:
-        from medperf_core.errors import ConfigError
-
         if not settings.jwt_audience or not settings.jwt_issuer:
             raise ConfigError(
                 "jwt auth needs an audience and an issuer", "pass --jwt-audience and --jwt-issuer"

@@ -1,12 +1,21 @@
-"""Server settings: where the data lives and how callers authenticate."""
+"""Server settings: where the data lives and how callers authenticate; passed to worker processes by environment."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import attrs
 
+from medperf_core.errors import ConfigError
+
 AUTH_MODES = ("local", "jwt")
+SETTINGS_ENV = "MEDPERF_SERVER_SETTINGS"  # JSON of ServerSettings, set by `server start --workers N` for its workers
+DECISION_DELAY_ENV = "MEDPERF_SERVER_DECISION_DELAY"  # tests only: seconds between deciding and appending
+_PATHS = ("data_dir", "jwt_public_key", "jwt_jwks")
 
 
 @attrs.frozen(kw_only=True)
@@ -18,3 +27,48 @@ class ServerSettings:
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_admin_emails: tuple[str, ...] = ()  # these emails are admins (besides tokens with is_staff: true)
+
+    def to_json(self) -> str:
+        """One line of JSON that `from_json` turns back into equal settings (paths as strings)."""
+        return json.dumps(
+            attrs.asdict(self, value_serializer=lambda _i, _a, v: str(v) if isinstance(v, Path) else v)
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerSettings:
+        raw: dict[str, Any] = json.loads(text)
+        values: dict[str, Any] = {k: Path(v) if k in _PATHS and v is not None else v for k, v in raw.items()}
+        values["jwt_admin_emails"] = tuple(raw.get("jwt_admin_emails", ()))
+        return cls(**values)
+
+    @classmethod
+    def from_env(cls) -> ServerSettings:
+        """The settings a worker process was started with (`SETTINGS_ENV`)."""
+        text = os.environ.get(SETTINGS_ENV)
+        if not text:
+            raise ConfigError(f"{SETTINGS_ENV} is not set", "start the server with: medperf server start")
+        return cls.from_json(text)
+
+
+def decision_delay_seconds() -> float:
+    """MEDPERF_SERVER_DECISION_DELAY as seconds (0 when unset); ConfigError when it is not a number."""
+    raw = os.environ.get(DECISION_DELAY_ENV, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        raise ConfigError(
+            f"{DECISION_DELAY_ENV}={raw!r} is not a number of seconds", "unset it or use e.g. 0.3"
+        ) from None
+
+
+def decision_delay() -> float:
+    """Fault injection for race tests: sleep MEDPERF_SERVER_DECISION_DELAY seconds (default 0); returns them.
+
+    Called between a service deciding on the state it read and appending its events, so that writers in
+    different server processes deterministically decide on the same state."""
+    seconds = decision_delay_seconds()
+    if seconds:
+        time.sleep(seconds)
+    return seconds

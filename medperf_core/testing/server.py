@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     _tokens: dict[str, str] = attrs.field(factory=dict)
+    worker_pids: list[int] = attrs.field(factory=list)  # the server processes seen answering at start
 
     @property
     def api(self) -> str:
@@ -89,8 +91,10 @@ def start_server(
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
     command: list[str] | None = None,
+    workers: int = 1,
 ) -> ServerProcess:
-    """Start `medperf server start --port P --data-dir DIR` and wait until /healthz answers.
+    """Start `medperf server start --port P --data-dir DIR [--workers N]` and wait until /healthz answers
+    (with N > 1: until N distinct worker processes have answered).
 
     `command` replaces how `medperf` is invoked (default: this interpreter running the CLI).
     """
@@ -107,6 +111,7 @@ def start_server(
         str(port),
         "--data-dir",
         str(data_dir),
+        *(("--workers", str(workers)) if workers > 1 else ()),
         *extra_args,
     ]
     with log_path.open("wb") as log:
@@ -120,14 +125,34 @@ def start_server(
     # Readiness only: the certificate itself is what the tests check, through the client.
     probe_context = ssl._create_unverified_context() if scheme == "https" else None
     deadline = time.monotonic() + timeout
+    answered: set[str] = set()
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}:\n{server.log()[-2000:]}")
         try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1, context=probe_context) as response:
-                if response.status == 200:
-                    return server
+            if workers == 1:
+                answered.add(_probe(server.url, probe_context))
+            else:
+                with ThreadPoolExecutor(workers * 2) as pool:  # parallel probes reach every worker
+                    answered |= set(pool.map(lambda _: _probe(server.url, probe_context), range(workers * 2)))
+            if len(answered) >= workers:
+                server.worker_pids = sorted(int(pid) for pid in answered if pid.isdigit())
+                return server
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"the server did not answer within {timeout}s:\n{server.log()[-2000:]}")
+    raise RuntimeError(
+        f"the server did not answer within {timeout}s ({len(answered)} of {workers} workers did):\n"
+        f"{server.log()[-2000:]}"
+    )
+
+
+def _probe(url: str, context: ssl.SSLContext | None) -> str:
+    """/healthz on a new connection: the answering worker's PID ("?" from a server without the header)."""
+    with urllib.request.urlopen(f"{url}/healthz", timeout=1, context=context) as response:
+        return str(response.headers.get("X-Medperf-Worker", "?"))
+
+
+def worker_pid(url: str) -> int:
+    """The PID of the server process that answers one /healthz on a new connection."""
+    return int(_probe(url, ssl._create_unverified_context() if url.startswith("https") else None))

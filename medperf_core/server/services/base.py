@@ -12,6 +12,7 @@ import attrs
 from medperf_core.domain.events import DomainEvent
 from medperf_core.errors import ConcurrencyError, ConflictError, NotFoundError, UserError
 from medperf_core.server.projections import BOOL_COLUMNS, JSON_COLUMNS
+from medperf_core.server.settings import decision_delay
 from medperf_core.store import EventStore
 
 Json = dict[str, Any]
@@ -164,6 +165,7 @@ class ServiceBase:
 
     def append(self, stream: str, events: Sequence[DomainEvent], caller: Caller | str) -> None:
         actor = caller if isinstance(caller, str) else caller.actor
+        decision_delay()  # fault injection for the race tests (MEDPERF_SERVER_DECISION_DELAY), 0 s by default
         with self.store.lock:
             self.store.append(stream, self.store.stream_version(stream), events, actor)
 
