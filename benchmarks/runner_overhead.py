@@ -1,9 +1,13 @@
-"""Overhead of the runners over the raw engine CLI for one task: python benchmarks/runner_overhead.py."""
+"""Overhead of the runners over the raw engine CLI for one task: python benchmarks/runner_overhead.py.
+
+Slurm's raw baseline is `sbatch --wait --wrap` of the same `apptainer exec` command the Singularity row runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -69,9 +73,39 @@ def raw_action(prefix: Callable[[Path], list[str]]) -> Callable[[Path], None]:
     return act
 
 
+def apptainer_exec(data: Path, out: Path, sif: Path) -> list[str]:
+    return [
+        "apptainer",
+        "exec",
+        "--containall",
+        "--no-home",
+        "--net",
+        "--network",
+        "none",
+        "--bind",
+        f"{data}:/in/data:ro",
+        "--bind",
+        f"{out}:/out/data",
+        str(sif),
+    ]
+
+
+def sbatch_wait(data: Path, sif: Path) -> Callable[[Path], None]:
+    """The same `apptainer exec` as one raw batch job: `sbatch --wait --wrap`, its output next to `out`."""
+
+    def act(out: Path) -> None:
+        out.mkdir(parents=True)
+        wrapped = shlex.join([*apptainer_exec(data, out, sif), *SHELL])
+        command = ["sbatch", "--wait", "--quiet", f"--output={out}.slurm.log", "--wrap", wrapped]
+        subprocess.run(command, check=True, capture_output=True)
+
+    return act
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", "--repetitions", type=int, default=10)
+    parser.add_argument("--only", action="append", help="measure only this engine (docker, singularity, slurm)")
     args = parser.parse_args()
     ensure_test_image()
     rows: list[tuple[str, float, float]] = []
@@ -113,27 +147,26 @@ def main() -> None:
                 (
                     "singularity",
                     singularity,
-                    raw_action(
-                        lambda out: [
-                            "apptainer",
-                            "exec",
-                            "--containall",
-                            "--no-home",
-                            "--net",
-                            "--network",
-                            "none",
-                            "--bind",
-                            f"{data}:/in/data:ro",
-                            "--bind",
-                            f"{out}:/out/data",
-                            str(sif),
-                        ]
-                    ),
+                    raw_action(lambda out: apptainer_exec(data, out, sif)),
                 )
             )
         except (ImportError, EngineUnavailableError) as e:
             print(f"singularity skipped: {e}", file=sys.stderr)
+        try:
+            from medperf_singularity.sif import sif_path
+            from medperf_slurm.runner import SlurmRunner
+            from medperf_slurm.settings import SlurmSettings
+
+            shared = work / "shared"
+            slurm = SlurmRunner(SlurmSettings(shared_dir=shared))
+            slurm.check_available()
+            slurm_sif = sif_path(slurm.image_hash(CONFIG), slurm.sif_dir())
+            engines.append(("slurm", slurm, sbatch_wait(data, slurm_sif)))
+        except (ImportError, EngineUnavailableError) as e:
+            print(f"slurm skipped: {e}", file=sys.stderr)
         for name, runner, raw in engines:
+            if args.only and name not in args.only:
+                continue
             assert raw is not None
             raw_times = timed(raw, work / name / "raw", args.repetitions)
             ours = timed(

@@ -55,6 +55,10 @@ def require_platform(platform: str) -> None:
         from medperf_docker.runner import DockerRunner
 
         require_engine(DockerRunner())
+    elif platform == "slurm":
+        from medperf_slurm.runner import SlurmRunner
+
+        require_engine(SlurmRunner())
     else:
         from medperf_singularity.runner import SingularityRunner
 

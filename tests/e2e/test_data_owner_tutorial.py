@@ -1,4 +1,4 @@
-"""The data-owner tutorial, command by command as the docs give it, on Docker and on Singularity/Apptainer."""
+"""The data-owner tutorial, command by command as the docs give it, on Docker, Singularity/Apptainer and Slurm."""
 
 from __future__ import annotations
 
@@ -161,3 +161,18 @@ def test_data_owner_tutorial_on_singularity(tutorial_factory: Any) -> None:
     # the containers really ran from SIFs built from the four tutorial images (prep, two models, metrics)
     images = {t.get("do", f"/mlcubes/{i}/")["image_hash"].split(":")[-1] for i in (1, 2, 3, 4)}
     assert {p.stem for p in (t.home / "sif").glob("*.sif")} == images
+
+
+@pytest.mark.slurm
+def test_data_owner_tutorial_on_slurm(tutorial_factory: Any) -> None:
+    t: Tutorial = tutorial_factory(platform="slurm")
+    run_tutorial(t)  # `benchmark run` without --parallel: as many models at once as the partition accepts
+    check_server_state(t)
+    check_client_log(t)
+    check_rerun(t)
+    # every task ran as a Slurm job from a SIF in the shared folder (default: MEDPERF_HOME/slurm)
+    images = {t.get("do", f"/mlcubes/{i}/")["image_hash"].split(":")[-1] for i in (1, 2, 3, 4)}
+    assert {p.stem for p in (t.home / "slurm" / "sif").glob("*.sif")} == images
+    assert list((t.home / "slurm" / "jobs").iterdir()) == []
+    parallel = t.medperf("benchmark", "run", "--benchmark", "1", "--data_uid", "1", "--no-cache", "--parallel", "2")
+    check_summary(parallel.stdout, cached={2: False, 4: True})
