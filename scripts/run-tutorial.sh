@@ -6,7 +6,7 @@
 # Settings (environment variables):
 #   MEDPERF_HOME   the client's (and the server's) state; default ./.tutorial-home, wiped at the start
 #   PORT           the server's port; default 8000
-#   PLATFORM       docker (default) or singularity: which engine runs the containers
+#   PLATFORM       docker (default), singularity or slurm: which engine runs the containers
 #   KEEP           1 (default): leave the server's database, the client's state and ./medperf_tutorial behind to
 #                  look at; 0: delete them at the end
 # Runs twice in a row: every run starts from scratch.
@@ -29,7 +29,7 @@ marker=".medperf-tutorial-home"
 say() { printf '[tutorial] %s\n' "$*" >&2; }
 die() { printf '[tutorial] error: %s\n' "$*" >&2; exit 1; }
 
-case "$PLATFORM" in docker|singularity) ;; *) die "PLATFORM must be docker or singularity, not '$PLATFORM'";; esac
+case "$PLATFORM" in docker|singularity|slurm) ;; *) die "PLATFORM must be docker, singularity or slurm, not '$PLATFORM'";; esac
 
 # Prints a command exactly as the tutorial writes it, then runs it with the venv's medperf, never waiting on a
 # prompt. The argument is the command line after `medperf`, in the script's own literal text.
