@@ -162,8 +162,9 @@ def run_parallel(client: Client, wanted: list[int], one: Callable[[Client, int],
     cancel.reset()
     pool = ThreadPoolExecutor(max_workers=min(parallel, len(wanted)), thread_name_prefix="model")
     try:
-        futures = [pool.submit(worker, model_id) for model_id in wanted]
-        return [future.result() for future in futures]
+        with cancel.sigterm_unwinds():
+            futures = [pool.submit(worker, model_id) for model_id in wanted]
+            return [future.result() for future in futures]
     except MedperfError:
         pool.shutdown(wait=True, cancel_futures=True)
         raise

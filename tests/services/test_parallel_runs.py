@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -17,8 +19,8 @@ from medperf_core.services.execution import ModelOutcome, run_parallel
 class Models:
     """A scripted `one(client, model)`: sleeps, counts how many run at once, fails or interrupts when told."""
 
-    def __init__(self, fail: int | None = None, interrupt: int | None = None) -> None:
-        self.fail, self.interrupt = fail, interrupt
+    def __init__(self, fail: int | None = None, interrupt: int | None = None, term: int | None = None) -> None:
+        self.fail, self.interrupt, self.term = fail, interrupt, term
         self.lock = threading.Lock()
         self.running = self.most = 0
         self.started: list[int] = []
@@ -36,6 +38,9 @@ class Models:
                 raise ContainerFailedError(f"model {model} failed")
             if model == self.interrupt:
                 raise KeyboardInterrupt
+            if model == self.term:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)
             return ModelOutcome(model, f"uid-{model}", False, {"model": model})
         finally:
             with self.lock:
@@ -69,5 +74,17 @@ def test_an_interrupt_tells_the_runners_to_stop(client: Client) -> None:
         with pytest.raises(KeyboardInterrupt):
             run_parallel(client, [1, 2, 3, 4], models, 2)
         assert cancel.cancelled()
+    finally:
+        cancel.reset()
+
+
+def test_sigterm_unwinds_like_an_interrupt_and_the_handler_is_restored(client: Client) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as info:
+            run_parallel(client, [1, 2, 3, 4], Models(term=2), 2)
+        assert info.value.code == 128 + signal.SIGTERM
+        assert cancel.cancelled()
+        assert signal.getsignal(signal.SIGTERM) == before
     finally:
         cancel.reset()
