@@ -49,7 +49,12 @@ class RunResult:
 
 @runtime_checkable
 class Runner(Protocol):
-    """An engine; every implementation passes `medperf_core.testing.runner_contract.RunnerContract`."""
+    """An engine; every implementation passes `medperf_core.testing.runner_contract.RunnerContract`.
+
+    Optional: `default_parallel() -> int`, how many models `benchmark run` runs at once without --parallel
+    (the Slurm runner: what its partition accepts); runners that wait on a remote engine poll
+    `medperf_core.containers.cancel.cancelled()` from worker threads.
+    """
 
     name: str
 
