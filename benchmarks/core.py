@@ -18,14 +18,14 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from medperf_core.domain.events import DomainEvent, ExecutionFinished
-from medperf_core.store import EventStore
 from medperf_core.store.records import StoredEvent
+from medperf_core.store.sqlite import SQLiteProjection, sqlite_store
 
 HEAVY = ("docker", "fastapi", "uvicorn", "requests", "jwt", "spython", "pydantic", "starlette", "httpx")
 HELP_CODE = "import sys; from medperf_core.cli.main import main; sys.argv = ['medperf', '--help']; main()"
 
 
-class PerStream:
+class PerStream(SQLiteProjection):
     """A simple projection: one row per stream with its event count and last metrics."""
 
     name = "bench_per_stream"
@@ -107,7 +107,7 @@ def slowest_imports(env: dict[str, str], n: int = 5) -> None:
 
 
 def append_throughput(tmp: Path, singles: int, batches: int, batch_size: int) -> None:
-    with EventStore(tmp / "append.db", [PerStream()]) as store:
+    with sqlite_store(tmp / "append.db", [PerStream()]) as store:
         start = time.perf_counter()
         for i in range(singles):
             store.append(f"s{i}", 0, [event(i)], actor="bench")
@@ -128,7 +128,7 @@ def append_throughput(tmp: Path, singles: int, batches: int, batch_size: int) ->
 
 def replay(tmp: Path, count: int) -> None:
     path = tmp / "replay.db"
-    with EventStore(path, [PerStream()]) as store:
+    with sqlite_store(path, [PerStream()]) as store:
         start = time.perf_counter()
         written = 0
         while written < count:
@@ -139,7 +139,7 @@ def replay(tmp: Path, count: int) -> None:
             written += size
         fill = time.perf_counter() - start
     print(f"wrote {count:,} events in batches of 1000: {fill:.1f} s ({count / fill:,.0f} events/s)")
-    with EventStore(path, [PerStream()]) as store:
+    with sqlite_store(path, [PerStream()]) as store:
         start = time.perf_counter()
         report = store.replay(rebuild=False)
         elapsed = time.perf_counter() - start

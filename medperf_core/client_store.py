@@ -1,21 +1,24 @@
-"""The client's own event store for the active profile, with its local projections."""
+"""The client's own event log for the active profile, with the local state read from it."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from medperf_core.store import EventStore
+if TYPE_CHECKING:
+    from medperf_core.store.backends import ClientStorage
 
 
 def client_store_path(storage: Path) -> Path:
     return storage / "events.db"
 
 
-def open_client_store(path: Path | None = None, *, audit: bool = False) -> EventStore:
-    """Open the event log of the active profile (or the file given), with the client's projections."""
-    from medperf_core.local_projections import CLIENT_PROJECTIONS
+def open_client_storage(where: str | Path | None = None, *, audit: bool = False) -> ClientStorage:
+    """The log of the active profile (its `store_url`, by default events.db in its storage), or the one given."""
     from medperf_core.profiles import ProfileStore
+    from medperf_core.store.backends import open_client_storage as open_storage
 
-    if path is None:
-        path = client_store_path(ProfileStore().active().storage)
-    return EventStore(path, CLIENT_PROJECTIONS, audit=audit)
+    if where is None:
+        profile = ProfileStore().active()
+        where = profile.store_url or client_store_path(profile.storage)
+    return open_storage(where, audit=audit)

@@ -53,6 +53,22 @@ class ConcurrencyError(ConflictError):
     """An append at a stale expected version: another writer got there first."""
 
 
+class FieldError(UserError):
+    """A request field is wrong; the HTTP API renders it as `{field: [message]}` with 400."""
+
+    def __init__(self, field: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.field = field
+
+
+class FieldConflictError(ConflictError):
+    """A unique field clashes with an existing entity; rendered as `{field: [message]}` with 409."""
+
+    def __init__(self, field: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.field = field
+
+
 class IntegrityError(MedperfError):
     """A stored event log, file or image does not match its recorded hash."""
 

@@ -6,14 +6,27 @@ below. Third-party plugins are found through the `medperf` entry-point group.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     import typer
 
+    from medperf_core.backends.base import ServerBackend
+    from medperf_core.containers.runner import Runner
+    from medperf_core.profiles import Profile
     from medperf_core.registry import Registry
+    from medperf_core.server.auth import AuthProvider
+    from medperf_core.server.settings import ServerSettings
+    from medperf_core.store.backends import EventStoreBackend
+
+# What each registry holds: factories, called when the thing is needed (so that `medperf --help` stays light).
+RunnerFactory = Callable[[], "Runner"]
+ServerBackendFactory = Callable[["Profile"], "ServerBackend"]
+AuthProviderFactory = Callable[["ServerSettings"], "AuthProvider"]
+EventStoreFactory = Callable[[], "EventStoreBackend"]
 
 PROJECT = "medperf"
 
@@ -22,7 +35,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def medperf_register_runners(register: Registry[Any]) -> None:
+def medperf_register_runners(register: Registry[RunnerFactory]) -> None:
     """Register container runners.
 
     :param register: call ``register(name, factory)``; ``factory()`` returns an object implementing
@@ -32,7 +45,7 @@ def medperf_register_runners(register: Registry[Any]) -> None:
 
 
 @hookspec
-def medperf_register_server_backends(register: Registry[Any]) -> None:
+def medperf_register_server_backends(register: Registry[ServerBackendFactory]) -> None:
     """Register server backends, the ways the client reaches a server.
 
     :param register: call ``register(name, factory)``; ``factory(profile)`` returns an object implementing
@@ -41,11 +54,22 @@ def medperf_register_server_backends(register: Registry[Any]) -> None:
 
 
 @hookspec
-def medperf_register_auth_providers(register: Registry[Any]) -> None:
+def medperf_register_auth_providers(register: Registry[AuthProviderFactory]) -> None:
     """Register server-side auth providers, which turn a bearer token into a user.
 
     :param register: call ``register(name, factory)``; ``factory(settings)`` returns an object implementing
         ``medperf_core.server.auth.AuthProvider``. Built-ins: ``local`` and ``jwt``.
+    """
+
+
+@hookspec
+def medperf_register_event_recorders(register: Registry[EventStoreFactory]) -> None:
+    """Register event-store backends: where the server's and the client's event logs live.
+
+    :param register: call ``register(name, factory)``; ``factory()`` returns an object implementing
+        ``medperf_core.store.backends.EventStoreBackend`` (its recorder must pass
+        ``medperf_core.testing.recorder_contract.RecorderContract``). ``name`` is the scheme of the database URLs
+        it serves (``sqlite`` for ``sqlite:///path/events.db``). Built-in: ``sqlite``.
     """
 
 

@@ -14,7 +14,16 @@ import pluggy
 
 from medperf_core import hookspecs
 from medperf_core.errors import PluginError
+from medperf_core.hookspecs import AuthProviderFactory, EventStoreFactory, RunnerFactory, ServerBackendFactory
 from medperf_core.registry import Registry
+
+# Each registry: the attribute of PluginHost, its hook, and what `medperf plugins` calls its entries.
+REGISTRY_HOOKS: tuple[tuple[str, str, str], ...] = (
+    ("runners", "medperf_register_runners", "runner"),
+    ("server_backends", "medperf_register_server_backends", "server backend"),
+    ("auth_providers", "medperf_register_auth_providers", "auth provider"),
+    ("event_recorders", "medperf_register_event_recorders", "event recorder"),
+)
 
 ENTRY_POINT_GROUP = "medperf"
 DISABLE_ENV = "MEDPERF_DISABLE_PLUGINS"  # "1": load no third-party entry points
@@ -25,6 +34,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "medperf_core.builtins.commands",
     "medperf_core.builtins.backends",
     "medperf_core.builtins.auth",
+    "medperf_core.builtins.recorders",
 )
 
 
@@ -80,16 +90,31 @@ class PluginHost:
         return registry
 
     @cached_property
-    def runners(self) -> Registry[Any]:
+    def runners(self) -> Registry[RunnerFactory]:
         return self._fill("runner", self.pm.hook.medperf_register_runners)
 
     @cached_property
-    def server_backends(self) -> Registry[Any]:
+    def server_backends(self) -> Registry[ServerBackendFactory]:
         return self._fill("server backend", self.pm.hook.medperf_register_server_backends)
 
     @cached_property
-    def auth_providers(self) -> Registry[Any]:
+    def auth_providers(self) -> Registry[AuthProviderFactory]:
         return self._fill("auth provider", self.pm.hook.medperf_register_auth_providers)
+
+    @cached_property
+    def event_recorders(self) -> Registry[EventStoreFactory]:
+        return self._fill("event recorder", self.pm.hook.medperf_register_event_recorders)
+
+    def provided_by(self, plugin: object) -> dict[str, list[str]]:
+        """What one plugin registers, per registry (its hook implementations called on their own)."""
+        provided: dict[str, list[str]] = {}
+        for attribute, hook_name, kind in REGISTRY_HOOKS:
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                if impl.plugin is plugin:
+                    own: Registry[Any] = Registry(kind)
+                    impl.function(register=own)
+                    provided[attribute] = own.names()
+        return provided
 
     def describe(self) -> list[dict[str, Any]]:
         """Each registered plugin with its distribution, version and the hooks it implements."""
@@ -106,6 +131,7 @@ class PluginHost:
                     "distribution": dist.project_name if dist else "medperf (built-in)",
                     "version": dist.version if dist else metadata.version("medperf"),
                     "hooks": hooks,
+                    "provides": self.provided_by(plugin),
                 }
             )
         return rows

@@ -26,6 +26,7 @@ class Profile:
     platform: str = "docker"
     certificate: str | None = None
     local_db: str | None = None  # for backend "local": the server database file
+    store_url: str | None = None  # the client's event log (default: sqlite in the profile's storage)
     email: str | None = None
     token: str | None = None
     gpus: str | None = None

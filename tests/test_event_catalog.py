@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from medperf_core.cli.main import run
 from medperf_core.domain import events as domain_events
 from medperf_core.domain.events import EVENT_CLASSES, DomainEvent
-from medperf_core.store import EventStore
 from medperf_core.store.canonical import canonical_bytes
 from medperf_core.store.mapper import UPCASTERS, to_new_event
+from medperf_core.store.sqlite import sqlite_store
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 LOG_FORMAT = EVENTS_DIR / "LOG-FORMAT.md"
@@ -149,9 +149,9 @@ def write_log(path: Path) -> None:
             ),
         ),
     ]
-    with EventStore(path) as store:
+    with sqlite_store(path) as store:
         for stream, event in events:
-            store.append(stream, store.stream_version(stream), [event], actor="testdo@example.com")
+            store.append(stream, store.load(stream)[1], [event], actor="testdo@example.com")
 
 
 def export(store: Path, output: Path) -> None:

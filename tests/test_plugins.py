@@ -15,7 +15,7 @@ import typer
 
 from medperf_core import hookspecs, plugins
 from medperf_core.cli.main import build_app, run
-from medperf_core.errors import PluginError
+from medperf_core.errors import PluginError, UserError
 from medperf_core.hookspecs import hookimpl
 from medperf_core.plugins import BUILTIN_PLUGINS, PluginHost, build_plugin_manager
 from medperf_core.registry import Registry
@@ -58,6 +58,10 @@ class FakePlugin:
     @hookimpl
     def medperf_register_auth_providers(self, register: Registry[Any]) -> None:
         register(self.name, lambda settings: f"auth {self.name}")
+
+    @hookimpl
+    def medperf_register_event_recorders(self, register: Registry[Any]) -> None:
+        register(self.name, lambda: f"recorder {self.name}")
 
     @hookimpl
     def medperf_register_commands(self, app: typer.Typer) -> None:
@@ -276,7 +280,8 @@ def test_the_example_plugin_shows_in_medperf_plugins(capsys: pytest.CaptureFixtu
         "name": "example",
         "distribution": EXAMPLE_DIST,
         "version": dist.version,
-        "hooks": ["medperf_register_commands", "medperf_register_runners"],
+        "hooks": ["medperf_register_commands", "medperf_register_event_recorders", "medperf_register_runners"],
+        "provides": {"runners": ["example"], "event_recorders": ["memory"]},
     }
 
 
@@ -306,3 +311,34 @@ def test_a_blocked_example_plugin_disappears(
     assert run(["hello"]) == 2
     assert "No such command 'hello'" in capsys.readouterr().err
     assert "example" not in plugins.get_plugin_host().runners
+
+
+@exercises("medperf_register_event_recorders")
+def test_event_recorders_are_chosen_by_the_urls_scheme() -> None:
+    from medperf_core.store.backends import backend_for, parse_url
+    from medperf_core.store.sqlite.backend import SQLiteBackend
+
+    host = host_with(FakePlugin("tape"))
+    assert host.event_recorders.names() == ["sqlite", "tape"]
+    backend, location = backend_for("tape:///var/log/medperf", host)
+    assert (backend, location) == ("recorder tape", "/var/log/medperf")
+    sqlite, path = backend_for("/srv/medperf/events.db", host)  # a plain path means SQLite
+    assert isinstance(sqlite, SQLiteBackend) and path == "/srv/medperf/events.db"
+    assert parse_url("sqlite:///srv/events.db") == ("sqlite", "/srv/events.db")
+    with pytest.raises(UserError) as refused:
+        backend_for("postgresql://db/medperf", host)
+    assert "no event recorder for 'postgresql'" in refused.value.message
+    assert "known: sqlite, tape" in (refused.value.hint or "")
+
+
+def test_plugins_json_names_what_each_plugin_provides(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_host(monkeypatch, host_with(FakePlugin("tape")))
+    rows = {r["name"]: r for r in plugins_json(capsys)}
+    assert rows["medperf_core.builtins.recorders"]["provides"] == {"event_recorders": ["sqlite"]}
+    assert rows["medperf_core.builtins.backends"]["provides"] == {"server_backends": ["local", "rest"]}
+    (fake,) = [r for name, r in rows.items() if name.startswith("fake-")]
+    assert fake["provides"] == {
+        "runners": ["tape"], "server_backends": ["tape"], "auth_providers": ["tape"], "event_recorders": ["tape"]
+    }

@@ -53,124 +53,124 @@ class LocalBackend:
     def _caller(self) -> Caller:
         if not self.profile.email or not self.profile.token:
             raise AuthenticationError("not logged in", "log in with: medperf auth login -e EMAIL")
-        return self.services.identify(_identity(self.profile.email))
+        return self.services.users.identify(_identity(self.profile.email))
 
     # --- identity -------------------------------------------------------------------------------------------
 
     def me(self) -> Json:
-        return self.services.me(self._caller())
+        return self.services.users.me(self._caller())
 
     def login(self, email: str) -> str:
-        self.services.identify(_identity(email))
+        self.services.users.identify(_identity(email))
         return LOCAL_TOKEN
 
     # --- benchmarks -----------------------------------------------------------------------------------------
 
     def list_benchmarks(self) -> list[Json]:
-        return self.services.list_benchmarks(self._caller()).results
+        return self.services.benchmarks.list(self._caller()).results
 
     def list_my_benchmarks(self) -> list[Json]:
-        return self.services.list_benchmarks(self._caller(), mine=True).results
+        return self.services.benchmarks.list(self._caller(), mine=True).results
 
     def get_benchmark(self, benchmark_id: int) -> Json:
-        return self.services.get_benchmark(self._caller(), benchmark_id)
+        return self.services.benchmarks.get(self._caller(), benchmark_id)
 
     def create_benchmark(self, body: Json) -> Json:
-        return self.services.create_benchmark(self._caller(), body)
+        return self.services.benchmarks.create(self._caller(), body)
 
     def update_benchmark(self, benchmark_id: int, body: Json) -> Json:
-        return self.services.update_benchmark(self._caller(), benchmark_id, body)
+        return self.services.benchmarks.update(self._caller(), benchmark_id, body)
 
     def benchmark_models(self, benchmark_id: int) -> list[Json]:
-        return self.services.benchmark_associations(self._caller(), "model", benchmark_id).results
+        return self.services.associations.of_benchmark(self._caller(), "model", benchmark_id).results
 
     # --- containers -----------------------------------------------------------------------------------------
 
     def list_containers(self) -> list[Json]:
-        return self.services.list_containers(self._caller()).results
+        return self.services.containers.list(self._caller()).results
 
     def list_my_containers(self) -> list[Json]:
-        return self.services.list_containers(self._caller(), mine=True).results
+        return self.services.containers.list(self._caller(), mine=True).results
 
     def get_container(self, container_id: int) -> Json:
-        return self.services.get_container(self._caller(), container_id)
+        return self.services.containers.get(self._caller(), container_id)
 
     def create_container(self, body: Json) -> Json:
-        return self.services.create_container(self._caller(), body)
+        return self.services.containers.create(self._caller(), body)
 
     def update_container(self, container_id: int, body: Json) -> Json:
-        return self.services.update_container(self._caller(), container_id, body)
+        return self.services.containers.update(self._caller(), container_id, body)
 
     # --- datasets -------------------------------------------------------------------------------------------
 
     def list_datasets(self) -> list[Json]:
-        return self.services.list_datasets(self._caller()).results
+        return self.services.datasets.list(self._caller()).results
 
     def list_my_datasets(self) -> list[Json]:
-        return self.services.list_datasets(self._caller(), mine=True).results
+        return self.services.datasets.list(self._caller(), mine=True).results
 
     def get_dataset(self, dataset_id: int) -> Json:
-        return self.services.get_dataset(self._caller(), dataset_id)
+        return self.services.datasets.get(self._caller(), dataset_id)
 
     def create_dataset(self, body: Json) -> Json:
-        return self.services.create_dataset(self._caller(), body)
+        return self.services.datasets.create(self._caller(), body)
 
     def update_dataset(self, dataset_id: int, body: Json) -> Json:
-        return self.services.update_dataset(self._caller(), dataset_id, body)
+        return self.services.datasets.update(self._caller(), dataset_id, body)
 
     # --- associations ---------------------------------------------------------------------------------------
 
     def request_dataset_association(self, dataset_id: int, benchmark_id: int, metadata: Json) -> Json:
         body = {"dataset": dataset_id, "benchmark": benchmark_id, "metadata": metadata}
-        return self.services.request_association(self._caller(), "dataset", body)
+        return self.services.associations.request(self._caller(), "dataset", body)
 
     def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
-        return self.services.update_association(
+        return self.services.associations.update(
             self._caller(), "dataset", dataset_id, benchmark_id, {"approval_status": approval_status}
         )
 
     def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
-        return self.services.get_association(self._caller(), "dataset", dataset_id, benchmark_id)
+        return self.services.associations.get(self._caller(), "dataset", dataset_id, benchmark_id)
 
     def request_model_association(self, model_id: int, benchmark_id: int, metadata: Json) -> Json:
         body = {"model_mlcube": model_id, "benchmark": benchmark_id, "metadata": metadata}
-        return self.services.request_association(self._caller(), "model", body)
+        return self.services.associations.request(self._caller(), "model", body)
 
     def set_model_association(self, model_id: int, benchmark_id: int, approval_status: str) -> Json:
-        return self.services.update_association(
+        return self.services.associations.update(
             self._caller(), "model", model_id, benchmark_id, {"approval_status": approval_status}
         )
 
     def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
-        return self.services.get_association(self._caller(), "model", model_id, benchmark_id)
+        return self.services.associations.get(self._caller(), "model", model_id, benchmark_id)
 
     def set_model_priority(self, model_id: int, benchmark_id: int, priority: int) -> Json:
-        return self.services.update_association(
+        return self.services.associations.update(
             self._caller(), "model", model_id, benchmark_id, {"priority": priority}
         )
 
     def list_my_dataset_associations(self) -> list[Json]:
-        return self.services.my_associations(self._caller(), "dataset").results
+        return self.services.associations.mine(self._caller(), "dataset").results
 
     def list_my_model_associations(self) -> list[Json]:
-        return self.services.my_associations(self._caller(), "model").results
+        return self.services.associations.mine(self._caller(), "model").results
 
     def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:
-        return self.services.benchmark_associations(self._caller(), "dataset", benchmark_id).results
+        return self.services.associations.of_benchmark(self._caller(), "dataset", benchmark_id).results
 
     # --- results --------------------------------------------------------------------------------------------
 
     def submit_result(self, body: Json) -> Json:
-        return self.services.submit_result(self._caller(), body)
+        return self.services.results.submit(self._caller(), body)
 
     def get_result(self, result_id: int) -> Json:
-        return self.services.get_result(self._caller(), result_id)
+        return self.services.results.get(self._caller(), result_id)
 
     def list_results(self) -> list[Json]:
-        return self.services.list_results(self._caller()).results
+        return self.services.results.list(self._caller()).results
 
     def list_my_results(self) -> list[Json]:
-        return self.services.list_results(self._caller(), mine=True).results
+        return self.services.results.list(self._caller(), mine=True).results
 
     def list_benchmark_results(self, benchmark_id: int) -> list[Json]:
-        return self.services.benchmark_results(self._caller(), benchmark_id).results
+        return self.services.results.of_benchmark(self._caller(), benchmark_id).results

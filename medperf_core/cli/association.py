@@ -18,7 +18,7 @@ def ls(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List your dataset (and model) associations with their approval status."""
-    from medperf_core.services import associations
+    from medperf_core.services import associations, catalog
     from medperf_core.services.client import Client
 
     show_datasets = dataset or not model
@@ -28,7 +28,7 @@ def ls(
             rows += [{"kind": "dataset", "entity": r["dataset"], **r} for r in associations.list_mine(client)]
         if model:
             rows += [{"kind": "model", "entity": r["model_mlcube"], **r}
-                     for r in client.backend.list_my_model_associations()]
+                     for r in catalog.my_model_associations(client)]
     if status:
         rows = [r for r in rows if r.get("approval_status") == status.upper()]
     if as_json:
@@ -41,7 +41,7 @@ def ls(
 
 def _decide(benchmark: int, dataset: int | None, model: int | None, status: str) -> None:
     from medperf_core.errors import UserError
-    from medperf_core.services import associations
+    from medperf_core.services import associations, catalog
     from medperf_core.services.client import Client
 
     if (dataset is None) == (model is None):
@@ -50,7 +50,7 @@ def _decide(benchmark: int, dataset: int | None, model: int | None, status: str)
         if dataset is not None:
             associations.decide(client, benchmark, dataset, status)
         else:
-            client.backend.set_model_association(int(model), benchmark, status)  # type: ignore[arg-type]
+            catalog.decide_model_association(client, benchmark, int(model), status)  # type: ignore[arg-type]
     what = f"dataset {dataset}" if dataset is not None else f"model {model}"
     typer.echo(f"✅ Association of {what} with benchmark {benchmark}: {status}")
 

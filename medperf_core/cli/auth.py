@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import attrs
 import typer
 
-from medperf_core.errors import UserError
 from medperf_core.profiles import ProfileStore
 
 app = typer.Typer(no_args_is_help=True)
@@ -21,41 +19,31 @@ def login(
     ),
 ) -> None:
     """Store a token for the active profile and check it with the server."""
-    from medperf_core.backends import get_backend
+    from medperf_core.services import auth
 
-    store = ProfileStore()
-    profile = store.active()
-    if token is None:
-        if not email:
-            raise UserError(
-                "give --email (local auth) or --token (jwt)", "e.g. medperf auth login -e testdo@example.com"
-            )
-        token = get_backend(profile).login(email)
-    trial = attrs.evolve(profile, token=token, email=email)
-    me = get_backend(trial).me()  # a bad token fails here, before it is stored
-    store.save(attrs.evolve(trial, email=me.get("email") or email))
+    profile, me = auth.login(ProfileStore(), email=email, token=token)
     typer.echo(f"✅ logged in to {profile.name!r} as {me.get('email')} (user {me.get('id')})")
 
 
 @app.command("logout")
 def logout() -> None:
     """Forget the active profile's token."""
-    store = ProfileStore()
-    profile = store.active()
-    store.save(attrs.evolve(profile, token=None, email=None))
+    from medperf_core.services import auth
+
+    profile = auth.logout(ProfileStore())
     typer.echo(f"✅ logged out of {profile.name!r}")
 
 
 @app.command("status")
 def status() -> None:
     """Who the active profile is logged in as, according to the server."""
-    from medperf_core.backends import get_backend
+    from medperf_core.services import auth
 
     profile = ProfileStore().active()
-    if not profile.token:
+    me = auth.whoami(profile)
+    if me is None:
         typer.echo(f"not logged in (profile {profile.name!r}); log in with: medperf auth login -e EMAIL")
         return
-    me = get_backend(profile).me()
     typer.echo(
         f"logged in to {profile.name!r} ({profile.server if profile.backend == 'rest' else 'local'}) "
         f"as {me['email']} (user {me['id']})"

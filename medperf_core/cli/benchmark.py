@@ -17,12 +17,11 @@ def ls(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List the benchmarks on the server."""
+    from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
     with Client() as client:
-        rows = client.backend.list_benchmarks()
-        if mine:
-            rows = [r for r in rows if r.get("owner") == client.me["id"]]
+        rows = catalog.benchmarks(client, mine=mine)
     if as_json:
         print_json(rows)
         return
@@ -37,10 +36,11 @@ def view(
     output: Path = typer.Option(None, "--output", "-o"),
 ) -> None:
     """Show a benchmark (or all)."""
+    from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
     with Client() as client:
-        data = client.backend.get_benchmark(benchmark_id) if benchmark_id else client.backend.list_benchmarks()
+        data = catalog.benchmark(client, benchmark_id) if benchmark_id else catalog.benchmarks(client)
     text = dump(data, fmt)
     if output:
         output.write_text(text, encoding="utf-8")

@@ -17,12 +17,11 @@ def ls(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List the containers registered on the server."""
+    from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
     with Client() as client:
-        rows = client.backend.list_containers()
-        if mine:
-            rows = [r for r in rows if r.get("owner") == client.me["id"]]
+        rows = catalog.containers(client, mine=mine)
     if as_json:
         print_json(rows)
         return
@@ -37,10 +36,11 @@ def view(
     output: Path = typer.Option(None, "--output", "-o"),
 ) -> None:
     """Show one container as registered: config, parameters, hashes."""
+    from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
     with Client() as client:
-        text = dump(client.backend.get_container(container_id), fmt)
+        text = dump(catalog.container(client, container_id), fmt)
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -104,18 +104,16 @@ def ls(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List datasets visible to you on the server, with their local state."""
+    from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
     with Client() as client:
-        rows = [] if unregistered else (client.backend.list_my_datasets() if mine else client.backend.list_datasets())
-        local = {r["dataset_id"]: r for r in client.store.db.table("local_datasets").rows}
-    if prep is not None:
-        rows = [r for r in rows if r.get("data_preparation_mlcube") == prep]
+        rows = catalog.datasets(client, mine=mine, unregistered=unregistered, preparation=prep)
     if as_json:
         print_json(rows)
         return
-    typer.echo(table([[r["id"], r["name"], r.get("data_preparation_mlcube"), r.get("state"),
-                       local.get(r["id"], {}).get("state", "-")] for r in rows],
+    typer.echo(table([[r["id"], r["name"], r.get("data_preparation_mlcube"), r.get("state"), r["local_state"]]
+                      for r in rows],
                      ["UID", "Name", "Data Preparation Container", "State", "Local state"]))
 
 
@@ -126,10 +124,11 @@ def view(
     output: Path = typer.Option(None, "--output", "-o", help="Write to this file."),
 ) -> None:
     """Show a dataset as the server has it, with its local state."""
+    from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
     with Client() as client:
-        rows = [client.backend.get_dataset(data_uid)] if data_uid is not None else client.backend.list_my_datasets()
+        rows = [catalog.dataset(client, data_uid)] if data_uid is not None else catalog.my_datasets(client)
     text = dump(rows[0] if data_uid is not None else rows, fmt)
     if output:
         output.write_text(text, encoding="utf-8")

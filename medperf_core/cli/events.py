@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from medperf_core.cli.ui import print_json, table
-from medperf_core.errors import IntegrityError, NotFoundError
+from medperf_core.errors import IntegrityError
 
 app = typer.Typer(no_args_is_help=True)
 
 StoreOption = typer.Option(None, "--store", help="An event store file (default: the active profile's log).")
 ServerDirOption = typer.Option(None, "--server-data-dir", help="Audit a server's log in this data directory.")
-
-
-def _open(store: Path | None, server_data_dir: Path | None, audit: bool = True):  # type: ignore[no-untyped-def]
-    if server_data_dir is not None:
-        from medperf_core.server.storage import open_server_store
-
-        path = server_data_dir / "events.db"
-        if not path.exists():
-            raise NotFoundError(
-                f"no server event log at {path}", "pass the directory given to `medperf server start --data-dir`"
-            )
-        return open_server_store(server_data_dir, audit=audit)
-    from medperf_core.client_store import open_client_store
-
-    if store is not None and not store.exists():
-        raise NotFoundError(f"no event store at {store}", "check the path")
-    return open_client_store(store, audit=audit)
 
 
 @app.command("ls")
@@ -41,8 +23,10 @@ def ls(
     server_data_dir: Path = ServerDirOption,
 ) -> None:
     """List the events of the log, oldest first."""
-    with _open(store, server_data_dir) as es:
-        events = [e for e in es.read_all() if stream is None or e.stream == stream]
+    from medperf_core.services import audit
+
+    with audit.open_log(store, server_data_dir) as log:
+        events = audit.events(log, stream)
     if as_json:
         print_json([e.as_row() for e in events])
         return
@@ -53,8 +37,10 @@ def ls(
 @app.command("verify")
 def verify(store: Path = StoreOption, server_data_dir: Path = ServerDirOption) -> None:
     """Walk the hash chain; exit 0 when intact, otherwise name the first bad position."""
-    with _open(store, server_data_dir) as es:
-        report = es.verify()
+    from medperf_core.services import audit
+
+    with audit.open_log(store, server_data_dir) as log:
+        report = audit.verify(log)
     if not report.ok:
         raise IntegrityError(report.summary(), "restore the log from a backup; do not append to it")
     typer.echo(f"✅ {report.summary()}")
@@ -67,8 +53,10 @@ def replay(
     check_only: bool = typer.Option(False, "--check-only", help="Compare without replacing the live tables."),
 ) -> None:
     """Rebuild every projection from the log and report whether the rebuilt rows equal the live ones."""
-    with _open(store, server_data_dir, audit=False) as es:
-        report = es.replay(rebuild=not check_only)
+    from medperf_core.services import audit
+
+    with audit.open_log(store, server_data_dir, audit=False) as log:
+        report = audit.replay(log, check_only=check_only)
     rows = [[t.table, t.live_rows, t.rebuilt_rows, "yes" if t.equal else "NO"] for t in report.tables]
     typer.echo(table(rows, ["table", "live rows", "rebuilt rows", "equal"]))
     if report.equal:
@@ -86,11 +74,8 @@ def export(
     server_data_dir: Path = ServerDirOption,
 ) -> None:
     """Write the whole log as JSON lines (one stored event per line, hashes included)."""
-    tmp = output.with_name(output.name + ".tmp")
-    count = 0
-    with _open(store, server_data_dir) as es, tmp.open("w", encoding="utf-8") as f:
-        for event in es.read_all():
-            f.write(json.dumps(event.as_row(), sort_keys=True, ensure_ascii=False) + "\n")
-            count += 1
-    tmp.replace(output)
+    from medperf_core.services import audit
+
+    with audit.open_log(store, server_data_dir) as log:
+        count = audit.export(log, output)
     typer.echo(f"exported {count} events to {output}")

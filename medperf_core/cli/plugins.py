@@ -16,5 +16,8 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON for s
     if as_json:
         print_json(rows)
         return
-    typer.echo(table([[r["name"], r["distribution"], r["version"], ", ".join(r["hooks"])] for r in rows],
-                     ["plugin", "distribution", "version", "hooks"]))
+    def provides(row: dict[str, list[str]]) -> str:
+        return "; ".join(f"{kind.replace('_', ' ')}: {', '.join(names)}" for kind, names in row.items() if names)
+
+    typer.echo(table([[r["name"], r["distribution"], r["version"], ", ".join(r["hooks"]), provides(r["provides"])]
+                      for r in rows], ["plugin", "distribution", "version", "hooks", "provides"]))

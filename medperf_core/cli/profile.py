@@ -54,6 +54,9 @@ def set_(
     backend: str = typer.Option(None, "--backend", help="rest (HTTP) or local (in-process, no server)."),
     platform: str = typer.Option(None, "--platform", help="docker, singularity or slurm."),
     local_db: Path = typer.Option(None, "--local-db", help="For the local backend: its data directory."),
+    store_url: str = typer.Option(
+        None, "--store-url", help="Where this profile's event log lives (sqlite:///PATH or a recorder plugin's URL)."
+    ),
     certificate: Path = typer.Option(None, "--certificate", help="The server's TLS certificate (PEM)."),
     gpus: str = typer.Option(None, "--gpus", help="GPUs for containers: all, a count, or device=0,1."),
     timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for the server."),
@@ -92,6 +95,11 @@ def set_(
         changes["platform"] = platform
     if local_db is not None:
         changes["local_db"] = str(local_db.expanduser().resolve())
+    if store_url is not None:
+        from medperf_core.store.backends import backend_for
+
+        backend_for(store_url)  # names the known recorders when the scheme is unknown
+        changes["store_url"] = store_url
     if certificate is not None:
         if not certificate.is_file():
             raise UserError(f"no certificate file at {certificate}")

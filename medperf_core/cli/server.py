@@ -64,6 +64,12 @@ def start(
     ssl_certfile: Path = typer.Option(None, "--ssl-certfile", help="Serve HTTPS with this certificate."),
     ssl_keyfile: Path = typer.Option(None, "--ssl-keyfile", help="The certificate's private key."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    database: str = typer.Option(
+        None,
+        "--database",
+        envvar="MEDPERF_DATABASE_URL",
+        help="The server's database URL (default: sqlite in --data-dir); its scheme picks the event recorder.",
+    ),
     workers: int = typer.Option(
         1,
         "--workers",
@@ -80,8 +86,13 @@ def start(
         raise UserError(f"unknown auth provider {auth!r}", f"use one of {', '.join(AUTH_MODES)}")
     _require_server_extra(auth)
     decision_delay_seconds()  # a malformed MEDPERF_SERVER_DECISION_DELAY fails here, not on every write
+    if database is not None:
+        from medperf_core.store.backends import backend_for
+
+        backend_for(database)  # an unknown scheme names the known recorders, before anything starts
     settings = ServerSettings(
         data_dir=_data_dir(data_dir),
+        database=database,
         auth=auth,
         jwt_public_key=jwt_public_key,
         jwt_jwks=jwt_jwks,

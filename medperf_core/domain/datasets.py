@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
+from medperf_core.domain import resources
+from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import (
     DatasetMarkedOperational,
     DatasetPrepared,
     DatasetRegistered,
+    DatasetReportUpdated,
+    DatasetUpdated,
     DomainEvent,
 )
-from medperf_core.errors import ConflictError, InvalidTransitionError
+from medperf_core.domain.updates import changed, check_operational_rules
+from medperf_core.errors import ConflictError, FieldConflictError, InvalidTransitionError, PermissionDeniedError
 
 
 class DatasetState(enum.StrEnum):
@@ -112,3 +117,82 @@ def mark_operational(
         generated_uid=generated_uid if generated_uid is not None else dataset.generated_uid,
         statistics=statistics if statistics is not None else dataset.statistics,
     )
+
+
+# --- the server's side: metadata updates by the owner -------------------------------------------------------
+
+IN_REGISTRATION = frozenset({
+    "name", "description", "location", "input_data_hash", "generated_uid", "data_preparation_mlcube",
+    "submitted_as_prepared",
+})
+
+
+def registration_events(dataset_id: int, owner: int, data: dict[str, Any]) -> list[DomainEvent]:
+    """A registration, then the other fields sent with it (the state is decided separately)."""
+    registered = {k: v for k, v in data.items() if k in IN_REGISTRATION}
+    events: list[DomainEvent] = [DatasetRegistered(dataset_id=dataset_id, owner=owner, **registered)]
+    extra = {k: v for k, v in data.items() if k not in IN_REGISTRATION and k not in ("report", "state")}
+    if extra:
+        events.append(DatasetUpdated(dataset_id=dataset_id, changes=extra))
+    if data.get("report"):
+        events.append(DatasetReportUpdated(dataset_id=dataset_id, report=data["report"]))
+    return events
+
+
+def require_owner(current: resources.Dataset, by: Caller) -> None:
+    if current.owner != by.id:
+        raise PermissionDeniedError(f"only the owner of dataset {current.id} can change it")
+
+
+def update(
+    current: resources.Dataset,
+    by: Caller,
+    data: dict[str, Any],
+    *,
+    operational_with_uid: Callable[[str], int | None],
+) -> list[DomainEvent]:
+    """The events of a PUT by the owner. `operational_with_uid(uid)` names another operational dataset with
+    that prepared-data hash (two operational datasets never share one)."""
+    require_owner(current, by)
+    data = dict(data)
+    state = data.pop("state", None)
+    report = data.pop("report", None)
+    changes = changed(current, data)
+    check_operational_rules(
+        resources.DATASET, f"dataset {current.id}", current, changes, state, "register the data as a new dataset"
+    )
+    events: list[DomainEvent] = []
+    if state == "OPERATION" and current.state != "OPERATION":
+        events += _mark_operational(current, changes, operational_with_uid)
+    elif changes:
+        events.append(DatasetUpdated(dataset_id=current.id, changes=changes))
+    if report is not None and report != current.report:
+        events.append(DatasetReportUpdated(dataset_id=current.id, report=report))
+    return events
+
+
+def _mark_operational(
+    current: resources.Dataset, changes: dict[str, Any], operational_with_uid: Callable[[str], int | None]
+) -> list[DomainEvent]:
+    frozen = resources.DATASET.frozen()
+    hashes = {k: changes.pop(k) for k in frozen if k in changes}
+    final = attrs.evolve(current, **hashes)
+    clash = operational_with_uid(final.generated_uid)
+    if clash is not None:
+        raise FieldConflictError(
+            "generated_uid",
+            f"generated_uid: an operational dataset with hash {final.generated_uid} is already registered",
+        )
+    events: list[DomainEvent] = []
+    before = {
+        k: v for k, v in {**changes, **hashes}.items() if k not in ("generated_uid", "generated_metadata")
+    }
+    if before:
+        events.append(DatasetUpdated(dataset_id=current.id, changes=before))
+    machine = Dataset(
+        dataset_id=final.id, name=final.name, owner=final.owner, input_data_hash=final.input_data_hash,
+        generated_uid=final.generated_uid, data_preparation_mlcube=final.data_preparation_mlcube,
+        state=DatasetState.REGISTERED, statistics=final.generated_metadata,
+    )
+    events.append(mark_operational(machine, require_prepared=False))
+    return events

@@ -45,10 +45,11 @@ def prepare(settings: ServerSettings) -> None:
     `server start` calls it before starting its workers, so that N workers starting at once only open what
     exists; it also reports a bad configuration (e.g. jwt without a key) once, as a CLI error."""
     from medperf_core.plugins import get_plugin_host
-    from medperf_core.server.storage import open_server_store
+    from medperf_core.server.storage import open_server_storage
 
-    get_plugin_host().auth_providers.get(settings.auth)(settings)
-    open_server_store(settings.data_dir).close()
+    host = get_plugin_host()
+    host.auth_providers.get(settings.auth)(settings)
+    open_server_storage(settings.database or settings.data_dir, host=host).store.close()
 
 
 def app_from_env() -> FastAPI:
@@ -58,13 +59,14 @@ def app_from_env() -> FastAPI:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     """A fresh app over the event store in `settings.data_dir`, authenticating with `settings.auth`."""
-    from medperf_core.plugins import get_plugin_host
+    from medperf_core.plugins import PluginHost, get_plugin_host
     from medperf_core.server.http import install_error_handlers
     from medperf_core.server.routers import auth, benchmarks, datasets, me, mlcubes, results
     from medperf_core.server.services import ServerServices
 
-    provider = get_plugin_host().auth_providers.get(settings.auth)(settings)
-    svc = ServerServices.open(settings.data_dir)
+    host: PluginHost = get_plugin_host()  # the server process's plugins, passed down to what it opens
+    provider = host.auth_providers.get(settings.auth)(settings)
+    svc = ServerServices.open(settings.database or settings.data_dir, host)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

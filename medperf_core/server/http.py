@@ -69,7 +69,7 @@ def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depend
             "log in with: medperf auth login -e EMAIL",
         )
     identity = request.app.state.auth.authenticate(creds.credentials.strip())
-    return services(request).identify(identity)
+    return services(request).users.identify(identity)
 
 
 class PageParams:

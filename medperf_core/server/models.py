@@ -1,14 +1,24 @@
-"""Request bodies at the HTTP boundary: unknown and read-only fields (id, owner, created_at, …) are ignored."""
+"""Request bodies at the HTTP boundary, derived from `domain.resources` (never written by hand).
+
+Unknown and read-only fields (id, owner, created_at, …) are ignored; nulls mean "not given".
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
-State = Literal["DEVELOPMENT", "OPERATION"]
-Approval = Literal["PENDING", "APPROVED", "REJECTED"]
-JsonObject = dict[str, Any]
+from medperf_core.domain.resources import (
+    ASSOCIATIONS,
+    BENCHMARK,
+    CONTAINER,
+    DATASET,
+    DECISION,
+    RESULT,
+    FieldSpec,
+    Resource,
+)
 
 
 class Body(BaseModel):
@@ -19,103 +29,63 @@ class Body(BaseModel):
         return self.model_dump(exclude_unset=True, exclude_none=True)
 
 
-class ContainerUpdate(Body):
-    name: str | None = None
-    git_mlcube_url: str | None = None
-    mlcube_hash: str | None = None
-    git_parameters_url: str | None = None
-    parameters_hash: str | None = None
-    image_tarball_url: str | None = None
-    image_tarball_hash: str | None = None
-    image_hash: str | None = None
-    additional_files_tarball_url: str | None = None
-    additional_files_tarball_hash: str | None = None
-    state: State | None = None
-    is_valid: bool | None = None
-    metadata: JsonObject | None = None
-    user_metadata: JsonObject | None = None
-    container_config: JsonObject | None = None
-    parameters_config: JsonObject | None = None
+def _annotation(spec: FieldSpec) -> Any:
+    if spec.choices:
+        return Literal[spec.choices]
+    return dict[str, Any] if spec.kind is dict else spec.kind
 
 
-class ContainerCreate(ContainerUpdate):
-    name: str
+def body_model(resource: Resource, name: str, *, creating: bool) -> type[Body]:
+    """The model of a POST (`creating`: required fields must be present) or a PUT of the resource."""
+    fields: dict[str, Any] = {}
+    for spec in resource.writable():
+        annotation = _annotation(spec)
+        if creating and spec.required:
+            fields[spec.name] = (annotation, ...)
+        else:
+            fields[spec.name] = (Optional[annotation], None)  # noqa: UP045 (a runtime type expression)
+    model: type[Body] = create_model(name, __base__=Body, **fields)
+    return model
 
 
-class BenchmarkUpdate(Body):
-    name: str | None = None
-    description: str | None = None
-    docs_url: str | None = None
-    demo_dataset_tarball_url: str | None = None
-    demo_dataset_tarball_hash: str | None = None
-    demo_dataset_generated_uid: str | None = None
-    data_preparation_mlcube: int | None = None
-    reference_model_mlcube: int | None = None
-    data_evaluator_mlcube: int | None = None
-    metadata: JsonObject | None = None
-    user_metadata: JsonObject | None = None
-    state: State | None = None
-    is_valid: bool | None = None
-    is_active: bool | None = None
-    approval_status: Approval | None = None
+class ContainerCreate(body_model(CONTAINER, "ContainerCreate", creating=True)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
 
 
-class BenchmarkCreate(BenchmarkUpdate):
-    name: str
-    data_preparation_mlcube: int
-    reference_model_mlcube: int
-    data_evaluator_mlcube: int
+class ContainerUpdate(body_model(CONTAINER, "ContainerUpdate", creating=False)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
 
 
-class DatasetUpdate(Body):
-    name: str | None = None
-    description: str | None = None
-    location: str | None = None
-    input_data_hash: str | None = None
-    generated_uid: str | None = None
-    split_seed: int | None = None
-    data_preparation_mlcube: int | None = None
-    is_valid: bool | None = None
-    submitted_as_prepared: bool | None = None
-    state: State | None = None
-    generated_metadata: JsonObject | None = None
-    user_metadata: JsonObject | None = None
-    report: JsonObject | None = None
+class BenchmarkCreate(body_model(BENCHMARK, "BenchmarkCreate", creating=True)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
 
 
-class DatasetCreate(DatasetUpdate):
-    name: str
-    input_data_hash: str
-    generated_uid: str
-    data_preparation_mlcube: int
+class BenchmarkUpdate(body_model(BENCHMARK, "BenchmarkUpdate", creating=False)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
 
 
-class DatasetAssociationCreate(Body):
-    dataset: int
-    benchmark: int
-    metadata: JsonObject | None = None
-    approval_status: Approval | None = None  # what the client hopes for; the server decides
+class DatasetCreate(body_model(DATASET, "DatasetCreate", creating=True)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
 
 
-class ModelAssociationCreate(Body):
-    model_mlcube: int
-    benchmark: int
-    metadata: JsonObject | None = None
-    approval_status: Approval | None = None
+class DatasetUpdate(body_model(DATASET, "DatasetUpdate", creating=False)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
 
 
-class AssociationUpdate(Body):
-    approval_status: Literal["APPROVED", "REJECTED"] | None = None
-    priority: int | None = None
+class DatasetAssociationCreate(body_model(ASSOCIATIONS["dataset"], "DatasetAssociationCreate", creating=True)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
 
 
-class ResultCreate(Body):
-    name: str | None = None
-    benchmark: int
-    model: int
-    dataset: int
-    results: JsonObject | None = None
-    metadata: JsonObject | None = None
+class ModelAssociationCreate(body_model(ASSOCIATIONS["model"], "ModelAssociationCreate", creating=True)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
+
+
+class AssociationUpdate(body_model(DECISION, "AssociationUpdate", creating=False)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
+
+
+class ResultCreate(body_model(RESULT, "ResultCreate", creating=True)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
 
 
 class TokenRequest(Body):

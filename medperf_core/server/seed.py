@@ -72,7 +72,7 @@ def seed_demo(
         images = build_tutorial_images(say)
     services = ServerServices.open(data_dir)
     try:
-        events = services.store.last_position()
+        events = services.store.head().position
         if events:
             raise ConflictError(
                 f"the server in {data_dir} is not empty ({events} events)",
@@ -84,19 +84,19 @@ def seed_demo(
 
 
 def _seed(services: ServerServices, demo: str, images: dict[str, str]) -> list[str]:
-    admin, bo, mo = (services.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("admin", "bo", "mo"))
+    admin, bo, mo = (services.users.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("admin", "bo", "mo"))
     lines = []
     containers = _ordered_containers()
     ids = {}
     for container in containers[:3] if demo != "data" else containers:
         owner = mo if container.name == "model-cnn" else bo
-        row = services.create_container(owner, container_body(container, images.get(container.name, "")))
+        row = services.containers.create(owner, container_body(container, images.get(container.name, "")))
         ids[container.name] = row["id"]
         lines.append(f"container {row['id']}: {row['name']} ({container.role}, owner {owner.email})")
     if demo == "benchmark":
         return lines
     prep, ref, metrics = (ids[c.name] for c in containers[:3])
-    benchmark = services.create_benchmark(
+    benchmark = services.benchmarks.create(
         bo,
         {
             "name": BENCHMARK_NAME,
@@ -108,13 +108,13 @@ def _seed(services: ServerServices, demo: str, images: dict[str, str]) -> list[s
             "state": "OPERATION",
         },
     )
-    services.update_benchmark(admin, benchmark["id"], {"approval_status": "APPROVED"})
+    services.benchmarks.update(admin, benchmark["id"], {"approval_status": "APPROVED"})
     lines.append(
         f"benchmark {benchmark['id']}: {BENCHMARK_NAME} (OPERATION, approved; reference model {ref})"
     )
     if demo == "data":
         model = ids["model-cnn"]
-        services.request_association(mo, "model", {"model_mlcube": model, "benchmark": benchmark["id"]})
-        services.update_association(bo, "model", model, benchmark["id"], {"approval_status": "APPROVED"})
+        services.associations.request(mo, "model", {"model_mlcube": model, "benchmark": benchmark["id"]})
+        services.associations.update(bo, "model", model, benchmark["id"], {"approval_status": "APPROVED"})
         lines.append(f"model {model} associated with benchmark {benchmark['id']} (approved)")
     return lines

@@ -21,6 +21,7 @@ _PATHS = ("data_dir", "jwt_public_key", "jwt_jwks")
 @attrs.frozen(kw_only=True)
 class ServerSettings:
     data_dir: Path
+    database: str | None = None  # a database URL; default: sqlite in data_dir (events.db)
     auth: str = "local"
     jwt_public_key: Path | None = None  # a PEM file with the RS256 public key
     jwt_jwks: Path | None = None  # or a JWKS file (keys chosen by `kid`)

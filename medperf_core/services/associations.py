@@ -33,8 +33,8 @@ def request(client: Client, benchmark_id: int, dataset_id: int, outcome: ModelOu
     metadata = {"test_result": outcome.metrics}
     created = client.backend.request_dataset_association(dataset_id, benchmark_id, metadata)
     stream = machine.stream_name("dataset", benchmark_id, dataset_id)
-    events, _ = client.store.load(stream)
-    client.record(stream, machine.request(machine.fold(events), kind="dataset", benchmark=benchmark_id,
+    events, version = client.store.load(stream)
+    client.record(stream, version, machine.request(machine.fold(events), kind="dataset", benchmark=benchmark_id,
                                           entity=dataset_id, initiated_by=int(client.me["id"]), metadata=metadata))
     sync(client, created)
     return created
@@ -49,7 +49,7 @@ def sync(client: Client, row: dict[str, Any]) -> None:
     """Record in the local log a decision the server made on one of this machine's associations."""
     benchmark_id, dataset_id = int(row["benchmark"]), int(row["dataset"])
     stream = machine.stream_name("dataset", benchmark_id, dataset_id)
-    events, _ = client.store.load(stream)
+    events, version = client.store.load(stream)
     current = machine.fold(events)
     status = row.get("approval_status")
     if current is None or current.status is not machine.ApprovalStatus.PENDING or status == "PENDING":
@@ -57,7 +57,7 @@ def sync(client: Client, row: dict[str, Any]) -> None:
     by = int(row.get("approved_by") or row.get("initiated_by") or 0)
     cls = ev.AssociationApproved if status == "APPROVED" else ev.AssociationRejected
     field = "approved_by" if status == "APPROVED" else "rejected_by"
-    client.record(stream, cls(kind="dataset", benchmark=benchmark_id, entity=dataset_id, **{field: by}))
+    client.record(stream, version, cls(kind="dataset", benchmark=benchmark_id, entity=dataset_id, **{field: by}))
 
 
 def list_mine(client: Client) -> list[dict[str, Any]]:

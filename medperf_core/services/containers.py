@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -52,7 +52,11 @@ def _local_path(url: str) -> Path:
 
 
 def _fetch_additional_files(url: str, expected_hash: str, dest: Path) -> Path:
-    """Copy (once) the registered additional files into the cache and check them against their hash."""
+    """Copy (once) the registered additional files into the cache and check them against their hash.
+
+    Safe when several threads or `medperf` processes materialise the same container at once: each unpacks into
+    its own temporary folder and publishes it with one rename; a loser finds the winner's folder and checks it.
+    """
     if dest.exists() and folders_hash([dest]) == expected_hash:
         return dest
     source = _local_path(url)
@@ -70,22 +74,28 @@ def _fetch_additional_files(url: str, expected_hash: str, dest: Path) -> Path:
                 f"additional files from {url} have hash {actual}, the server registered {expected_hash}",
                 "the files were changed after registration; ask the container owner",
             )
-        if dest.exists():
-            shutil.rmtree(dest)
-        tmp.rename(dest)
+        if dest.exists():  # stale (its hash was wrong): move it aside in one step, then delete it
+            stale = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".stale-"))
+            with contextlib.suppress(FileNotFoundError):  # another process replaced it meanwhile
+                dest.rename(stale / "old")
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            tmp.rename(dest)
+        except OSError:  # another process published it first: use theirs if it is right
+            if not (dest.exists() and (not expected_hash or folders_hash([dest]) == expected_hash)):
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return dest
 
 
-_materialize_lock = threading.Lock()  # `benchmark run --parallel`: models share the metrics container's folder
-
-
 def materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
-    """Write the container's parameters file and fetch its additional files under `cache/<id>/`."""
-    with _materialize_lock:
-        return _materialize(container, cache)
+    """Write the container's parameters file and fetch its additional files under `cache/<id>/`.
+
+    Every file is published atomically (a temporary name, then one rename), so models of a `benchmark run
+    --parallel`, or two commands, sharing the metrics container's folder need no lock."""
+    return _materialize(container, cache)
 
 
 def _materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
@@ -101,9 +111,10 @@ def _materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
         parameters_file = folder / "parameters.yaml"
         text = yaml.safe_dump(container["parameters_config"], sort_keys=True)
         if not parameters_file.exists() or parameters_file.read_text(encoding="utf-8") != text:
-            tmp = parameters_file.with_suffix(".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(parameters_file)
+            handle, name = tempfile.mkstemp(dir=folder, prefix=".parameters-", suffix=".tmp")
+            with open(handle, "w", encoding="utf-8") as f:
+                f.write(text)
+            Path(name).replace(parameters_file)
     additional = None
     if container.get("additional_files_tarball_url"):
         additional = _fetch_additional_files(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable
@@ -39,15 +38,12 @@ def dataset_folder(client: Client, dataset_id: int) -> Path:
 
 
 def local_dataset(client: Client, dataset_id: int) -> dict[str, Any]:
-    rows = list(client.store.db.table("local_datasets").rows_where("dataset_id = ?", [dataset_id]))
-    if not rows:
+    row = client.local.dataset(dataset_id)
+    if row is None:
         raise NotFoundError(
             f"dataset {dataset_id} is not registered from this machine",
             "see your datasets with: medperf dataset ls --mine",
         )
-    row = rows[0]
-    for key in ("statistics", "steps_done", "report"):
-        row[key] = json.loads(row[key])
     return row
 
 
@@ -113,6 +109,7 @@ def submit(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
     body = plan["body"]
     client.record(
         stream(int(created["id"])),
+        0,
         ev.DatasetRegistered(
             dataset_id=int(created["id"]), name=body["name"], owner=int(created.get("owner") or client.me["id"]),
             description=body["description"], location=body["location"], input_data_hash=body["input_data_hash"],
@@ -123,10 +120,10 @@ def submit(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
     return created
 
 
-def _report(client: Client, dataset_id: int, status: str) -> None:
+def _report(client: Client, dataset_id: int, version: int, status: str) -> int:
     report = {"execution_status": status}
     client.backend.update_dataset(dataset_id, {"report": report})
-    client.record(stream(dataset_id), ev.DatasetReportUpdated(dataset_id=dataset_id, report=report))
+    return client.record(stream(dataset_id), version, ev.DatasetReportUpdated(dataset_id=dataset_id, report=report))
 
 
 def _reset_output(path: Path) -> None:
@@ -139,7 +136,7 @@ def _reset_output(path: Path) -> None:
 def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = print) -> dict[str, Any]:
     """Run prepare → sanity_check → statistics; finished steps are skipped unless `force`."""
     row = local_dataset(client, dataset_id)
-    events, _ = client.store.load(stream(dataset_id))
+    events, version = client.store.load(stream(dataset_id))
     current = dataset_machine.fold(events)
     assert current is not None
     if current.is_operational:
@@ -151,7 +148,7 @@ def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = 
     done = [] if force else list(row["steps_done"])
     if force or "prepare" not in done:
         done = []  # a new preparation invalidates the later steps
-    _report(client, dataset_id, "started")
+    version = _report(client, dataset_id, version, "started")
     for index, step in enumerate(STEPS, start=1):
         if step in done:
             say(f"[{index}/{len(STEPS)}] {step}: already done, skipped")
@@ -162,9 +159,9 @@ def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = 
         try:
             _run_step(client, prep, step, row, data, labels, stats, log)
         except MedperfError as e:
-            client.record(stream(dataset_id), ev.DatasetPreparationFailed(
+            version = client.record(stream(dataset_id), version, ev.DatasetPreparationFailed(
                 dataset_id=dataset_id, step=step, error=e.message, log_path=str(log)))
-            _report(client, dataset_id, "failed")
+            _report(client, dataset_id, version, "failed")
             if isinstance(e, ContainerFailedError):
                 # e.hint names the log and its last line (usually the container's own reason): keep it
                 raise ContainerFailedError(
@@ -174,13 +171,13 @@ def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = 
                 ) from e
             raise
         elapsed = time.monotonic() - started
-        client.record(stream(dataset_id), ev.DatasetPreparationStepFinished(
+        version = client.record(stream(dataset_id), version, ev.DatasetPreparationStepFinished(
             dataset_id=dataset_id, step=step, duration_s=round(elapsed, 3), log_path=str(log)))
         say(f"[{index}/{len(STEPS)}] {step}: done in {elapsed:.1f} s")
     statistics = yaml.safe_load(stats.read_text(encoding="utf-8")) or {}
     generated_uid = folders_hash([data, labels])
-    client.record(stream(dataset_id), dataset_machine.prepare(current, generated_uid, statistics))
-    _report(client, dataset_id, "finished")
+    version = client.record(stream(dataset_id), version, dataset_machine.prepare(current, generated_uid, statistics))
+    _report(client, dataset_id, version, "finished")
     return {"generated_uid": generated_uid, "statistics": statistics, "folder": str(folder)}
 
 
@@ -214,10 +211,10 @@ def plan_operational(client: Client, dataset_id: int) -> dict[str, Any]:
 
 
 def set_operational(client: Client, dataset_id: int, body: dict[str, Any]) -> None:
-    events, _ = client.store.load(stream(dataset_id))
+    events, version = client.store.load(stream(dataset_id))
     current = dataset_machine.fold(events)
     assert current is not None
     event = dataset_machine.mark_operational(current, generated_uid=body["generated_uid"],
                                              statistics=body["generated_metadata"])
     client.backend.update_dataset(dataset_id, body)
-    client.record(stream(dataset_id), event)
+    client.record(stream(dataset_id), version, event)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable
@@ -35,13 +34,7 @@ def stream(uid: str) -> str:
 
 
 def local_execution(client: Client, uid: str) -> dict[str, Any] | None:
-    rows = list(client.store.db.table("local_executions").rows_where("uid = ?", [uid]))
-    if not rows:
-        return None
-    row = rows[0]
-    row["metrics"] = json.loads(row["metrics"])
-    row["images"] = json.loads(row["images"])
-    return row
+    return client.local.execution(uid)
 
 
 def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_id: int, *,
@@ -62,9 +55,10 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     if dataset["state"] != "operational" and dataset["state"] != "prepared":
         raise InvalidTransitionError(f"dataset {dataset_id} is not prepared",
                                      f"run: medperf dataset prepare --data_uid {dataset_id}")
-    events, _ = client.store.load(stream(uid))
-    current = machine.fold(events)
-    client.record(stream(uid), machine.start(current, benchmark=bid, model=model_id, dataset=dataset_id))
+    events, version = client.store.load(stream(uid))
+    started_event = machine.start(machine.fold(events), benchmark=bid, model=model_id, dataset=dataset_id)
+    version = client.record(stream(uid), version, started_event)
+    current = machine.fold([*events, started_event])
     folder = client.storage / "executions" / uid
     logs = folder / "logs"
     started = time.monotonic()
@@ -84,12 +78,10 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
                  {"output_path": results}, logs / "evaluate.log")
         metrics = yaml.safe_load(results.read_text(encoding="utf-8")) or {}
     except MedperfError as e:
-        events, _ = client.store.load(stream(uid))
-        client.record(stream(uid), machine.fail(machine.fold(events), error=e.one_line(), log_path=str(logs)))
+        client.record(stream(uid), version, machine.fail(current, error=e.one_line(), log_path=str(logs)))
         raise
-    events, _ = client.store.load(stream(uid))
-    client.record(stream(uid), machine.finish(
-        machine.fold(events), metrics=metrics, duration_s=round(time.monotonic() - started, 3),
+    client.record(stream(uid), version, machine.finish(
+        current, metrics=metrics, duration_s=round(time.monotonic() - started, 3),
         images={"model": model.image_hash, "evaluator": evaluator.image_hash},
     ))
     return ModelOutcome(model_id, uid, False, metrics)

@@ -11,9 +11,7 @@ from medperf_core.services.execution import local_execution, stream
 
 
 def list_local(client: Client, benchmark: int | None = None) -> list[dict[str, Any]]:
-    table = client.store.db.table("local_executions")
-    where, args = ("benchmark = ?", [benchmark]) if benchmark is not None else (None, [])
-    return list(table.rows_where(where, args, order_by="started_at"))
+    return client.local.executions(benchmark)
 
 
 def get_local(client: Client, uid: str) -> dict[str, Any]:
@@ -32,9 +30,10 @@ def plan_submission(client: Client, uid: str) -> dict[str, Any]:
 
 
 def submit(client: Client, uid: str, body: dict[str, Any]) -> dict[str, Any]:
-    events, _ = client.store.load(stream(uid))
+    events, version = client.store.load(stream(uid))
     current = machine.fold(events)
     machine.submit(current, result_id=0, owner=0)
     created = client.backend.submit_result(body)
-    client.record(stream(uid), machine.submit(current, result_id=int(created["id"]), owner=int(client.me["id"])))
+    submitted = machine.submit(current, result_id=int(created["id"]), owner=int(client.me["id"]))
+    client.record(stream(uid), version, submitted)
     return created

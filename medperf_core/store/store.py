@@ -1,33 +1,41 @@
-"""The event store: append at an expected version, projections updated in the same transaction, verify, replay."""
+"""The event store: a recorder plus projections updated in the append's transaction; load, verify, replay."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
-from sqlite_utils import Database
 
 from medperf_core.domain.events import DomainEvent
 from medperf_core.store.mapper import to_domain_event, to_new_event
+from medperf_core.store.recorder import LogHead, Recorder, StreamAppend
 from medperf_core.store.records import StoredEvent
-from medperf_core.store.sqlite_recorder import SQLiteRecorder
 from medperf_core.store.verify import VerifyReport, verify_rows
 
+S = TypeVar("S")
+S_contra = TypeVar("S_contra", contravariant=True)
+Rows = dict[str, list[tuple[Any, ...]]]
 
-class Projection(Protocol):
-    """A read model kept in tables of the store's database, a pure function of the events."""
+
+class Projection(Protocol[S_contra]):
+    """A read model kept in the recorder's session (tables), a pure function of the events."""
 
     name: str
     version: int
     tables: Sequence[str]
 
-    def create(self, db: Database) -> None:
-        """Create the projection's tables (they do not exist yet)."""
+    def built_version(self, session: S_contra) -> int | None:
+        """The version this projection was last built at in `session` (None: never)."""
 
-    def apply(self, db: Database, event: DomainEvent, stored: StoredEvent) -> None:
+    def reset(self, session: S_contra) -> None:
+        """Drop and recreate the projection's tables, empty, and record `version` as built."""
+
+    def apply(self, session: S_contra, event: DomainEvent, stored: StoredEvent) -> None:
         """Update the tables for one event. Use only the event and `stored` (never the clock)."""
+
+    def snapshot(self, session: S_contra) -> Rows:
+        """Every table's rows, sorted, for comparing a live projection with a rebuilt one."""
 
 
 @attrs.frozen
@@ -48,37 +56,31 @@ class ReplayReport:
         return all(t.equal for t in self.tables)
 
 
-def _table_rows(db: Database, table: str) -> list[tuple[Any, ...]]:
-    if not db[table].exists():
-        return []
-    columns = sorted(c.name for c in db[table].columns)
-    select = ", ".join(f"[{c}]" for c in columns)
-    return sorted(tuple(r) for r in db.execute(f"SELECT {select} FROM [{table}]").fetchall())
+@attrs.frozen
+class Append:
+    """Domain events for one stream at the version the decision was made on."""
+
+    stream: str
+    expected_version: int
+    events: Sequence[DomainEvent]
 
 
-class EventStore:
-    """One SQLite file holding the log and the projections built from it."""
+class EventStore(Generic[S]):
+    """The log behind `recorder` and the projections it keeps up to date; the recorder is given, never built here."""
 
-    def __init__(self, path: Path, projections: Sequence[Projection] = (), *, audit: bool = False) -> None:
+    def __init__(
+        self, recorder: Recorder[S], projections: Sequence[Projection[S]] = (), *, audit: bool = False
+    ) -> None:
         """`audit=True` opens the log as it is, for verify/ls/export: stale projections are not rebuilt."""
-        self.path = path
-        self.recorder = SQLiteRecorder(path)
+        self.recorder = recorder
         self.projections = list(projections)
         if not audit:
             self._ensure_projections()
 
-    @property
-    def db(self) -> Database:
-        return self.recorder.db
-
-    @property
-    def lock(self) -> Any:
-        return self.recorder.lock
-
     def close(self) -> None:
         self.recorder.close()
 
-    def __enter__(self) -> EventStore:
+    def __enter__(self) -> EventStore[S]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -89,31 +91,36 @@ class EventStore:
     def append(
         self, stream: str, expected_version: int, events: Sequence[DomainEvent], actor: str
     ) -> list[StoredEvent]:
-        """Append events; raises ConcurrencyError when the stream is no longer at `expected_version`."""
-        new = [to_new_event(e, actor) for e in events]
+        """Append at the version the caller loaded; ConcurrencyError when the stream moved since."""
+        return self.append_all([Append(stream, expected_version, events)], actor)
 
-        def apply(stored: StoredEvent) -> None:
-            domain_event = events[stored.version - expected_version - 1]
+    def append_all(self, appends: Sequence[Append], actor: str) -> list[StoredEvent]:
+        """Several streams in one transaction: all are stored, or none."""
+        domain_events = [e for a in appends for e in a.events]
+        batches = [
+            StreamAppend(a.stream, a.expected_version, [to_new_event(e, actor) for e in a.events]) for a in appends
+        ]
+        counter = iter(range(len(domain_events)))  # the recorder stores events in the order given
+
+        def apply(session: S, stored: StoredEvent) -> None:
+            event = domain_events[next(counter)]
             for projection in self.projections:
-                projection.apply(self.db, domain_event, stored)
+                projection.apply(session, event, stored)
 
-        return self.recorder.append(stream, expected_version, new, apply)
+        return self.recorder.append(batches, apply if self.projections else None)
 
     # --- reading --------------------------------------------------------------------------------------------
 
     def load(self, stream: str) -> tuple[list[DomainEvent], int]:
-        """The stream's domain events and its current version (0 when it has none)."""
+        """The stream's domain events and its version (0 when it has none): decide on these, append at that."""
         stored = self.recorder.read_stream(stream)
         return [to_domain_event(s) for s in stored], (stored[-1].version if stored else 0)
-
-    def stream_version(self, stream: str) -> int:
-        return self.recorder.stream_version(stream)
 
     def read_all(self, after: int = 0) -> Iterator[StoredEvent]:
         return self.recorder.read_all(after)
 
-    def last_position(self) -> int:
-        return self.recorder.last_position()
+    def head(self) -> LogHead:
+        return self.recorder.head()
 
     # --- audit ----------------------------------------------------------------------------------------------
 
@@ -121,71 +128,52 @@ class EventStore:
         return verify_rows(self.recorder.read_raw())
 
     def replay(self, *, rebuild: bool = True) -> ReplayReport:
-        """Rebuild every projection from the log in memory, compare with the live tables, then replace them."""
-        scratch = Database(memory=True)
+        """Rebuild every projection from the log off to the side, compare with the live tables, then replace them."""
+        scratch = self.recorder.scratch()
         for projection in self.projections:
-            projection.create(scratch)
+            projection.reset(scratch)
         count = 0
-        for stored in self.read_all():
-            domain_event = to_domain_event(stored)
+        with self.recorder.reading() as session:
+            for stored in self.read_all():
+                domain_event = to_domain_event(stored)
+                for projection in self.projections:
+                    projection.apply(scratch, domain_event, stored)
+                count += 1
+            comparisons = []
             for projection in self.projections:
-                projection.apply(scratch, domain_event, stored)
-            count += 1
-        comparisons = []
-        with self.lock:
-            for projection in self.projections:
+                live, rebuilt = projection.snapshot(session), projection.snapshot(scratch)
                 for table in projection.tables:
-                    live, rebuilt = _table_rows(self.db, table), _table_rows(scratch, table)
-                    comparisons.append(TableComparison(table, len(live), len(rebuilt), live == rebuilt))
+                    a, b = live.get(table, []), rebuilt.get(table, [])
+                    comparisons.append(TableComparison(table, len(a), len(b), a == b))
         report = ReplayReport(count, comparisons)
         if rebuild and not report.equal:
-            self._rebuild_all()
+            self._rebuild(self.projections)
         return report
 
-    def _rebuild_all(self) -> None:
-        with self.lock:
-            conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for projection in self.projections:
-                    self._reset(projection)
-                for stored in self.read_all():
-                    domain_event = to_domain_event(stored)
-                    for projection in self.projections:
-                        projection.apply(self.db, domain_event, stored)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+    def rebuild(self) -> None:
+        """Drop every projection and build it again from the whole log, in one transaction."""
+        self._rebuild(self.projections)
 
-    def _reset(self, projection: Projection) -> None:
-        for table in projection.tables:
-            self.db.execute(f"DROP TABLE IF EXISTS [{table}]")
-        projection.create(self.db)
-        self.db.table("_projections").upsert(
-            {"name": projection.name, "version": projection.version}, pk="name"
-        )
+    def _rebuild(self, projections: Sequence[Projection[S]]) -> None:
+        with self.recorder.transaction() as session:
+            for projection in projections:
+                projection.reset(session)
+            for stored in self.read_all():
+                domain_event = to_domain_event(stored)
+                for projection in projections:
+                    projection.apply(session, domain_event, stored)
 
     def _ensure_projections(self) -> None:
-        """Create missing projections and rebuild any whose version changed since the file was written."""
-        stale = []
-        with self.lock:
-            table = self.db.table("_projections")
-            known = {r["name"]: r["version"] for r in table.rows} if table.exists() else {}
-            stale = [p for p in self.projections if known.get(p.name) != p.version]
-        if not stale:
-            return
-        with self.lock:
-            conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for projection in stale:
-                    self._reset(projection)
-                for stored in self.read_all():
-                    domain_event = to_domain_event(stored)
-                    for projection in stale:
-                        projection.apply(self.db, domain_event, stored)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        """Create missing projections and rebuild any whose version changed since the log was written."""
+        with self.recorder.reading() as session:
+            stale = [p for p in self.projections if p.built_version(session) != p.version]
+        if stale:
+            with self.recorder.transaction() as session:  # re-check: another process may have just built them
+                still = [p for p in stale if p.built_version(session) != p.version]
+                if still:
+                    for projection in still:
+                        projection.reset(session)
+                    for stored in self.read_all():
+                        domain_event = to_domain_event(stored)
+                        for projection in still:
+                            projection.apply(session, domain_event, stored)

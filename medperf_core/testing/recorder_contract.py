@@ -10,9 +10,9 @@
             rec.close()
 
 A recorder stores `NewEvent`s as positioned, hash-chained `StoredEvent`s:
-`append(stream, expected_version, events, apply=None)`, `read_stream(stream)`, `read_all(after=0)`,
-`read_raw(after=0)` (rows as stored, for verification), `stream_version(stream)`, `last_position()`,
-`close()`.
+`append([StreamAppend(stream, expected_version, events), ...], apply=None)` (all streams or none),
+`read_stream(stream)`, `read_all(after=0)`, `read_raw(after=None)` (rows as stored, for verification), `head()`,
+and for projections `transaction()`, `reading()`, `scratch()`; `close()`. See `medperf_core.store.recorder.Recorder`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pytest
 
 from medperf_core.errors import ConcurrencyError
 from medperf_core.store.canonical import GENESIS_HASH, event_hash
+from medperf_core.store.recorder import LogHead, StreamAppend, stream_version
 from medperf_core.store.records import NewEvent, StoredEvent
 from medperf_core.store.verify import verify_rows
 from medperf_core.testing.races import race_threads
@@ -40,6 +41,14 @@ def new_event(n: int = 0, type_name: str = "test.happened", **payload: Any) -> N
     )
 
 
+def append(
+    recorder: Any, stream: str, expected_version: int, events: list[NewEvent], apply: Any = None
+) -> list[StoredEvent]:
+    """One stream's batch (most checks need no more)."""
+    stored: list[StoredEvent] = recorder.append([StreamAppend(stream, expected_version, events)], apply)
+    return stored
+
+
 class RecorderContract:
     """Behaviour shared by every recorder (SQLite now, PostgreSQL later)."""
 
@@ -52,13 +61,13 @@ class RecorderContract:
     def test_a_new_recorder_is_empty(self, recorder: Any) -> None:
         assert list(recorder.read_all()) == []
         assert recorder.read_stream("dataset-1") == []
-        assert recorder.stream_version("dataset-1") == 0
-        assert recorder.last_position() == 0
+        assert stream_version(recorder, "dataset-1") == 0
+        assert recorder.head().position == 0
 
     # --- append and read ---
 
     def test_append_returns_positioned_chained_events(self, recorder: Any) -> None:
-        stored = recorder.append("s", 0, [new_event(1), new_event(2)])
+        stored = append(recorder, "s", 0, [new_event(1), new_event(2)])
         assert [(s.position, s.stream, s.version) for s in stored] == [(1, "s", 1), (2, "s", 2)]
         assert stored[0].prev_hash == GENESIS_HASH
         assert stored[1].prev_hash == stored[0].hash
@@ -68,38 +77,38 @@ class RecorderContract:
         assert stored[0].recorded_at == "2025-01-01T00:00:01.000000Z"
 
     def test_read_stream_returns_only_that_stream_in_version_order(self, recorder: Any) -> None:
-        recorder.append("a", 0, [new_event(1)])
-        recorder.append("b", 0, [new_event(2)])
-        recorder.append("a", 1, [new_event(3), new_event(4)])
+        append(recorder, "a", 0, [new_event(1)])
+        append(recorder, "b", 0, [new_event(2)])
+        append(recorder, "a", 1, [new_event(3), new_event(4)])
         events = recorder.read_stream("a")
         assert [(e.version, e.payload["n"]) for e in events] == [(1, 1), (2, 3), (3, 4)]
         assert all(e.stream == "a" for e in events)
-        assert recorder.stream_version("a") == 3
-        assert recorder.stream_version("b") == 1
+        assert stream_version(recorder, "a") == 3
+        assert stream_version(recorder, "b") == 1
 
     def test_read_all_is_in_position_order_and_starts_after(self, recorder: Any) -> None:
         for i in range(5):
-            recorder.append(f"s{i % 2}", recorder.stream_version(f"s{i % 2}"), [new_event(i)])
+            append(recorder, f"s{i % 2}", stream_version(recorder, f"s{i % 2}"), [new_event(i)])
         assert [e.position for e in recorder.read_all()] == [1, 2, 3, 4, 5]
         assert [e.payload["n"] for e in recorder.read_all(after=3)] == [3, 4]
         assert list(recorder.read_all(after=5)) == []
-        assert recorder.last_position() == 5
+        assert recorder.head().position == 5
 
     def test_positions_are_global_gapless_and_versions_per_stream(self, recorder: Any) -> None:
-        recorder.append("a", 0, [new_event(0), new_event(1)])
-        recorder.append("b", 0, [new_event(2)])
-        recorder.append("a", 2, [new_event(3)])
+        append(recorder, "a", 0, [new_event(0), new_event(1)])
+        append(recorder, "b", 0, [new_event(2)])
+        append(recorder, "a", 2, [new_event(3)])
         rows = [(e.position, e.stream, e.version) for e in recorder.read_all()]
         assert rows == [(1, "a", 1), (2, "a", 2), (3, "b", 1), (4, "a", 3)]
 
     def test_read_back_equals_what_append_returned(self, recorder: Any) -> None:
-        stored = recorder.append("s", 0, [new_event(1, nested={"ü": [1, 2.5, None, True]}, name="Chest — A")])
+        stored = append(recorder, "s", 0, [new_event(1, nested={"ü": [1, 2.5, None, True]}, name="Chest — A")])
         assert list(recorder.read_all()) == stored
         assert recorder.read_stream("s") == stored
 
     def test_an_empty_batch_writes_nothing(self, recorder: Any) -> None:
-        assert recorder.append("s", 0, []) == []
-        assert recorder.last_position() == 0
+        assert append(recorder, "s", 0, []) == []
+        assert recorder.head().position == 0
 
     # --- optimistic concurrency ---
 
@@ -107,31 +116,31 @@ class RecorderContract:
     def test_append_at_a_wrong_version_conflicts_and_writes_nothing(
         self, recorder: Any, expected: int
     ) -> None:
-        recorder.append("s", 0, [new_event(1)])
+        append(recorder, "s", 0, [new_event(1)])
         with pytest.raises(ConcurrencyError):
-            recorder.append("s", expected, [new_event(2)])
+            append(recorder, "s", expected, [new_event(2)])
         assert [e.payload["n"] for e in recorder.read_all()] == [1]
-        assert recorder.stream_version("s") == 1
+        assert stream_version(recorder, "s") == 1
 
     def test_a_conflict_in_one_stream_does_not_affect_another(self, recorder: Any) -> None:
-        recorder.append("a", 0, [new_event(1)])
+        append(recorder, "a", 0, [new_event(1)])
         with pytest.raises(ConcurrencyError):
-            recorder.append("a", 0, [new_event(2)])
-        recorder.append("b", 0, [new_event(3)])
+            append(recorder, "a", 0, [new_event(2)])
+        append(recorder, "b", 0, [new_event(3)])
         assert [(e.position, e.stream) for e in recorder.read_all()] == [(1, "a"), (2, "b")]
 
     def test_concurrent_appends_at_the_same_version_exactly_one_wins(self, recorder: Any) -> None:
         writers = 8
-        outcomes = race_threads(lambda i: recorder.append("race", 0, [new_event(i)]), writers)
+        outcomes = race_threads(lambda i: append(recorder, "race", 0, [new_event(i)]), writers)
         assert sorted(outcomes) == ["conflict"] * (writers - 1) + ["ok"]
-        assert recorder.stream_version("race") == 1
+        assert stream_version(recorder, "race") == 1
         assert verify_rows(recorder.read_raw()).ok
 
     # --- hash chain ---
 
     def test_the_hash_chain_links_every_event(self, recorder: Any) -> None:
-        recorder.append("a", 0, [new_event(1), new_event(2)])
-        recorder.append("b", 0, [new_event(3, text="naïve ☃")])
+        append(recorder, "a", 0, [new_event(1), new_event(2)])
+        append(recorder, "b", 0, [new_event(3, text="naïve ☃")])
         prev = GENESIS_HASH
         for event in recorder.read_all():
             assert event.prev_hash == prev
@@ -141,7 +150,7 @@ class RecorderContract:
         assert report.ok and report.checked == 3
 
     def test_read_raw_gives_rows_as_stored(self, recorder: Any) -> None:
-        recorder.append("s", 0, [new_event(1, b=2, a=1)])
+        append(recorder, "s", 0, [new_event(1, b=2, a=1)])
         (row,) = list(recorder.read_raw())
         assert row["payload"] == '{"a":1,"b":2,"n":1}'
         assert set(row) == {
@@ -161,22 +170,56 @@ class RecorderContract:
 
     def test_apply_sees_each_stored_event_in_the_same_transaction(self, recorder: Any) -> None:
         seen: list[StoredEvent] = []
-        stored = recorder.append("s", 0, [new_event(1), new_event(2)], seen.append)
+        stored = append(recorder, "s", 0, [new_event(1), new_event(2)], lambda _session, e: seen.append(e))
         assert seen == stored
 
     def test_a_failing_apply_rolls_the_whole_batch_back(self, recorder: Any) -> None:
-        recorder.append("s", 0, [new_event(1)])
+        append(recorder, "s", 0, [new_event(1)])
 
-        def apply(event: StoredEvent) -> None:
+        def apply(_session: Any, event: StoredEvent) -> None:
             if event.payload["n"] == 3:
                 raise RuntimeError("projection failed")
 
         with pytest.raises(RuntimeError, match="projection failed"):
-            recorder.append("s", 1, [new_event(2), new_event(3)], apply)
+            append(recorder, "s", 1, [new_event(2), new_event(3)], apply)
         assert [e.payload["n"] for e in recorder.read_all()] == [1]
-        assert recorder.stream_version("s") == 1
-        assert recorder.last_position() == 1
+        assert stream_version(recorder, "s") == 1
+        assert recorder.head().position == 1
         # The slot is free again: the next append takes position 2 and the chain stays intact.
-        (again,) = recorder.append("s", 1, [new_event(4)])
+        (again,) = append(recorder, "s", 1, [new_event(4)])
         assert again.position == 2 and again.version == 2
         assert verify_rows(recorder.read_raw()).ok
+
+    # --- several streams at once ---
+
+    def test_several_streams_are_appended_together(self, recorder: Any) -> None:
+        append(recorder, "a", 0, [new_event(1)])
+        stored = recorder.append([StreamAppend("a", 1, [new_event(2)]), StreamAppend("b", 0, [new_event(3)])])
+        assert [(e.stream, e.version, e.position) for e in stored] == [("a", 2, 2), ("b", 1, 3)]
+        assert verify_rows(recorder.read_raw()).ok
+
+    def test_one_stale_stream_stores_none_of_the_streams(self, recorder: Any) -> None:
+        append(recorder, "a", 0, [new_event(1)])
+        with pytest.raises(ConcurrencyError):
+            recorder.append([StreamAppend("b", 0, [new_event(2)]), StreamAppend("a", 0, [new_event(3)])])
+        assert [e.stream for e in recorder.read_all()] == ["a"]
+        assert stream_version(recorder, "b") == 0
+
+    # --- the head ---
+
+    def test_the_head_is_the_last_position_and_hash(self, recorder: Any) -> None:
+        assert recorder.head() == LogHead()
+        stored = append(recorder, "s", 0, [new_event(1), new_event(2)])
+        assert recorder.head() == LogHead(stored[-1].position, stored[-1].hash)
+
+    # --- sessions for projections ---
+
+    def test_apply_receives_the_transactions_session(self, recorder: Any) -> None:
+        sessions: list[Any] = []
+        append(recorder, "s", 0, [new_event(1)], lambda session, _e: sessions.append(session))
+        assert len(sessions) == 1 and sessions[0] is not None
+        with recorder.reading() as reading:
+            assert reading is not None
+        with recorder.transaction() as writing:
+            assert writing is not None
+        assert recorder.scratch() is not None

@@ -9,7 +9,7 @@ import pytest
 
 from medperf_core.cli.main import run
 from medperf_core.domain.events import AssociationRequested, DatasetPrepared, DatasetRegistered
-from medperf_core.store import EventStore
+from medperf_core.store.sqlite import sqlite_store
 
 
 def output(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> str:
@@ -22,7 +22,7 @@ def output(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> str
 @pytest.fixture
 def store_file(tmp_path: Path) -> Path:
     path = tmp_path / "events.db"
-    with EventStore(path) as store:
+    with sqlite_store(path) as store:
         store.append(
             "dataset-1",
             0,
@@ -85,7 +85,7 @@ def test_export_writes_one_stored_event_per_line(
         capsys, "events", "export", "--store", str(store_file), "-o", str(target)
     )
     lines = target.read_text(encoding="utf-8").splitlines()
-    with EventStore(store_file) as store:
+    with sqlite_store(store_file) as store:
         assert [json.loads(line) for line in lines] == [e.as_row() for e in store.read_all()]
     assert sorted(p.name for p in target.parent.iterdir()) == ["log.jsonl"]  # no temporary file left
 

@@ -27,3 +27,36 @@ def test_start_without_the_server_extra_names_the_package(tmp_path: Path, missin
         "(install the server extra: pip install 'medperf[server]')"
     ]
     assert not (tmp_path / "data").exists()
+
+
+def test_start_with_a_database_url_keeps_the_log_there(tmp_path: Path) -> None:
+    import requests
+
+    from medperf_core.server.storage import open_server_storage
+    from medperf_core.testing.server import start_server
+
+    database = tmp_path / "elsewhere" / "medperf.db"
+    server = start_server(tmp_path / "data", extra_args=("--database", f"sqlite://{database}"))
+    try:
+        token = server.token("testdo@example.com")
+        me = requests.get(f"{server.api}/me/", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert me.status_code == 200, me.text
+    finally:
+        server.stop()
+    assert not (tmp_path / "data" / "events.db").exists()
+    storage = open_server_storage(f"sqlite://{database}", audit=True)
+    try:
+        assert [e.type for e in storage.store.read_all()] == ["user.registered"]
+    finally:
+        storage.store.close()
+
+
+def test_start_with_an_unknown_database_scheme_names_the_known_ones(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
+         "--data-dir", str(tmp_path / "data"), "--database", "postgresql://db/medperf"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "home")},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "no event recorder for 'postgresql'" in done.stderr and "known: " in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -8,8 +8,8 @@ t=0 and appends at DELAY, worker 2 decides at DELAY/2 on the same state (worker 
 at 1.5*DELAY: every time, not by chance. Only appending at the version the decision was made on
 (ConcurrencyError, retry, 409) keeps one decision; re-reading the version at append time lets both in.
 
-The three races are marked xfail(strict=True) while the services append at a version re-read at append time;
-remove the markers when that is fixed. After each race the log must verify and replay to the live tables.
+They failed on the code before issue 9 (two association requests, two decisions, two `marked_operational`);
+after each race the log must verify and replay to the live tables.
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ import pytest
 from _server_helpers import Client, make_benchmark, make_container, make_dataset
 
 from medperf_core.domain.associations import stream_name
-from medperf_core.server.storage import open_server_store
+from medperf_core.server.storage import open_server_storage
 from medperf_core.testing.races import HttpCall, HttpOutcome, race_http
 from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, start_server
 
 DELAY = 0.6
-ISSUE_9 = pytest.mark.xfail(strict=True, reason="issue 9: services append at a re-read version")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +69,7 @@ def race(server: ServerProcess, role: str, calls: list[tuple[str, str, dict[str,
 def events_of(server: ServerProcess, stream: str) -> list[str]:
     """The event types of one stream, read from the server's log while it runs; the log must verify and its
     replay (without touching the live tables) must equal them."""
-    with open_server_store(server.data_dir, audit=True) as store:
+    with open_server_storage(server.data_dir, audit=True).store as store:
         report = store.verify()
         assert report.ok, report.summary()
         replayed = store.replay(rebuild=False)
@@ -84,7 +83,6 @@ def operational_dataset(role: dict[str, Client]) -> tuple[int, int]:
     return dataset["id"], benchmark["id"]
 
 
-@ISSUE_9
 def test_concurrent_association_requests_create_one(racy_server: ServerProcess, role: dict[str, Client]) -> None:
     d, b = operational_dataset(role)
     body = {"dataset": d, "benchmark": b, "approval_status": "PENDING", "metadata": {"test_result": {}}}
@@ -96,7 +94,6 @@ def test_concurrent_association_requests_create_one(racy_server: ServerProcess, 
     } == {"statuses": [201] + [409] * 19, "association.requested events": 1}
 
 
-@ISSUE_9
 def test_concurrent_approve_and_reject_one_decision(racy_server: ServerProcess, role: dict[str, Client]) -> None:
     d, b = operational_dataset(role)
     role["do"].ok(
@@ -122,7 +119,6 @@ def test_concurrent_approve_and_reject_one_decision(racy_server: ServerProcess, 
     assert {"association.approved": "APPROVED", "association.rejected": "REJECTED"}[decisions[0]] == final
 
 
-@ISSUE_9
 def test_concurrent_set_operational_marks_once(racy_server: ServerProcess, role: dict[str, Client]) -> None:
     benchmark = make_benchmark(role["bo"])
     dataset = make_dataset(role["do"], benchmark["data_preparation_mlcube"], operational=False)

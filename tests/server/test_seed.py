@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from _server_helpers import run_medperf
 
+from medperf_core.domain.resources import BENCHMARK, CONTAINER, MODEL_ASSOCIATION
 from medperf_core.server.services import ServerServices
 
 
@@ -22,10 +23,10 @@ def test_seed(tmp_path: Path, demo: str, containers: int, benchmarks: int, model
     assert done.returncode == 0, done.stderr
     services = ServerServices.open(data)
     try:
-        rows = services.rows("SELECT id, name, owner FROM containers ORDER BY id")
+        rows = services.reads.list(CONTAINER, None, 0).results
         assert [r["id"] for r in rows] == list(range(1, containers + 1))
         assert rows[0]["name"].endswith("prep") and rows[2]["name"].endswith("metrics")
-        found = services.rows("SELECT * FROM benchmarks")
+        found = services.reads.list(BENCHMARK, None, 0).results
         assert len(found) == benchmarks
         if benchmarks:
             assert (found[0]["id"], found[0]["state"], found[0]["reference_model_mlcube"]) == (
@@ -33,9 +34,10 @@ def test_seed(tmp_path: Path, demo: str, containers: int, benchmarks: int, model
                 "OPERATION",
                 2,
             )
-            approved = services.rows(
-                "SELECT model_mlcube FROM model_associations WHERE approval_status='APPROVED'"
-            )
+            approved = [
+                r for r in services.reads.list(MODEL_ASSOCIATION, None, 0).results
+                if r["approval_status"] == "APPROVED"
+            ]
             assert {r["model_mlcube"] for r in approved} == models
         actors = {e.actor for e in services.store.read_all()}
         assert actors <= {"testadmin@example.com", "testbo@example.com", "testmo@example.com"}

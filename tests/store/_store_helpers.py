@@ -8,9 +8,10 @@ from medperf_core.domain import associations, datasets, executions
 from medperf_core.domain.events import DatasetRegistered, DomainEvent
 from medperf_core.store import EventStore
 from medperf_core.store.records import StoredEvent
+from medperf_core.store.sqlite import SQLiteProjection
 
 
-class StreamSummary:
+class StreamSummary(SQLiteProjection):
     """A test projection: per stream its event count and last event, per type a count."""
 
     name = "test_stream_summary"

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from _store_helpers import StreamSummary, write_tutorial_flow
 
-from medperf_core.store import EventStore
+from medperf_core.store.sqlite import sqlite_store
 
 
 @pytest.fixture
 def sample_log(tmp_path: Path) -> Path:
     """A closed store file holding the tutorial flow (8 events over 3 streams)."""
     path = tmp_path / "sample" / "events.db"
-    with EventStore(path, [StreamSummary()]) as store:
+    with sqlite_store(path, [StreamSummary()]) as store:
         write_tutorial_flow(store)
     return path

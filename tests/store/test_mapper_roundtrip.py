@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from medperf_core.domain import events as domain_events
 from medperf_core.domain.events import EVENT_CLASSES, DomainEvent
 from medperf_core.errors import IntegrityError
-from medperf_core.store import EventStore
 from medperf_core.store.canonical import canonical_json
 from medperf_core.store.mapper import UPCASTERS, to_domain_event, to_new_event
 from medperf_core.store.records import NewEvent
+from medperf_core.store.sqlite import sqlite_store
 
 
 @pytest.mark.parametrize("type_name", sorted(EVENT_CLASSES))
@@ -37,7 +37,7 @@ def test_every_event_type_round_trips_through_the_mapper(type_name: str, data: s
 @settings(max_examples=40, deadline=None)
 @given(st.lists(any_event, min_size=1, max_size=6))
 def test_events_read_back_from_the_store_equal_the_appended_ones(events: list[DomainEvent]) -> None:
-    with tempfile.TemporaryDirectory() as tmp, EventStore(Path(tmp) / "events.db") as store:
+    with tempfile.TemporaryDirectory() as tmp, sqlite_store(Path(tmp) / "events.db") as store:
         store.append("s", 0, events, actor="a@example.com")
         loaded, version = store.load("s")
     assert loaded == events

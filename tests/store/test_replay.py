@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from medperf_core.domain.events import DomainEvent
 from medperf_core.store import EventStore
+from medperf_core.store.sqlite import sqlite_store
 
 # A generated history: appends of 1-3 events to one of a few streams.
 histories = st.lists(
@@ -32,7 +33,7 @@ def rows(db: Database, table: str) -> list[dict[str, object]]:
 
 def _write(store: EventStore, history: list[tuple[str, list[DomainEvent]]]) -> None:
     for stream, events in history:
-        store.append(stream, store.stream_version(stream), events, actor="a@example.com")
+        store.append(stream, store.load(stream)[1], events, actor="a@example.com")
 
 
 @settings(max_examples=40, deadline=None)
@@ -40,16 +41,16 @@ def _write(store: EventStore, history: list[tuple[str, list[DomainEvent]]]) -> N
 def test_replay_gives_the_rows_of_live_application(history: list[tuple[str, list[DomainEvent]]]) -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
-        EventStore(Path(tmp) / "events.db", [StreamSummary()]) as store,
+        sqlite_store(Path(tmp) / "events.db", [StreamSummary()]) as store,
     ):
         _write(store, history)
-        live = {t: rows(store.db, t) for t in StreamSummary.tables}
+        live = {t: rows(store.recorder.db, t) for t in StreamSummary.tables}
         report = store.replay(rebuild=False)
         assert report.equal, report
         assert report.events == sum(len(events) for _, events in history)
         # A forced rebuild from nothing (no snapshot) gives the same rows again.
-        store._rebuild_all()
-        assert {t: rows(store.db, t) for t in StreamSummary.tables} == live
+        store.rebuild()
+        assert {t: rows(store.recorder.db, t) for t in StreamSummary.tables} == live
 
 
 @settings(max_examples=20, deadline=None)
@@ -60,22 +61,22 @@ def test_a_fresh_projection_built_from_the_log_alone_is_identical(
     """Copy the log, drop the projection's tables: opening the copy rebuilds them to the same rows."""
     with tempfile.TemporaryDirectory() as tmp:
         original = Path(tmp) / "events.db"
-        with EventStore(original, [StreamSummary()]) as store:
+        with sqlite_store(original, [StreamSummary()]) as store:
             _write(store, history)
-            live = {t: rows(store.db, t) for t in StreamSummary.tables}
+            live = {t: rows(store.recorder.db, t) for t in StreamSummary.tables}
         copy = Path(tmp) / "copy.db"
         shutil.copy(original, copy)
         db = Database(copy)
         for table in (*StreamSummary.tables, "_projections"):
             db[table].drop()
         db.conn.close()
-        with EventStore(copy, [StreamSummary()]) as rebuilt:
-            assert {t: rows(rebuilt.db, t) for t in StreamSummary.tables} == live
+        with sqlite_store(copy, [StreamSummary()]) as rebuilt:
+            assert {t: rows(rebuilt.recorder.db, t) for t in StreamSummary.tables} == live
 
 
 def test_replay_detects_and_repairs_a_drifted_projection(sample_log: Path) -> None:
-    with EventStore(sample_log, [StreamSummary()]) as store:
-        store.db.execute("UPDATE test_types SET count = 99 WHERE type = 'dataset.prepared'")
+    with sqlite_store(sample_log, [StreamSummary()]) as store:
+        store.recorder.db.execute("UPDATE test_types SET count = 99 WHERE type = 'dataset.prepared'")
         checked = store.replay(rebuild=False)
         assert not checked.equal
         assert [t.table for t in checked.tables if not t.equal] == ["test_types"]
@@ -87,16 +88,16 @@ def test_a_projection_version_bump_rebuilds_it_on_open(sample_log: Path) -> None
     class StreamSummaryV2(StreamSummary):
         version = 2
 
-    with EventStore(sample_log, [StreamSummary()]) as store:
-        store.db.execute("DELETE FROM test_streams")
-    with EventStore(sample_log, [StreamSummaryV2()]) as store:
-        assert store.db["test_streams"].count == 3
+    with sqlite_store(sample_log, [StreamSummary()]) as store:
+        store.recorder.db.execute("DELETE FROM test_streams")
+    with sqlite_store(sample_log, [StreamSummaryV2()]) as store:
+        assert store.recorder.db["test_streams"].count == 3
         assert store.replay(rebuild=False).equal
 
 
 def test_replay_of_the_tutorial_flow(sample_log: Path) -> None:
-    with EventStore(sample_log, [StreamSummary()]) as store:
+    with sqlite_store(sample_log, [StreamSummary()]) as store:
         report = store.replay(rebuild=False)
-        streams = {r["stream"]: r["events"] for r in store.db["test_streams"].rows}
+        streams = {r["stream"]: r["events"] for r in store.recorder.db["test_streams"].rows}
     assert report.equal and report.events == 8
     assert streams == {"dataset-1": 3, "association-dataset-1-benchmark-1": 2, "execution-b1m4d1": 3}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from medperf_core.store.sqlite_recorder import SQLiteRecorder
-from medperf_core.testing.recorder_contract import RecorderContract, new_event
+from medperf_core.store.sqlite.recorder import SQLiteRecorder
+from medperf_core.testing.recorder_contract import RecorderContract, append, new_event
 
 
 class TestSQLiteRecorder(RecorderContract):
@@ -22,12 +22,12 @@ class TestSQLiteRecorder(RecorderContract):
 def test_events_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     first = SQLiteRecorder(path)
-    stored = first.append("s", 0, [new_event(1), new_event(2)])
+    stored = append(first, "s", 0, [new_event(1), new_event(2)])
     first.close()
     second = SQLiteRecorder(path)
     try:
         assert list(second.read_all()) == stored
-        assert second.append("s", 2, [new_event(3)])[0].prev_hash == stored[-1].hash
+        assert append(second, "s", 2, [new_event(3)])[0].prev_hash == stored[-1].hash
     finally:
         second.close()
 
@@ -52,7 +52,7 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
 def test_reading_in_batches_yields_every_event(tmp_path: Path) -> None:
     rec = SQLiteRecorder(tmp_path / "events.db")
     try:
-        rec.append("s", 0, [new_event(i) for i in range(23)])
+        append(rec, "s", 0, [new_event(i) for i in range(23)])
         assert [e.position for e in rec.read_all(batch=5)] == list(range(1, 24))
         assert [r["position"] for r in rec.read_raw(after=20, batch=2)] == [21, 22, 23]
     finally:

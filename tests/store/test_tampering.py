@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from medperf_core.cli.main import run
-from medperf_core.store.sqlite_recorder import COLUMNS
+from medperf_core.store.sqlite.recorder import COLUMNS
 
 ALL_COLUMNS = [c.strip() for c in COLUMNS.split(",")]
 EVENTS = 8  # the tutorial flow of the sample_log fixture

@@ -20,42 +20,42 @@ Pages = Depends(PageParams)
 def list_benchmarks(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_benchmarks(who, p.limit, p.offset))
+    return paginated(request, p, svc.benchmarks.list(who, p.limit, p.offset))
 
 
 @routes.post("/benchmarks/")
 def create_benchmark(body: BenchmarkCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.create_benchmark(who, body.data())
+    return svc.benchmarks.create(who, body.data())
 
 
 @routes.get("/benchmarks/{benchmark_id}/")
 def get_benchmark(benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.get_benchmark(who, benchmark_id)
+    return svc.benchmarks.get(who, benchmark_id)
 
 
 @routes.put("/benchmarks/{benchmark_id}/")
 def update_benchmark(
     benchmark_id: int, body: BenchmarkUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.update_benchmark(who, benchmark_id, body.data())
+    return svc.benchmarks.update(who, benchmark_id, body.data())
 
 
 @routes.get("/benchmarks/{benchmark_id}/models/")
 def benchmark_models(
     benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.benchmark_associations(who, "model", benchmark_id, p.limit, p.offset))
+    return paginated(request, p, svc.associations.of_benchmark(who, "model", benchmark_id, p.limit, p.offset))
 
 
 @routes.get("/benchmarks/{benchmark_id}/datasets/")
 def benchmark_datasets(
     benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.benchmark_associations(who, "dataset", benchmark_id, p.limit, p.offset))
+    return paginated(request, p, svc.associations.of_benchmark(who, "dataset", benchmark_id, p.limit, p.offset))
 
 
 @routes.get("/benchmarks/{benchmark_id}/results/")
 def benchmark_results(
     benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.benchmark_results(who, benchmark_id, p.limit, p.offset))
+    return paginated(request, p, svc.results.of_benchmark(who, benchmark_id, p.limit, p.offset))

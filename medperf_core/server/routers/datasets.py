@@ -25,42 +25,42 @@ Pages = Depends(PageParams)
 def list_datasets(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_datasets(who, p.limit, p.offset))
+    return paginated(request, p, svc.datasets.list(who, p.limit, p.offset))
 
 
 @routes.post("/datasets/")
 def create_dataset(body: DatasetCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.create_dataset(who, body.data())
+    return svc.datasets.create(who, body.data())
 
 
 @routes.post("/datasets/benchmarks/")
 def request_dataset_association(
     body: DatasetAssociationCreate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.request_association(who, "dataset", body.data())
+    return svc.associations.request(who, "dataset", body.data())
 
 
 @routes.get("/datasets/{dataset_id}/")
 def get_dataset(dataset_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.get_dataset(who, dataset_id)
+    return svc.datasets.get(who, dataset_id)
 
 
 @routes.put("/datasets/{dataset_id}/")
 def update_dataset(
     dataset_id: int, body: DatasetUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.update_dataset(who, dataset_id, body.data())
+    return svc.datasets.update(who, dataset_id, body.data())
 
 
 @routes.get("/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
 def get_dataset_association(
     dataset_id: int, benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.get_association(who, "dataset", dataset_id, benchmark_id)
+    return svc.associations.get(who, "dataset", dataset_id, benchmark_id)
 
 
 @routes.put("/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
 def decide_dataset_association(
     dataset_id: int, benchmark_id: int, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.update_association(who, "dataset", dataset_id, benchmark_id, body.data())
+    return svc.associations.update(who, "dataset", dataset_id, benchmark_id, body.data())

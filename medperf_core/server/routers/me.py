@@ -17,58 +17,58 @@ Pages = Depends(PageParams)
 
 @routes.get("/me/")
 def me(svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.me(who)
+    return svc.users.me(who)
 
 
 @routes.get("/me/benchmarks/")
 def my_benchmarks(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_benchmarks(who, p.limit, p.offset, mine=True))
+    return paginated(request, p, svc.benchmarks.list(who, p.limit, p.offset, mine=True))
 
 
 @routes.get("/me/mlcubes/")
 def my_containers(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_containers(who, p.limit, p.offset, mine=True))
+    return paginated(request, p, svc.containers.list(who, p.limit, p.offset, mine=True))
 
 
 @routes.get("/me/datasets/")
 def my_datasets(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_datasets(who, p.limit, p.offset, mine=True))
+    return paginated(request, p, svc.datasets.list(who, p.limit, p.offset, mine=True))
 
 
 @routes.get("/me/results/")
 def my_results(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_results(who, p.limit, p.offset, mine=True))
+    return paginated(request, p, svc.results.list(who, p.limit, p.offset, mine=True))
 
 
 @routes.get("/me/datasets/associations/")
 def my_dataset_associations(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.my_associations(who, "dataset", p.limit, p.offset))
+    return paginated(request, p, svc.associations.mine(who, "dataset", p.limit, p.offset))
 
 
 @routes.get("/me/mlcubes/associations/")
 def my_model_associations(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.my_associations(who, "model", p.limit, p.offset))
+    return paginated(request, p, svc.associations.mine(who, "model", p.limit, p.offset))
 
 
 @routes.get("/users/")
 def list_users(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_users(who, p.limit, p.offset))
+    return paginated(request, p, svc.users.list(who, p.limit, p.offset))
 
 
 @routes.get("/users/{user_id}/")
 def get_user(user_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.get_user(who, user_id)
+    return svc.users.get(who, user_id)

@@ -25,42 +25,42 @@ Pages = Depends(PageParams)
 def list_containers(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_containers(who, p.limit, p.offset))
+    return paginated(request, p, svc.containers.list(who, p.limit, p.offset))
 
 
 @routes.post("/mlcubes/")
 def create_container(body: ContainerCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.create_container(who, body.data())
+    return svc.containers.create(who, body.data())
 
 
 @routes.post("/mlcubes/benchmarks/")
 def request_model_association(
     body: ModelAssociationCreate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.request_association(who, "model", body.data())
+    return svc.associations.request(who, "model", body.data())
 
 
 @routes.get("/mlcubes/{container_id}/")
 def get_container(container_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.get_container(who, container_id)
+    return svc.containers.get(who, container_id)
 
 
 @routes.put("/mlcubes/{container_id}/")
 def update_container(
     container_id: int, body: ContainerUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.update_container(who, container_id, body.data())
+    return svc.containers.update(who, container_id, body.data())
 
 
 @routes.get("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
 def get_model_association(
     container_id: int, benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.get_association(who, "model", container_id, benchmark_id)
+    return svc.associations.get(who, "model", container_id, benchmark_id)
 
 
 @routes.put("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
 def decide_model_association(
     container_id: int, benchmark_id: int, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
-    return svc.update_association(who, "model", container_id, benchmark_id, body.data())
+    return svc.associations.update(who, "model", container_id, benchmark_id, body.data())

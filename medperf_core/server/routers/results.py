@@ -20,14 +20,14 @@ Pages = Depends(PageParams)
 def list_results(
     request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
-    return paginated(request, p, svc.list_results(who, p.limit, p.offset))
+    return paginated(request, p, svc.results.list(who, p.limit, p.offset))
 
 
 @routes.post("/results/")
 def submit_result(body: ResultCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.submit_result(who, body.data())
+    return svc.results.submit(who, body.data())
 
 
 @routes.get("/results/{result_id}/")
 def get_result(result_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.get_result(who, result_id)
+    return svc.results.get(who, result_id)

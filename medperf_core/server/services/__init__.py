@@ -1,31 +1,69 @@
-"""ServerServices: every use case of the server, emitting events to its own store with the caller as actor."""
+"""The server's use cases, one service per entity, over one event store and its read model."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from medperf_core.server.services.associations import AssociationServices
-from medperf_core.server.services.base import Caller, FieldConflictError, FieldError, Json, Page
-from medperf_core.server.services.benchmarks import BenchmarkServices
-from medperf_core.server.services.containers import ContainerServices
-from medperf_core.server.services.datasets import DatasetServices
-from medperf_core.server.services.results import ResultServices
-from medperf_core.server.services.users import UserServices
+import attrs
+
+from medperf_core.domain.callers import Caller
+from medperf_core.server.read_model import Json, Page, ServerReadModel
+from medperf_core.server.services.associations import AssociationService
+from medperf_core.server.services.benchmarks import BenchmarkService
+from medperf_core.server.services.containers import ContainerService
+from medperf_core.server.services.datasets import DatasetService
+from medperf_core.server.services.results import ResultService
+from medperf_core.server.services.users import UserService
+from medperf_core.server.services.writer import Writer
+from medperf_core.store import EventStore
+
+if TYPE_CHECKING:
+    from medperf_core.plugins import PluginHost
 
 
-class ServerServices(
-    UserServices, ContainerServices, BenchmarkServices, DatasetServices, AssociationServices, ResultServices
-):
-    """One object over one event store; safe to share between the threads of one process."""
+@attrs.frozen
+class ServerServices:
+    """The services wired together; safe to share between the threads of one process (and between processes on
+    one database: every write is checked against the version it was decided on)."""
+
+    store: EventStore[Any]
+    reads: ServerReadModel
+    users: UserService
+    containers: ContainerService
+    benchmarks: BenchmarkService
+    datasets: DatasetService
+    associations: AssociationService
+    results: ResultService
 
     @classmethod
-    def open(cls, data_dir: Path) -> ServerServices:
-        from medperf_core.server.storage import open_server_store
+    def over(cls, store: EventStore[Any], reads: ServerReadModel) -> ServerServices:
+        writer = Writer(store, reads)
+        containers = ContainerService(reads, writer)
+        benchmarks = BenchmarkService(reads, writer, containers)
+        datasets = DatasetService(reads, writer, containers)
+        associations = AssociationService(reads, writer, datasets, containers, benchmarks)
+        return cls(
+            store=store,
+            reads=reads,
+            users=UserService(reads, writer),
+            containers=containers,
+            benchmarks=benchmarks,
+            datasets=datasets,
+            associations=associations,
+            results=ResultService(reads, writer, datasets, containers, benchmarks, associations),
+        )
 
-        return cls(open_server_store(data_dir))
+    @classmethod
+    def open(cls, database: str | Path, host: PluginHost | None = None) -> ServerServices:
+        """The services over the server database at `database` (a URL, or a data directory for SQLite)."""
+        from medperf_core.server.storage import open_server_storage
+
+        storage = open_server_storage(database, host=host)
+        return cls.over(storage.store, storage.reads)
 
     def close(self) -> None:
         self.store.close()
 
 
-__all__ = ["Caller", "FieldConflictError", "FieldError", "Json", "Page", "ServerServices"]
+__all__ = ["Caller", "Json", "Page", "ServerServices"]

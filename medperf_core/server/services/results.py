@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-from medperf_core.domain.events import ResultSubmitted
+from medperf_core.domain.callers import Caller
+from medperf_core.domain.events import DomainEvent, ResultSubmitted
 from medperf_core.domain.executions import result_uid
+from medperf_core.domain.resources import RESULT
 from medperf_core.errors import ConflictError, InvalidTransitionError, NotFoundError, PermissionDeniedError
-from medperf_core.server.services.base import Caller, Json, Page, ServiceBase, clean
-
-RESULT_FIELDS: dict[str, type] = {
-    "name": str,
-    "benchmark": int,
-    "model": int,
-    "dataset": int,
-    "results": dict,
-    "metadata": dict,
-}
-# A result is visible to its submitter, the benchmark's owner and admins.
-VISIBLE = "(owner = ? OR benchmark IN (SELECT id FROM benchmarks WHERE owner = ?))"
+from medperf_core.server.read_model import Json, Page, ServerReadModel
+from medperf_core.server.services.associations import AssociationService
+from medperf_core.server.services.benchmarks import BenchmarkService
+from medperf_core.server.services.containers import ContainerService
+from medperf_core.server.services.datasets import DatasetService
+from medperf_core.server.services.fields import clean
+from medperf_core.server.services.writer import Writer
+from medperf_core.store.store import Append
 
 
-class ResultServices(ServiceBase):
+class ResultService:
+    def __init__(
+        self,
+        reads: ServerReadModel,
+        writer: Writer,
+        datasets: DatasetService,
+        containers: ContainerService,
+        benchmarks: BenchmarkService,
+        associations: AssociationService,
+    ) -> None:
+        self.reads = reads
+        self.writer = writer
+        self.datasets = datasets
+        self.containers = containers
+        self.benchmarks = benchmarks
+        self.associations = associations
+
     def _require_approved(self, kind: str, entity: int, benchmark: int) -> None:
-        latest = self.latest_association(kind, entity, benchmark)  # type: ignore[attr-defined]
+        latest = self.associations.latest(kind, entity, benchmark)
         if latest is None or latest["approval_status"] != "APPROVED":
             status = "not requested" if latest is None else latest["approval_status"].lower()
             raise InvalidTransitionError(
@@ -29,68 +43,52 @@ class ResultServices(ServiceBase):
                 "results need an approved association",
             )
 
-    def submit_result(self, caller: Caller, body: Json) -> Json:
-        data = clean(body, RESULT_FIELDS, required=("benchmark", "model", "dataset"))
+    def submit(self, caller: Caller, body: Json) -> Json:
+        data = clean(body, RESULT, creating=True)
         b, m, d = data["benchmark"], data["model"], data["dataset"]
-        with self.store.lock:
-            dataset = self.visible_dataset(caller, d)  # type: ignore[attr-defined]
-            if dataset["owner"] != caller.id:
-                raise PermissionDeniedError(f"only the owner of dataset {d} can submit its results")
-            benchmark = self.by_id("benchmarks", "benchmark", b)
-            self.by_id("containers", "container", m)
-            self._require_approved("dataset", d, b)
-            if m != benchmark["reference_model_mlcube"]:
-                self._require_approved("model", m, b)
-            existing = self.row(
-                "SELECT id FROM results WHERE benchmark = ? AND model = ? AND dataset = ?", [b, m, d]
+        dataset = self.datasets.get(caller, d)
+        if dataset["owner"] != caller.id:
+            raise PermissionDeniedError(f"only the owner of dataset {d} can submit its results")
+        benchmark = self.benchmarks.get(caller, b)
+        self.containers.get(caller, m)
+        self._require_approved("dataset", d, b)
+        if m != benchmark["reference_model_mlcube"]:
+            self._require_approved("model", m, b)
+        existing = self.reads.find(RESULT, benchmark=b, model=m, dataset=d)
+        if existing is not None:
+            raise ConflictError(
+                f"a result of model {m} on dataset {d} for benchmark {b} already exists (result {existing['id']})"
             )
-            if existing is not None:
-                raise ConflictError(
-                    f"a result of model {m} on dataset {d} for benchmark {b} already exists "
-                    f"(result {existing['id']})"
-                )
-            new_id = self.create(
-                "results",
-                "result",
-                lambda rid: [
-                    ResultSubmitted(
-                        result_id=rid,
-                        benchmark=b,
-                        model=m,
-                        dataset=d,
-                        owner=caller.id,
-                        metrics=data.get("results", {}),
-                        uid=data.get("name") or result_uid(b, m, d),
-                        metadata=data.get("metadata", {}),
-                    )
-                ],
-                caller,
-            )
-        return self.get_result(caller, new_id)
 
-    def get_result(self, caller: Caller, result_id: int) -> Json:
-        if caller.is_staff:
-            return self.by_id("results", "result", result_id)
-        found = self.row(
-            f"SELECT * FROM results WHERE id = ? AND {VISIBLE}", [result_id, caller.id, caller.id]
+        def build(rid: int) -> list[Append]:
+            event: DomainEvent = ResultSubmitted(
+                result_id=rid, benchmark=b, model=m, dataset=d, owner=caller.id, metrics=data.get("results", {}),
+                uid=data.get("name") or result_uid(b, m, d), metadata=data.get("metadata", {}),
+            )
+            return [Append(f"result-{rid}", 0, [event])]
+
+        new_id = self.writer.create(RESULT, build, caller.actor)
+        return self.get(caller, new_id)
+
+    def get(self, caller: Caller, result_id: int) -> Json:
+        found = (
+            self.reads.get(RESULT, result_id)
+            if caller.is_staff
+            else self.reads.result_visible_to(caller.id, result_id)
         )
         if found is None:
             raise NotFoundError(f"result {result_id} not found")
         return found
 
-    def list_results(
-        self, caller: Caller, limit: int | None = None, offset: int = 0, *, mine: bool = False
-    ) -> Page:
+    def list(self, caller: Caller, limit: int | None = None, offset: int = 0, *, mine: bool = False) -> Page:
         if mine:
-            return self.page("results", "owner = ?", [caller.id], limit, offset)
+            return self.reads.list(RESULT, limit, offset, owner=caller.id)
         if caller.is_staff:
-            return self.page("results", "1", [], limit, offset)
-        return self.page("results", VISIBLE, [caller.id, caller.id], limit, offset)
+            return self.reads.list(RESULT, limit, offset)
+        return self.reads.results_visible_to(caller.id, limit, offset)
 
-    def benchmark_results(
-        self, caller: Caller, benchmark_id: int, limit: int | None = None, offset: int = 0
-    ) -> Page:
-        benchmark = self.by_id("benchmarks", "benchmark", benchmark_id)
+    def of_benchmark(self, caller: Caller, benchmark_id: int, limit: int | None = None, offset: int = 0) -> Page:
+        benchmark = self.benchmarks.get(caller, benchmark_id)
         if not (caller.is_staff or caller.id == benchmark["owner"]):
             raise PermissionDeniedError(f"only the owner of benchmark {benchmark_id} can list its results")
-        return self.page("results", "benchmark = ?", [benchmark_id], limit, offset)
+        return self.reads.list(RESULT, limit, offset, benchmark=benchmark_id)

@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
+from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import UserRegistered
-from medperf_core.errors import NotFoundError, PermissionDeniedError
-from medperf_core.server.services.base import Caller, Json, Page, ServiceBase
+from medperf_core.domain.resources import USER
+from medperf_core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from medperf_core.server.read_model import Json, Page, ServerReadModel
+from medperf_core.server.services.writer import Writer
+from medperf_core.store.store import Append
 
 if TYPE_CHECKING:
     from medperf_core.server.auth import Identity
 
-USER_FIELDS = ("id", "username", "email", "first_name", "last_name", "is_staff")
 
+class UserService:
+    def __init__(self, reads: ServerReadModel, writer: Writer) -> None:
+        self.reads = reads
+        self.writer = writer
 
-def present_user(row: Json) -> Json:
-    return {k: row[k] for k in USER_FIELDS}
-
-
-class UserServices(ServiceBase):
     def identify(self, identity: Identity) -> Caller:
         """The caller behind an identity, registering the user on first sight (UserRegistered, actor = them)."""
-        found = self.row("SELECT id, email, is_staff FROM users WHERE email = ?", [identity.email])
+        found = self.reads.find(USER, email=identity.email)
         if found is None:
-            with self.store.lock:
-                found = self.row("SELECT id, email, is_staff FROM users WHERE email = ?", [identity.email])
-                if found is None:
-                    self.create(
-                        "users",
-                        "user",
-                        lambda uid: [
+            with contextlib.suppress(ConflictError):  # another request registered the same user first
+                self.writer.create(
+                    USER,
+                    lambda uid: [
+                        Append(f"user-{uid}", 0, [
                             UserRegistered(
                                 user_id=uid,
                                 email=identity.email,
@@ -38,25 +39,24 @@ class UserServices(ServiceBase):
                                 last_name=identity.last_name,
                                 is_staff=identity.is_staff,
                             )
-                        ],
-                        identity.email,
-                    )
-                    found = self.row(
-                        "SELECT id, email, is_staff FROM users WHERE email = ?", [identity.email]
-                    )
+                        ])
+                    ],
+                    identity.email,
+                )
+            found = self.reads.find(USER, email=identity.email)
         assert found is not None
         return Caller(id=found["id"], email=found["email"], is_staff=bool(found["is_staff"]))
 
     def me(self, caller: Caller) -> Json:
-        return present_user(self.by_id("users", "user", caller.id))
+        return self.get(caller, caller.id)
 
-    def list_users(self, caller: Caller, limit: int | None = None, offset: int = 0) -> Page:
+    def list(self, caller: Caller, limit: int | None = None, offset: int = 0) -> Page:
         if not caller.is_staff:
             raise PermissionDeniedError("only admins can list users")
-        found = self.page("users", "1", [], limit, offset)
-        return Page(found.count, [present_user(r) for r in found.results])
+        return self.reads.list(USER, limit, offset)
 
-    def get_user(self, caller: Caller, user_id: int) -> Json:
-        if not caller.is_staff and caller.id != user_id:
+    def get(self, caller: Caller, user_id: int) -> Json:
+        found = self.reads.get(USER, user_id) if caller.is_staff or caller.id == user_id else None
+        if found is None:
             raise NotFoundError(f"user {user_id} not found")
-        return present_user(self.by_id("users", "user", user_id))
+        return found

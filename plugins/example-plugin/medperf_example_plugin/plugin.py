@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from medperf_core.hookspecs import hookimpl
+from medperf_core import hookimpl
+
+if TYPE_CHECKING:
+    from medperf_core.hookspecs import EventStoreFactory, RunnerFactory
+    from medperf_core.registry import Registry
 
 
 def hello(name: str = typer.Option("world", "--name", "-n", help="Who to greet.")) -> None:
@@ -20,7 +24,14 @@ def medperf_register_commands(app: typer.Typer) -> None:
 
 
 @hookimpl
-def medperf_register_runners(register: Any) -> None:
+def medperf_register_runners(register: Registry[RunnerFactory]) -> None:
     from medperf_example_plugin.runner import ExampleRunner
 
     register("example", ExampleRunner)
+
+
+@hookimpl
+def medperf_register_event_recorders(register: Registry[EventStoreFactory]) -> None:
+    from medperf_example_plugin.recorder import MemoryBackend
+
+    register("memory", MemoryBackend)

@@ -1,4 +1,4 @@
-"""The client's read models, built only from its own event log: datasets, associations, executions."""
+"""The client's read models in SQLite, built only from its own event log: datasets, associations, executions."""
 
 from __future__ import annotations
 
@@ -9,26 +9,27 @@ from typing import Any
 from sqlite_utils import Database
 
 from medperf_core.domain import events as ev
-from medperf_core.store import Projection, StoredEvent
+from medperf_core.store.records import StoredEvent
+from medperf_core.store.sqlite.projection import SQLiteProjection
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-class LocalDatasets:
+class LocalDatasets(SQLiteProjection):
     name = "local_datasets"
     version = 1
     tables: Sequence[str] = ("local_datasets",)
 
-    def create(self, db: Database) -> None:
-        db.execute(
+    def schema(self) -> list[str]:
+        return [
             """CREATE TABLE IF NOT EXISTS local_datasets (
                 dataset_id INTEGER PRIMARY KEY, name TEXT, owner INTEGER, state TEXT, benchmark INTEGER,
                 data_preparation_mlcube INTEGER, input_data_hash TEXT, generated_uid TEXT, data_path TEXT,
                 labels_path TEXT, statistics TEXT, steps_done TEXT, last_error TEXT, registered_at TEXT,
                 prepared_at TEXT, operational_at TEXT, report TEXT)"""
-        )
+        ]
 
     def apply(self, db: Database, event: ev.DomainEvent, stored: StoredEvent) -> None:
         table = db.table("local_datasets")
@@ -61,17 +62,17 @@ class LocalDatasets:
             table.update(dataset_id, {"report": _json(event.report)})
 
 
-class LocalAssociations:
+class LocalAssociations(SQLiteProjection):
     name = "local_associations"
     version = 1
     tables: Sequence[str] = ("local_associations",)
 
-    def create(self, db: Database) -> None:
-        db.execute(
+    def schema(self) -> list[str]:
+        return [
             """CREATE TABLE IF NOT EXISTS local_associations (
                 kind TEXT, benchmark INTEGER, entity INTEGER, status TEXT, metadata TEXT, updated_at TEXT,
                 PRIMARY KEY (kind, benchmark, entity))"""
-        )
+        ]
 
     def apply(self, db: Database, event: ev.DomainEvent, stored: StoredEvent) -> None:
         table = db.table("local_associations")
@@ -88,18 +89,18 @@ class LocalAssociations:
             )
 
 
-class LocalExecutions:
+class LocalExecutions(SQLiteProjection):
     name = "local_executions"
     version = 1
     tables: Sequence[str] = ("local_executions",)
 
-    def create(self, db: Database) -> None:
-        db.execute(
+    def schema(self) -> list[str]:
+        return [
             """CREATE TABLE IF NOT EXISTS local_executions (
                 uid TEXT PRIMARY KEY, benchmark INTEGER, model INTEGER, dataset INTEGER, state TEXT,
                 metrics TEXT, images TEXT, duration_s REAL, error TEXT, log_path TEXT, started_at TEXT,
                 finished_at TEXT, result_id INTEGER, submitted_at TEXT)"""
-        )
+        ]
 
     def apply(self, db: Database, event: ev.DomainEvent, stored: StoredEvent) -> None:
         table = db.table("local_executions")
@@ -120,4 +121,4 @@ class LocalExecutions:
                                      "submitted_at": stored.recorded_at})
 
 
-CLIENT_PROJECTIONS: list[Projection] = [LocalDatasets(), LocalAssociations(), LocalExecutions()]
+CLIENT_PROJECTIONS: list[SQLiteProjection] = [LocalDatasets(), LocalAssociations(), LocalExecutions()]

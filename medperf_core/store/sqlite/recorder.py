@@ -1,4 +1,8 @@
-"""The SQLite recorder: one `events` table, optimistic concurrency on (stream, version), a hash chain."""
+"""The SQLite recorder: one `events` table, optimistic concurrency on (stream, version), a hash chain.
+
+The connection is shared by the threads of one process and serialised by a lock that never leaves this module;
+between processes, `BEGIN IMMEDIATE` and the version check inside the transaction keep appends correct.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,17 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from medperf_core.errors import ConcurrencyError
+from medperf_core.errors import ConcurrencyError, ConflictError
 from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
-from medperf_core.store.migrations import event_log
-from medperf_core.store.records import NewEvent, StoredEvent
+from medperf_core.store.recorder import LogHead, StreamAppend
+from medperf_core.store.records import StoredEvent
+from medperf_core.store.sqlite.migrations import event_log
 
 COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
 
@@ -30,64 +36,102 @@ def _decode_leniently(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def connect(path: Path) -> Database:
-    """A durable WAL connection usable from the threads of one process (access is serialised by a lock)."""
+def connect(path: Path | None) -> Database:
+    """A durable WAL connection usable from the threads of one process (None: in memory)."""
+    if path is None:
+        return Database(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None))
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30.0)
+    conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # durable: a committed event survives a power cut
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
     return Database(conn)
 
 
-class SQLiteRecorder:
-    """Inserts and selects stored events. Callers pass `apply` to update projections in the same transaction."""
+def version_conflict(stream: str, current: int, expected: int) -> ConcurrencyError:
+    return ConcurrencyError(
+        f"{stream} changed meanwhile: it is at version {current}, the decision was made at version {expected}",
+        "someone else changed it at the same time: run the command again to decide on the new state",
+    )
 
-    def __init__(self, path: Path) -> None:
+
+class SQLiteRecorder:
+    """Inserts and selects stored events; `apply` updates projections in the same transaction."""
+
+    def __init__(self, path: Path | None) -> None:
         self.path = path
         self.db = connect(path)
-        self.lock = threading.RLock()
-        with self.lock:
-            event_log.apply(self.db)
+        self._lock = threading.RLock()
+        self._depth = 0
+        with self._transaction("BEGIN IMMEDIATE") as db:  # two processes opening a new file at once
+            event_log.apply(db)
 
     def close(self) -> None:
         self.db.conn.close()
 
-    def append(
-        self,
-        stream: str,
-        expected_version: int,
-        new_events: Sequence[NewEvent],
-        apply: Callable[[StoredEvent], None] | None = None,
-    ) -> list[StoredEvent]:
-        conn = self.db.conn
-        with self.lock:
-            conn.execute("BEGIN IMMEDIATE")
+    # --- transactions ---------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[Database]:
+        with self._lock:
+            if self._depth:  # nested in this thread's own transaction: join it
+                self._depth += 1
+                try:
+                    yield self.db
+                finally:
+                    self._depth -= 1
+                return
+            conn = self.db.conn
+            conn.execute(begin)
+            self._depth = 1
             try:
-                stored = self._insert(conn, stream, expected_version, new_events)
-                if apply is not None:
-                    for event in stored:
-                        apply(event)
-                conn.execute("COMMIT")
+                yield self.db
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            else:
+                conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def transaction(self) -> Any:
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def reading(self) -> Any:
+        return self._transaction("BEGIN")
+
+    def scratch(self) -> Database:
+        return connect(None)
+
+    # --- writing --------------------------------------------------------------------------------------------
+
+    def append(
+        self,
+        appends: Sequence[StreamAppend],
+        apply: Callable[[Database, StoredEvent], None] | None = None,
+    ) -> list[StoredEvent]:
+        with self._transaction("BEGIN IMMEDIATE") as db:
+            stored: list[StoredEvent] = []
+            for batch in appends:
+                stored += self._insert(db.conn, batch)
+            if apply is not None:
+                try:
+                    for event in stored:
+                        apply(db, event)
+                except sqlite3.IntegrityError as e:  # a unique column of a read model, e.g. a name
+                    raise ConflictError(f"this conflicts with an existing entry ({e})", "choose another value") from e
         return stored
 
-    def _insert(
-        self, conn: sqlite3.Connection, stream: str, expected_version: int, new_events: Sequence[NewEvent]
-    ) -> list[StoredEvent]:
+    def _insert(self, conn: sqlite3.Connection, batch: StreamAppend) -> list[StoredEvent]:
+        stream, expected_version = batch.stream, batch.expected_version
         current = self._stream_version(conn, stream)
         if current != expected_version:
-            raise ConcurrencyError(
-                f"stream {stream!r} is at version {current}, not {expected_version}",
-                "reload and try again: someone else changed it",
-            )
+            raise version_conflict(stream, current, expected_version)
         last = conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
         position, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
         stored: list[StoredEvent] = []
-        for offset, new in enumerate(new_events, start=1):
+        for offset, new in enumerate(batch.events, start=1):
             row: dict[str, Any] = {
                 "position": position + offset,
                 "stream": stream,
@@ -106,9 +150,7 @@ class SQLiteRecorder:
                      new.actor, canonical_json(new.payload), prev_hash, digest),
                 )
             except sqlite3.IntegrityError as e:
-                raise ConcurrencyError(
-                    f"stream {stream!r} already has version {row['version']}", "reload and try again"
-                ) from e
+                raise version_conflict(stream, row["version"], expected_version) from e
             stored.append(StoredEvent(prev_hash=prev_hash, hash=digest, **row))
             prev_hash = digest
         return stored
@@ -118,22 +160,19 @@ class SQLiteRecorder:
         row = conn.execute("SELECT MAX(version) FROM events WHERE stream = ?", (stream,)).fetchone()
         return int(row[0] or 0)
 
-    def stream_version(self, stream: str) -> int:
-        with self.lock:
-            return self._stream_version(self.db.conn, stream)
+    # --- reading --------------------------------------------------------------------------------------------
 
     def read_stream(self, stream: str) -> list[StoredEvent]:
-        with self.lock:
+        with self._lock:
             rows = self.db.conn.execute(
                 f"SELECT {COLUMNS} FROM events WHERE stream = ? ORDER BY version", (stream,)
             ).fetchall()
         return [_row_to_stored(r) for r in rows]
 
     def read_all(self, after: int = 0, batch: int = 5000) -> Iterator[StoredEvent]:
-        """Every event after a position, in position order, read in batches (constant memory)."""
         position = after
         while True:
-            with self.lock:
+            with self._lock:
                 rows = self.db.conn.execute(
                     f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?", (position, batch)
                 ).fetchall()
@@ -144,15 +183,12 @@ class SQLiteRecorder:
             position = rows[-1][0]
 
     def read_raw(self, after: int | None = None, batch: int = 5000) -> Iterator[dict[str, Any]]:
-        """Rows as stored (payload text untouched), for verification; by default every row, even at position <= 0.
-
-        Text that is not valid UTF-8 (a tampered byte) is decoded with replacement characters instead of raising,
-        so that verification reports the row's position rather than crashing; the replaced text cannot hash right.
-        """
+        """Rows as stored; text that is not valid UTF-8 (a tampered byte) decodes with replacement characters,
+        so that verification names the row's position instead of crashing (the replaced text cannot hash right)."""
         position = after
         conn = self.db.conn
         while True:
-            with self.lock:
+            with self._lock:
                 text_factory = conn.text_factory
                 conn.text_factory = _decode_leniently
                 try:
@@ -170,7 +206,7 @@ class SQLiteRecorder:
                 yield dict(zip(names, r, strict=True))
             position = rows[-1][0]
 
-    def last_position(self) -> int:
-        with self.lock:
-            row = self.db.conn.execute("SELECT MAX(position) FROM events").fetchone()
-        return int(row[0] or 0)
+    def head(self) -> LogHead:
+        with self._lock:
+            row = self.db.conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+        return LogHead(int(row[0]), str(row[1])) if row else LogHead()

@@ -1,0 +1,49 @@
+"""Request bodies checked against a resource's definition: writable fields only, types and choices checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from medperf_core.domain.resources import FieldSpec, Resource
+from medperf_core.errors import FieldError, UserError
+
+Json = dict[str, Any]
+
+_CHECKS: dict[type, tuple[str, Callable[[Any], bool]]] = {
+    str: ("a string", lambda v: isinstance(v, str)),
+    int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    dict: ("a JSON object", lambda v: isinstance(v, dict)),
+}
+
+
+def _check(spec: FieldSpec, value: Any) -> Any:
+    if spec.kind is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    label, ok = _CHECKS[spec.kind]
+    if not ok(value):
+        raise FieldError(spec.name, f"{spec.name}: must be {label}, got {json.dumps(value)[:60]}")
+    if spec.choices and value not in spec.choices:
+        raise FieldError(spec.name, f"{spec.name}: must be one of {', '.join(spec.choices)}")
+    return value
+
+
+def clean(body: Mapping[str, Any], resource: Resource, *, creating: bool = False) -> Json:
+    """The writable fields the body sets (unknown and read-only fields, and nulls, are ignored), checked.
+
+    Creating, the resource's required fields must be present and not empty.
+    """
+    if not isinstance(body, Mapping):
+        raise UserError("the request body must be a JSON object")
+    out: Json = {}
+    for spec in resource.writable():
+        value = body.get(spec.name)
+        if value is not None:
+            out[spec.name] = _check(spec, value)
+    if creating:
+        for spec in resource.fields:
+            if spec.required and (spec.name not in out or out[spec.name] == ""):
+                raise FieldError(spec.name, f"{spec.name}: this field is required")
+    return out

@@ -1,0 +1,76 @@
+"""The narrow seam every event recorder implements: append at expected versions, read a stream, read all, the head."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeVar
+
+import attrs
+
+from medperf_core.store.canonical import GENESIS_HASH
+from medperf_core.store.records import NewEvent, StoredEvent
+
+S_co = TypeVar("S_co", covariant=True)
+
+
+@attrs.frozen
+class StreamAppend:
+    """New events for one stream, valid only if the stream is still at `expected_version` (0: the stream is new)."""
+
+    stream: str
+    expected_version: int
+    events: Sequence[NewEvent]
+
+
+@attrs.frozen
+class LogHead:
+    """The last stored event's position and hash (0 and the genesis hash for an empty log)."""
+
+    position: int = 0
+    hash: str = GENESIS_HASH
+
+
+class Recorder(Protocol[S_co]):
+    """Stores `NewEvent`s as positioned, hash-chained `StoredEvent`s.
+
+    `S` is the recorder's session type: what projections write to inside an append's transaction (a sqlite-utils
+    `Database` for the SQLite recorder). Recorders serialise their own writers; callers never lock.
+    """
+
+    def append(
+        self, appends: Sequence[StreamAppend], apply: Callable[[S_co, StoredEvent], None] | None = None
+    ) -> list[StoredEvent]:
+        """Append every batch in one transaction, or none.
+
+        Raises `ConcurrencyError` when any stream is no longer at its expected version. `apply` runs for each
+        stored event inside the transaction (projection updates); if it raises, nothing is stored.
+        """
+
+    def read_stream(self, stream: str) -> list[StoredEvent]:
+        """The stream's events in version order ([] for an unknown stream)."""
+
+    def read_all(self, after: int = 0) -> Iterator[StoredEvent]:
+        """Every event with a position greater than `after`, in position order, in constant memory."""
+
+    def read_raw(self, after: int | None = None) -> Iterator[dict[str, Any]]:
+        """Rows as stored (payload text untouched), for verification; every row when `after` is None."""
+
+    def head(self) -> LogHead:
+        """The last event's position and hash."""
+
+    def transaction(self) -> AbstractContextManager[S_co]:
+        """An exclusive write transaction over the projections' tables (rebuilds); committed on success."""
+
+    def reading(self) -> AbstractContextManager[S_co]:
+        """A consistent read of the projections' tables (read models query through it)."""
+
+    def scratch(self) -> S_co:
+        """An empty session of the same kind, for rebuilding projections off to the side (replay --check-only)."""
+
+    def close(self) -> None: ...
+
+
+def stream_version(recorder: Recorder[Any], stream: str) -> int:
+    events = recorder.read_stream(stream)
+    return events[-1].version if events else 0

@@ -1,0 +1,35 @@
+"""The built-in `sqlite` event-store backend: a log file with the server's or the client's tables beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from medperf_core.store.backends import ClientStorage, ServerStorage
+from medperf_core.store.sqlite.recorder import SQLiteRecorder
+from medperf_core.store.store import EventStore
+
+
+def _path(location: str) -> Path:
+    return Path(location).expanduser()
+
+
+class SQLiteBackend:
+    def open_recorder(self, location: str) -> SQLiteRecorder:
+        return SQLiteRecorder(_path(location))
+
+    def open_server(self, location: str, *, audit: bool = False) -> ServerStorage:
+        from medperf_core.store.sqlite.server_reads import SQLiteServerReads
+        from medperf_core.store.sqlite.server_tables import ServerTables
+
+        recorder = SQLiteRecorder(_path(location))
+        store: EventStore[Any] = EventStore(recorder, [ServerTables()], audit=audit)
+        return ServerStorage(store, SQLiteServerReads(recorder))
+
+    def open_client(self, location: str, *, audit: bool = False) -> ClientStorage:
+        from medperf_core.store.sqlite.client_reads import SQLiteLocalState
+        from medperf_core.store.sqlite.client_tables import CLIENT_PROJECTIONS
+
+        recorder = SQLiteRecorder(_path(location))
+        store: EventStore[Any] = EventStore(recorder, CLIENT_PROJECTIONS, audit=audit)
+        return ClientStorage(store, SQLiteLocalState(recorder))
