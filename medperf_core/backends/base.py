@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 Json = dict[str, Any]
@@ -53,6 +54,13 @@ class ServerBackend(Protocol):
     def list_my_model_associations(self) -> list[Json]: ...
     def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:
         """For the benchmark owner: every dataset association of the benchmark."""
+        ...
+
+    # files
+    def upload_file(self, path: Path) -> Json:
+        """Store a file on the server (a container's config, parameters or additional-files tarball, a demo
+        dataset tarball); returns `{"url", "sha256", "size"}`: where it is served and what its bytes hash to.
+        Uploading the same bytes again returns the same URL."""
         ...
 
     # results

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medperf_core.backends.base import Json
-from medperf_core.errors import AuthenticationError
+from medperf_core.errors import AuthenticationError, UserError
 from medperf_core.profiles import Profile
 
 if TYPE_CHECKING:
@@ -157,6 +157,19 @@ class LocalBackend:
 
     def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:
         return self.services.associations.of_benchmark(self._caller(), "dataset", benchmark_id).results
+
+    # --- files ----------------------------------------------------------------------------------------------
+
+    def upload_file(self, path: Path) -> Json:
+        """Kept in the local server's file store; the URL is that stored file's `file://` URI."""
+        from medperf_core.server.files import FILES_DIR, FileStore
+
+        self._caller()
+        try:
+            stored = FileStore(self.data_dir / FILES_DIR).save_path(path)
+        except OSError as e:
+            raise UserError(f"cannot read {path}: {e.strerror}", "check the path") from e
+        return stored.describe(stored.path.resolve().as_uri())
 
     # --- results --------------------------------------------------------------------------------------------
 

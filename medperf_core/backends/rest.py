@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -94,10 +95,12 @@ class RestBackend:
 
     # --- transport ------------------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: Json | None = None) -> Any:
+    def request(self, method: str, path: str, body: Json | None = None, **kw: Any) -> Any:
         url = path if path.startswith(("http://", "https://")) else self.base + path
         try:
-            response = self.session.request(method, url, json=body, timeout=self.timeout, verify=self.verify)
+            response = self.session.request(
+                method, url, json=body, timeout=self.timeout, verify=self.verify, **kw
+            )
         except requests.exceptions.SSLError as e:
             raise ServerError(
                 f"TLS error talking to {self.profile.server}: {e}",
@@ -262,6 +265,17 @@ class RestBackend:
 
     def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:
         return self.get_all(f"/benchmarks/{benchmark_id}/datasets/")
+
+    # --- files ----------------------------------------------------------------------------------------------
+
+    def upload_file(self, path: Path) -> Json:
+        try:
+            handle = path.open("rb")
+        except OSError as e:
+            raise UserError(f"cannot read {path}: {e.strerror}", "check the path") from e
+        with handle:
+            result: Json = self.request("POST", "/files/", files={"file": (path.name, handle)})
+        return result
 
     # --- results --------------------------------------------------------------------------------------------
 

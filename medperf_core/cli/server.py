@@ -26,7 +26,7 @@ SERVER_EXTRA = "pip install 'medperf[server]'"
 
 def _require_server_extra(auth: str) -> None:
     """One line naming what to install, instead of a ModuleNotFoundError, when the server extra is missing."""
-    modules = ["fastapi", "uvicorn"] + (["jwt", "cryptography"] if auth == "jwt" else [])
+    modules = ["fastapi", "uvicorn", "python_multipart"] + (["jwt", "cryptography"] if auth == "jwt" else [])
     for module in modules:
         try:
             __import__(module)
@@ -41,6 +41,36 @@ def _data_dir(value: Path | None) -> Path:
     from medperf_core.server.storage import default_data_dir
 
     return (value or default_data_dir()).expanduser().resolve()
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _check_public_url(value: str) -> str:
+    """`http(s)://host[:port][/prefix]` without a trailing slash; a UserError naming the problem otherwise."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise UserError(
+            f"--public-url {value!r} is not an http(s) base URL", "give e.g. --public-url https://medperf.example.org"
+        )
+    return value.rstrip("/")
+
+
+def _log_config(level: str, access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging at `level`, with request lines (uvicorn logs them at INFO) shown whenever `access_log`."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    upper = "TRACE" if level == "trace" else level.upper()
+    config["loggers"]["uvicorn"]["level"] = upper
+    config["loggers"]["uvicorn.error"]["level"] = upper
+    config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log and level != "trace" else upper
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
 
 
 @app.command("start")
@@ -61,9 +91,27 @@ def start(
     jwt_audience: str = typer.Option(None, "--jwt-audience", envvar="MEDPERF_JWT_AUDIENCE"),
     jwt_issuer: str = typer.Option(None, "--jwt-issuer", envvar="MEDPERF_JWT_ISSUER"),
     jwt_admin: list[str] = typer.Option([], "--jwt-admin", help="An admin's email (repeatable)."),
+    jwt_email_claim: str = typer.Option(
+        None,
+        "--jwt-email-claim",
+        envvar="MEDPERF_JWT_EMAIL_CLAIM",
+        help="The token claim holding the user's email (default: email, else https://medperf.org/email).",
+    ),
+    public_url: str = typer.Option(
+        None,
+        "--public-url",
+        envvar="MEDPERF_SERVER_PUBLIC_URL",
+        help="The base URL clients reach this server at (https://host[:port]); stored files are published under "
+        "it (default: the host each request was addressed to).",
+    ),
+    access_log: bool = typer.Option(
+        False, "--access-log", envvar="MEDPERF_SERVER_ACCESS_LOG", help="Log every request line (to stderr)."
+    ),
     ssl_certfile: Path = typer.Option(None, "--ssl-certfile", help="Serve HTTPS with this certificate."),
     ssl_keyfile: Path = typer.Option(None, "--ssl-keyfile", help="The certificate's private key."),
-    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    log_level: str = typer.Option(
+        "warning", "--log-level", help="uvicorn log level (critical, error, warning, info, debug, trace)."
+    ),
     database: str = typer.Option(
         None,
         "--database",
@@ -86,6 +134,10 @@ def start(
         raise UserError(f"unknown auth provider {auth!r}", f"use one of {', '.join(AUTH_MODES)}")
     _require_server_extra(auth)
     decision_delay_seconds()  # a malformed MEDPERF_SERVER_DECISION_DELAY fails here, not on every write
+    if public_url is not None:
+        public_url = _check_public_url(public_url)
+    if log_level.lower() not in LOG_LEVELS:
+        raise UserError(f"unknown log level {log_level!r}", f"use one of {', '.join(LOG_LEVELS)}")
     if database is not None:
         from medperf_core.store.backends import backend_for
 
@@ -99,6 +151,8 @@ def start(
         jwt_audience=jwt_audience,
         jwt_issuer=jwt_issuer,
         jwt_admin_emails=tuple(jwt_admin),
+        jwt_email_claim=jwt_email_claim or None,
+        public_url=public_url,
     )
     import uvicorn
 
@@ -129,8 +183,9 @@ def start(
         workers=workers if workers > 1 else None,
         host=host,
         port=port,
-        log_level=log_level,
-        access_log=False,
+        log_level=None,
+        log_config=_log_config(log_level.lower(), access_log),
+        access_log=access_log,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )

@@ -60,8 +60,9 @@ def app_from_env() -> FastAPI:
 def create_app(settings: ServerSettings) -> FastAPI:
     """A fresh app over the event store in `settings.data_dir`, authenticating with `settings.auth`."""
     from medperf_core.plugins import PluginHost, get_plugin_host
+    from medperf_core.server.files import FILES_DIR, FileStore
     from medperf_core.server.http import install_error_handlers
-    from medperf_core.server.routers import auth, benchmarks, datasets, me, mlcubes, results
+    from medperf_core.server.routers import auth, benchmarks, datasets, files, me, mlcubes, results
     from medperf_core.server.services import ServerServices
 
     host: PluginHost = get_plugin_host()  # the server process's plugins, passed down to what it opens
@@ -86,9 +87,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.services = svc
     app.state.auth = provider
     app.state.settings = settings
+    app.state.files = FileStore(settings.data_dir / FILES_DIR)
     install_error_handlers(app)
     app.add_middleware(WorkerHeader)
-    for module in (me, benchmarks, mlcubes, datasets, results):
+    for module in (me, benchmarks, mlcubes, datasets, results, files):
         app.include_router(module.routes.router, prefix=API_PREFIX)
     if hasattr(provider, "issue_token"):
         app.include_router(auth.routes.router, prefix=API_PREFIX)

@@ -19,6 +19,8 @@ from medperf_core.errors import AuthenticationError, ConfigError, UserError
 from medperf_core.server.settings import ServerSettings
 
 SECRET_FILE = "local_auth_secret"
+MEDPERF_EMAIL_CLAIM = "https://medperf.org/email"  # where MedPerf's identity provider puts the user's email
+DEFAULT_EMAIL_CLAIMS = ("email", MEDPERF_EMAIL_CLAIM)
 
 
 @attrs.frozen(kw_only=True)
@@ -151,6 +153,18 @@ class JwtAuthProvider:
             raise AuthenticationError(f"token signed with an unknown key {kid!r}")
         return self._keys[kid]
 
+    def _email(self, claims: dict[str, Any]) -> str:
+        """The email from the configured claim, or by default from `email`, else MedPerf's claim."""
+        names = (self._settings.jwt_email_claim,) if self._settings.jwt_email_claim else DEFAULT_EMAIL_CLAIMS
+        for name in names:
+            email = claims.get(name)
+            if isinstance(email, str) and "@" in email:
+                return email
+        raise AuthenticationError(
+            f"the token has no email in the claim {' or '.join(map(repr, names))}",
+            "set the claim the identity provider uses: --jwt-email-claim NAME (MEDPERF_JWT_EMAIL_CLAIM)",
+        )
+
     def authenticate(self, token: str) -> Identity:
         import jwt
 
@@ -165,13 +179,12 @@ class JwtAuthProvider:
             )
         except jwt.PyJWTError as e:
             raise AuthenticationError(f"invalid token: {e}") from None
-        email = claims.get("email")
-        if not isinstance(email, str) or "@" not in email:
-            raise AuthenticationError("the token has no email claim")
+        email = self._email(claims)
         is_staff = bool(claims.get("is_staff")) or email in self._settings.jwt_admin_emails
+        username = claims.get("sub") or claims.get("preferred_username") or email.split("@")[0]
         return Identity(
             email=email,
-            username=str(claims.get("preferred_username") or email.split("@")[0]),
+            username=str(username),
             first_name=str(claims.get("given_name", "")),
             last_name=str(claims.get("family_name", "")),
             is_staff=is_staff,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.parametrize("missing", ["fastapi", "uvicorn"])
+@pytest.mark.parametrize("missing", ["fastapi", "uvicorn", "python_multipart"])
 def test_start_without_the_server_extra_names_the_package(tmp_path: Path, missing: str) -> None:
     # sys.modules[name] = None makes `import name` raise ModuleNotFoundError, as when it is not installed.
     code = f"import sys; sys.modules[{missing!r}] = None; from medperf_core.cli.main import main; main()"
@@ -60,3 +60,35 @@ def test_start_with_an_unknown_database_scheme_names_the_known_ones(tmp_path: Pa
     assert done.returncode == 2, done.stderr
     assert "no event recorder for 'postgresql'" in done.stderr and "known: " in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("level", ["warning", "info"])
+def test_access_log_shows_each_request_line(tmp_path: Path, level: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    from medperf_core.testing.server import start_server
+
+    args = ("--access-log", "--log-level", level)
+    env = {"MEDPERF_HOME": str(tmp_path / "h")}
+    with start_server(tmp_path / "data", extra_args=args, env=env) as server, pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{server.api}/benchmarks", timeout=10)  # no token: 401
+    assert '"GET /api/v0/benchmarks HTTP/1.1" 401' in server.log(), server.log()[-2000:]
+    assert '"GET /healthz HTTP/1.1" 200' in server.log()
+
+
+def test_without_access_log_no_request_lines(tmp_path: Path) -> None:
+    from medperf_core.testing.server import start_server
+
+    with start_server(tmp_path / "data", env={"MEDPERF_HOME": str(tmp_path / "h")}) as server:
+        pass
+    assert "GET /healthz" not in server.log()
+
+
+def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
+         "--data-dir", str(tmp_path / "data"), "--log-level", "loud"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "h")},
+    )
+    assert done.returncode == 2 and "unknown log level 'loud'" in done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -106,3 +107,25 @@ def test_no_local_token_endpoint_in_jwt_mode(jwt_server: ServerProcess) -> None:
         jwt_server.api + "/auth/local/token/", json={"email": "testdo@example.com"}, timeout=10
     )
     assert response.status_code in (404, 405)
+
+
+def test_medperf_tokens_carry_the_email_in_medperfs_claim(jwt_server: ServerProcess, keys: Any) -> None:
+    token = _token(keys[0], email=None, sub="auth0|carol", **{"https://medperf.org/email": "carol@example.org"})
+    response = _me(jwt_server, token)
+    assert response.status_code == 200, response.text
+    assert response.json()["email"] == "carol@example.org"
+    assert response.json()["username"] == "auth0|carol"
+
+
+def test_the_email_claim_is_a_setting(keys: Any, tmp_path: Path) -> None:
+    key_file = tmp_path / "public.pem"
+    key_file.write_bytes(
+        keys[0].public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    args = ("--auth", "jwt", "--jwt-public-key", str(key_file), "--jwt-audience", AUD, "--jwt-issuer", ISS)
+    with start_server(
+        tmp_path / "db", extra_args=args, env={"MEDPERF_HOME": str(tmp_path / "h"), "MEDPERF_JWT_EMAIL_CLAIM": "mail"}
+    ) as server:
+        assert _me(server, _token(keys[0], email=None, mail="dave@example.org")).json()["email"] == "dave@example.org"
+        refused = _me(server, _token(keys[0]))  # only `email`: not the configured claim
+        assert refused.status_code == 401 and "'mail'" in refused.text and "--jwt-email-claim" in refused.text

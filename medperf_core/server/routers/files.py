@@ -1,0 +1,42 @@
+"""`/files/`: upload a file (authenticated; content-addressed, idempotent) and download it (public, by sha256)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, File, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from medperf_core.server.files import FileStore, file_url
+from medperf_core.server.http import Routes, caller
+from medperf_core.server.services import Caller
+
+routes = Routes(["files"])
+Me = Depends(caller)
+
+
+def files(request: Request) -> FileStore:
+    store: FileStore = request.app.state.files
+    return store
+
+
+def public_base(request: Request) -> str:
+    """`--public-url` when set, else the scheme and host the request was addressed to."""
+    configured: str | None = request.app.state.settings.public_url
+    return configured or str(request.base_url)
+
+
+@routes.post("/files/")
+def upload(
+    request: Request, file: UploadFile = File(...), store: FileStore = Depends(files), _who: Caller = Me
+) -> dict[str, Any]:
+    """Store the multipart field `file`; answers 201 with its absolute `url`, `sha256` and `size`."""
+    stored = store.save(file.file)
+    return stored.describe(file_url(public_base(request), stored.sha256))
+
+
+@routes.get("/files/{sha256}/", response_class=FileResponse)
+def download(sha256: str, store: FileStore = Depends(files)) -> FileResponse:
+    """The stored bytes (no token needed: the name is the content's hash; clients check it)."""
+    stored = store.find(sha256)
+    return FileResponse(stored.path, media_type="application/octet-stream", filename=sha256)
