@@ -97,12 +97,19 @@ def clients(server: ServerProcess) -> dict[str, Client]:
 
 
 def make_container(client: Client, **fields: Any) -> dict[str, Any]:
-    return client.ok("POST", "/mlcubes/", {"name": unique("container"), "container_config": CONFIG, **fields})
+    """An operational container unless `state` says otherwise (models join benchmarks only when operational)."""
+    body = {"name": unique("container"), "container_config": CONFIG, "state": "OPERATION", **fields}
+    return client.ok("POST", "/mlcubes/", body)
 
 
-def make_benchmark(bo: Client, **fields: Any) -> dict[str, Any]:
+def approve_benchmark(admin: Client, benchmark: dict[str, Any]) -> dict[str, Any]:
+    return admin.ok("PUT", f"/benchmarks/{benchmark['id']}/", {"approval_status": "APPROVED"})
+
+
+def make_benchmark(bo: Client, *, approved_by: Client | None = None, **fields: Any) -> dict[str, Any]:
+    """A benchmark of `bo` over three new containers; approved when `approved_by` (an admin) is given."""
     prep, ref, metrics = (make_container(bo)["id"] for _ in range(3))
-    return bo.ok(
+    benchmark = bo.ok(
         "POST",
         "/benchmarks/",
         {
@@ -113,6 +120,7 @@ def make_benchmark(bo: Client, **fields: Any) -> dict[str, Any]:
             **fields,
         },
     )
+    return approve_benchmark(approved_by, benchmark) if approved_by is not None else benchmark
 
 
 def make_dataset(client: Client, prep: int, *, operational: bool = True) -> dict[str, Any]:
@@ -163,7 +171,7 @@ def world(clients: dict[str, Client]) -> dict[str, int]:
     """Benchmark B (bo) with an approved model X (mo), an approved operational dataset D (do) with a result R,
     and a private dataset D2 of do that is associated with nothing."""
     admin, bo, mo, do = (clients[r] for r in ("admin", "bo", "mo", "do"))
-    benchmark = make_benchmark(bo, state="OPERATION")
+    benchmark = make_benchmark(bo, state="OPERATION", approved_by=admin)
     b = benchmark["id"]
     x = make_container(mo)["id"]
     mo.ok("POST", "/mlcubes/benchmarks/", {"model_mlcube": x, "benchmark": b, "approval_status": "PENDING"})

@@ -81,6 +81,9 @@ class LocalBackend:
     def update_benchmark(self, benchmark_id: int, body: Json) -> Json:
         return self.services.benchmarks.update(self._caller(), benchmark_id, body)
 
+    def update_association_policy(self, benchmark_id: int, body: Json) -> Json:
+        return self.services.benchmarks.update_policy(self._caller(), benchmark_id, body)
+
     def benchmark_models(self, benchmark_id: int) -> list[Json]:
         return self.services.associations.of_benchmark(self._caller(), "model", benchmark_id).results
 

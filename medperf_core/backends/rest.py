@@ -177,6 +177,9 @@ class RestBackend:
     def update_benchmark(self, benchmark_id: int, body: Json) -> Json:
         return self.put(f"/benchmarks/{benchmark_id}/", body)
 
+    def update_association_policy(self, benchmark_id: int, body: Json) -> Json:
+        return self.put(f"/benchmarks/{benchmark_id}/association_policy/", body)
+
     def benchmark_models(self, benchmark_id: int) -> list[Json]:
         return self.get_all(f"/benchmarks/{benchmark_id}/models/")
 

@@ -10,6 +10,7 @@ import attrs
 
 from medperf_core.domain.events import (
     AssociationApproved,
+    AssociationApprovedByPolicy,
     AssociationPrioritySet,
     AssociationRejected,
     AssociationRequested,
@@ -53,7 +54,7 @@ def evolve(assoc: Association | None, event: DomainEvent) -> Association | None:
         )
     if assoc is None:
         return None
-    if isinstance(event, AssociationApproved):
+    if isinstance(event, AssociationApproved | AssociationApprovedByPolicy):
         return attrs.evolve(assoc, status=ApprovalStatus.APPROVED)
     if isinstance(event, AssociationRejected):
         return attrs.evolve(assoc, status=ApprovalStatus.REJECTED)

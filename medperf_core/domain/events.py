@@ -123,6 +123,19 @@ class BenchmarkApprovalChanged(DomainEvent):
     approval_status: str
 
 
+@event("benchmark.association_policy_changed")
+@attrs.frozen(kw_only=True)
+class BenchmarkAssociationPolicyChanged(DomainEvent):
+    """The benchmark owner changed who joins without waiting: per kind NEVER, ALWAYS or ALLOWLIST (emails)."""
+
+    benchmark_id: int
+    policy_version: int
+    dataset_mode: str = "NEVER"
+    dataset_allow_list: list[str] = attrs.field(factory=list)
+    model_mode: str = "NEVER"
+    model_allow_list: list[str] = attrs.field(factory=list)
+
+
 # --- datasets -----------------------------------------------------------------------------------------------
 
 
@@ -212,6 +225,18 @@ class AssociationApproved(DomainEvent):
     approved_by: int
 
 
+@event("association.approved_by_policy")
+@attrs.frozen(kw_only=True)
+class AssociationApprovedByPolicy(DomainEvent):
+    """The server approved a request at once because the benchmark's policy (at `policy_version`) allows it."""
+
+    kind: str
+    benchmark: int
+    entity: int
+    policy_version: int
+    mode: str
+
+
 @event("association.rejected")
 @attrs.frozen(kw_only=True)
 class AssociationRejected(DomainEvent):
@@ -264,6 +289,24 @@ class ExecutionFailed(DomainEvent):
     dataset: int
     error: str
     log_path: str = ""
+
+
+@event("test_run.finished")
+@attrs.frozen(kw_only=True)
+class CompatibilityTestFinished(DomainEvent):
+    """A compatibility test ran on this machine (client side only; its results are never submitted).
+
+    `source`: "benchmark" (a registered benchmark's demo data), "local" (local configs only) or "dataset" (a
+    prepared dataset); `containers`: role → registered UID or local config path."""
+
+    uid: str
+    source: str
+    benchmark: int | None = None
+    dataset: int | None = None
+    containers: dict[str, str] = attrs.field(factory=dict)
+    metrics: dict[str, Any] = attrs.field(factory=_dict)
+    duration_s: float = 0.0
+    offline: bool = False
 
 
 @event("result.submitted")

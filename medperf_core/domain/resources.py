@@ -23,6 +23,7 @@ import attrs
 JsonObject = dict[str, Any]
 STATES = ("DEVELOPMENT", "OPERATION")
 APPROVALS = ("PENDING", "APPROVED", "REJECTED")
+AUTO_APPROVAL_MODES = ("NEVER", "ALWAYS", "ALLOWLIST")
 
 
 def field(
@@ -47,6 +48,8 @@ def field(
     }
     if isinstance(default, dict):
         return attrs.field(factory=dict, metadata=meta)
+    if isinstance(default, list):
+        return attrs.field(factory=list, metadata=meta)
     return attrs.field(default=default, metadata=meta)
 
 
@@ -59,7 +62,7 @@ class FieldSpec:
     """One field of a resource, as the derived pieces see it."""
 
     name: str
-    kind: type  # int, str, bool or dict (a JSON object)
+    kind: type  # int, str, bool, dict (a JSON object) or list (a JSON list of strings)
     nullable: bool
     default: Any
     writable: bool
@@ -97,12 +100,13 @@ class Resource:
 
     def defaults(self) -> dict[str, Any]:
         """A new row: every field at its default (fresh dicts for JSON fields)."""
-        return {f.name: (dict(f.default) if isinstance(f.default, dict) else f.default) for f in self.fields}
+        return {f.name: (type(f.default)(f.default) if isinstance(f.default, dict | list) else f.default)
+                for f in self.fields}
 
 
 RESOURCES: dict[str, Resource] = {}  # the entities, each kept in a table of the read model
 COMMANDS: dict[str, Resource] = {}  # request bodies that are not entities (no table)
-_KINDS = {"int": int, "str": str, "bool": bool, "JsonObject": dict, "dict[str, Any]": dict}
+_KINDS = {"int": int, "str": str, "bool": bool, "JsonObject": dict, "dict[str, Any]": dict, "list[str]": list}
 
 
 def _spec(a: attrs.Attribute) -> FieldSpec:  # type: ignore[type-arg]
@@ -187,6 +191,12 @@ class Benchmark:
     is_active: bool = field(True)
     approval_status: str = field("PENDING", choices=APPROVALS)
     user_metadata: JsonObject = field({})
+    # Who joins without waiting for the owner (MedPerf's fields); changed only through the policy endpoint.
+    dataset_auto_approval_mode: str = read_only("NEVER", choices=AUTO_APPROVAL_MODES)
+    dataset_auto_approval_allow_list: list[str] = read_only([])
+    model_auto_approval_mode: str = read_only("NEVER", choices=AUTO_APPROVAL_MODES)
+    model_auto_approval_allow_list: list[str] = read_only([])
+    association_policy_version: int = read_only(0)
     approved_at: str | None = read_only()
     created_at: str | None = read_only()
     modified_at: str | None = read_only()
@@ -271,6 +281,17 @@ class AssociationDecision:
     priority: int | None = field()
 
 
+@resource("association_policy", None)
+@attrs.frozen(kw_only=True)
+class AssociationPolicyChange:
+    """The benchmark owner's association policy: for datasets and for models, NEVER, ALWAYS or ALLOWLIST."""
+
+    dataset_auto_approval_mode: str | None = field(choices=AUTO_APPROVAL_MODES)
+    dataset_auto_approval_allow_list: list[str] | None = field()
+    model_auto_approval_mode: str | None = field(choices=AUTO_APPROVAL_MODES)
+    model_auto_approval_allow_list: list[str] | None = field()
+
+
 USER = RESOURCES["user"]
 CONTAINER = RESOURCES["container"]
 BENCHMARK = RESOURCES["benchmark"]
@@ -280,3 +301,4 @@ MODEL_ASSOCIATION = RESOURCES["model_association"]
 RESULT = RESOURCES["result"]
 ASSOCIATIONS = {"dataset": DATASET_ASSOCIATION, "model": MODEL_ASSOCIATION}
 DECISION = COMMANDS["association_decision"]
+POLICY = COMMANDS["association_policy"]

@@ -15,6 +15,7 @@ from medperf_core.domain.resources import (
     CONTAINER,
     DATASET,
     DECISION,
+    POLICY,
     RESULT,
     FieldSpec,
     Resource,
@@ -32,6 +33,8 @@ class Body(BaseModel):
 def _annotation(spec: FieldSpec) -> Any:
     if spec.choices:
         return Literal[spec.choices]
+    if spec.kind is list:
+        return list[str]
     return dict[str, Any] if spec.kind is dict else spec.kind
 
 
@@ -81,6 +84,10 @@ class ModelAssociationCreate(body_model(ASSOCIATIONS["model"], "ModelAssociation
 
 
 class AssociationUpdate(body_model(DECISION, "AssociationUpdate", creating=False)):  # type: ignore[misc]
+    """Derived from the resource; see `body_model`."""
+
+
+class AssociationPolicyUpdate(body_model(POLICY, "AssociationPolicyUpdate", creating=False)):  # type: ignore[misc]
     """Derived from the resource; see `body_model`."""
 
 

@@ -205,6 +205,15 @@ class RecorderContract:
         assert [e.stream for e in recorder.read_all()] == ["a"]
         assert stream_version(recorder, "b") == 0
 
+    def test_a_stream_without_events_is_still_checked_at_its_version(self, recorder: Any) -> None:
+        """A decision read from a stream it does not write (a benchmark's policy) guards it with an empty batch."""
+        append(recorder, "policy", 0, [new_event(1)])
+        with pytest.raises(ConcurrencyError):
+            recorder.append([StreamAppend("a", 0, [new_event(2)]), StreamAppend("policy", 0, [])])
+        assert [e.stream for e in recorder.read_all()] == ["policy"]
+        stored = recorder.append([StreamAppend("a", 0, [new_event(3)]), StreamAppend("policy", 1, [])])
+        assert [(e.stream, e.version) for e in stored] == [("a", 1)]
+
     # --- the head ---
 
     def test_the_head_is_the_last_position_and_hash(self, recorder: Any) -> None:

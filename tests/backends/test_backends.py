@@ -38,9 +38,10 @@ def _strip(value: Any) -> Any:
 
 def _flow(backend_for: Any) -> list[Any]:
     """A small tutorial flow; returns every answer (timestamps removed)."""
-    bo, mo, do = (backend_for(r) for r in ("bo", "mo", "do"))
+    bo, mo, do, admin = (backend_for(r) for r in ("bo", "mo", "do", "admin"))
     out: list[Any] = []
-    ids = [bo.create_container({"name": f"c{i}", "container_config": CONFIG})["id"] for i in range(3)]
+    ids = [bo.create_container({"name": f"c{i}", "container_config": CONFIG, "state": "OPERATION"})["id"]
+           for i in range(3)]
     model = mo.create_container({"name": "model", "container_config": CONFIG, "state": "OPERATION"})
     out.append(model)
     bench = bo.create_benchmark(
@@ -53,6 +54,7 @@ def _flow(backend_for: Any) -> list[Any]:
         }
     )
     out.append(bench)
+    out.append(admin.update_benchmark(bench["id"], {"approval_status": "APPROVED"}))
     out.append(mo.request_model_association(model["id"], bench["id"], {}))
     out.append(bo.set_model_association(model["id"], bench["id"], "APPROVED"))
     dataset = do.create_dataset(

@@ -77,7 +77,7 @@ def test_the_read_models_tables_have_exactly_the_resources_fields() -> None:
 
 @pytest.mark.parametrize("resource", list(all_resources()), ids=lambda r: r.name)
 def test_clean_keeps_the_writable_fields_and_checks_their_types(resource: Resource) -> None:
-    samples = {int: 7, str: "x", bool: True, dict: {"a": 1}}
+    samples = {int: 7, str: "x", bool: True, dict: {"a": 1}, list: ["a@example.org"]}
     body: dict[str, Any] = {f.name: (f.choices[0] if f.choices else samples[f.kind]) for f in resource.fields}
     body["not_a_field"] = 1
     assert set(clean(body, resource)) == {f.name for f in resource.writable()}
@@ -109,11 +109,14 @@ def test_every_answer_has_exactly_the_wire_fields(tmp_path: Path) -> None:
         bo = services.users.identify(DEMO_USERS["testbo@example.com"])
         do = services.users.identify(DEMO_USERS["testdo@example.com"])
         config = {"container_type": "DockerImage", "image": "x:1", "tasks": {"infer": {"run_args": {"command": "run"}}}}
-        ids = [services.containers.create(bo, {"name": f"c{i}", "container_config": config})["id"] for i in range(3)]
+        ids = [services.containers.create(bo, {"name": f"c{i}", "container_config": config, "state": "OPERATION"})["id"]
+               for i in range(3)]
+        admin = services.users.identify(DEMO_USERS["testadmin@example.com"])
         benchmark = services.benchmarks.create(bo, {
             "name": "b", "data_preparation_mlcube": ids[0], "reference_model_mlcube": ids[1],
             "data_evaluator_mlcube": ids[2], "state": "OPERATION",
         })
+        benchmark = services.benchmarks.update(admin, benchmark["id"], {"approval_status": "APPROVED"})
         dataset = services.datasets.create(do, {
             "name": "d", "input_data_hash": "h", "generated_uid": "u", "data_preparation_mlcube": ids[0],
             "state": "OPERATION",

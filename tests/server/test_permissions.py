@@ -147,6 +147,7 @@ def test_only_the_dataset_owner_requests_its_association(
             "data_evaluator_mlcube": world["prep"],
         },
     )["id"]
+    clients["admin"].ok("PUT", f"/benchmarks/{other}/", {"approval_status": "APPROVED"})
     response = clients[role].post("/datasets/benchmarks/", {"dataset": d, "benchmark": other})
     assert response.status_code == code, response.text
 

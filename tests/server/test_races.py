@@ -45,7 +45,7 @@ def racy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 
 @pytest.fixture(scope="module")
 def role(racy_server: ServerProcess) -> dict[str, Client]:
-    return {r: Client(racy_server, r) for r in ("bo", "do")}
+    return {r: Client(racy_server, r) for r in ("admin", "bo", "do")}
 
 
 def race(server: ServerProcess, role: str, calls: list[tuple[str, str, dict[str, object]]]) -> list[HttpOutcome]:
@@ -78,7 +78,7 @@ def events_of(server: ServerProcess, stream: str) -> list[str]:
 
 
 def operational_dataset(role: dict[str, Client]) -> tuple[int, int]:
-    benchmark = make_benchmark(role["bo"], state="OPERATION")
+    benchmark = make_benchmark(role["bo"], state="OPERATION", approved_by=role["admin"])
     dataset = make_dataset(role["do"], benchmark["data_preparation_mlcube"])
     return dataset["id"], benchmark["id"]
 

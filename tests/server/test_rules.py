@@ -98,7 +98,7 @@ def test_a_pending_request_cannot_be_repeated_and_a_decision_is_final(
 
 def test_the_benchmark_owner_is_approved_at_once(clients: dict[str, Client], world: dict[str, int]) -> None:
     bo = clients["bo"]
-    benchmark = make_benchmark(bo)
+    benchmark = make_benchmark(bo, approved_by=clients["admin"])
     model = make_container(bo)["id"]
     row = bo.ok("POST", "/mlcubes/benchmarks/", {"model_mlcube": model, "benchmark": benchmark["id"]})
     assert row["approval_status"] == "APPROVED"

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Depends, Request, Response
 
 from medperf_core.server.http import PageParams, Routes, caller, paginated, services
-from medperf_core.server.models import BenchmarkCreate, BenchmarkUpdate
+from medperf_core.server.models import AssociationPolicyUpdate, BenchmarkCreate, BenchmarkUpdate
 from medperf_core.server.services import Caller, ServerServices
 
 routes = Routes(["benchmarks"])
@@ -38,6 +38,14 @@ def update_benchmark(
     benchmark_id: int, body: BenchmarkUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     return svc.benchmarks.update(who, benchmark_id, body.data())
+
+
+@routes.put("/benchmarks/{benchmark_id}/association_policy/")
+def update_association_policy(
+    benchmark_id: int, body: AssociationPolicyUpdate, svc: ServerServices = Svc, who: Caller = Me
+) -> dict[str, Any]:
+    """The owner's auto-approval policy for dataset and model association requests."""
+    return svc.benchmarks.update_policy(who, benchmark_id, body.data())
 
 
 @routes.get("/benchmarks/{benchmark_id}/models/")

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from medperf_core.domain import associations as domain
-from medperf_core.domain import benchmarks
+from medperf_core.domain import benchmarks, policies
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import AssociationPrioritySet, DomainEvent
 from medperf_core.domain.resources import ASSOCIATIONS, BENCHMARK, DECISION
-from medperf_core.errors import FieldError, NotFoundError, PermissionDeniedError, UserError
+from medperf_core.errors import (
+    FieldError,
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    UserError,
+)
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.benchmarks import BenchmarkService
+from medperf_core.server.services.benchmarks import stream as benchmark_stream_name
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.datasets import DatasetService
 from medperf_core.server.services.fields import clean
@@ -42,11 +49,15 @@ class AssociationService:
         return self.reads.find(ASSOCIATIONS[kind], **{ENTITY_FIELD[kind]: entity_id, "benchmark": benchmark_id})
 
     def request(self, caller: Caller, kind: str, body: Json) -> Json:
+        """A request decided on the association's stream and the benchmark's (whose events hold its policy), both
+        appended at the versions loaded: a policy changed meanwhile makes the Writer decide again."""
         column = ENTITY_FIELD[kind]
         data = clean(body, ASSOCIATIONS[kind], creating=True)
         entity_id, benchmark_id = data[column], data["benchmark"]
+        association = domain.stream_name(kind, benchmark_id, entity_id)
+        benchmark_stream = benchmark_stream_name(benchmark_id)
 
-        def decide(events: list[DomainEvent]) -> list[DomainEvent]:
+        def decide(loaded: dict[str, list[DomainEvent]]) -> dict[str, list[DomainEvent]]:
             entity = self._entity(caller, kind, entity_id)
             benchmark = self.benchmarks.get(caller, benchmark_id)
             if entity["owner"] != caller.id:
@@ -56,6 +67,17 @@ class AssociationService:
                     f"dataset {entity_id} is not operational",
                     f"run: medperf dataset set_operational --data_uid {entity_id}",
                 )
+            if kind == "model" and entity["state"] != "OPERATION":
+                raise InvalidTransitionError(
+                    f"container {entity_id} is in development; only operational models join a benchmark",
+                    "register the model with: medperf container submit ... --operational",
+                )
+            if benchmark["approval_status"] != "APPROVED":
+                raise InvalidTransitionError(
+                    f"benchmark {benchmark_id} is {benchmark['approval_status'].lower()}, not approved",
+                    "wait until an admin approves it (medperf benchmark ls shows its approval status)",
+                )
+            events = loaded[association]
             requested = domain.request(
                 domain.fold(events), kind=kind, benchmark=benchmark_id, entity=entity_id,
                 initiated_by=caller.id, metadata=data.get("metadata"),
@@ -66,9 +88,16 @@ class AssociationService:
                     domain.fold([*events, requested]), kind=kind, benchmark=benchmark_id, entity=entity_id,
                     by=caller.id,
                 ))
-            return new
+            else:
+                by_policy = policies.auto_approval(
+                    policies.fold(loaded[benchmark_stream]), kind=kind, benchmark=benchmark_id, entity=entity_id,
+                    requester=caller,
+                )
+                if by_policy is not None:
+                    new.append(by_policy)
+            return {association: new}
 
-        self.writer.decide(domain.stream_name(kind, benchmark_id, entity_id), decide, caller.actor)
+        self.writer.decide_many([association, benchmark_stream], decide, caller.actor)
         found = self.latest(kind, entity_id, benchmark_id)
         assert found is not None
         return found

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from medperf_core.domain import associations
 from medperf_core.domain import benchmarks as domain
+from medperf_core.domain import policies
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import (
     AssociationApproved,
+    BenchmarkMarkedOperational,
     BenchmarkRegistered,
     BenchmarkUpdated,
     DomainEvent,
 )
-from medperf_core.domain.resources import BENCHMARK
-from medperf_core.errors import FieldConflictError, FieldError, NotFoundError
+from medperf_core.domain.resources import BENCHMARK, POLICY
+from medperf_core.errors import FieldConflictError, FieldError, InvalidTransitionError, NotFoundError
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.fields import clean
@@ -39,16 +41,28 @@ class BenchmarkService:
             raise NotFoundError(f"benchmark {benchmark_id} not found")
         return found
 
-    def _check(self, data: Json) -> None:
+    def _check(self, data: Json, *, operational: bool = False) -> None:
         for role in domain.CONTAINER_ROLES:
             if role in data and not self.containers.exists(data[role]):
                 raise FieldError(role, f"{role}: container {data[role]} does not exist")
+        if operational:
+            self._containers_operational(data)
         if "name" in data and self.reads.find(BENCHMARK, name=data["name"]) is not None:
             raise FieldConflictError("name", f"name: a benchmark named {data['name']!r} already exists")
 
+    def _containers_operational(self, data: Json) -> None:
+        """An operational benchmark uses operational containers only (their hashes can no longer change)."""
+        for role in domain.CONTAINER_ROLES:
+            if role in data and self.containers.get_any(data[role])["state"] != "OPERATION":
+                raise InvalidTransitionError(
+                    f"{role}: container {data[role]} is in development; an operational benchmark needs operational "
+                    "containers",
+                    "register the container with --operational (or submit the benchmark without --operational)",
+                )
+
     def create(self, caller: Caller, body: Json) -> Json:
         data = domain.registration_fields(clean(body, BENCHMARK, creating=True))
-        self._check(data)
+        self._check(data, operational=data.get("state") == "OPERATION")
         model = data["reference_model_mlcube"]
 
         def build(bid: int) -> list[Append]:
@@ -75,7 +89,20 @@ class BenchmarkService:
             for event in new:
                 if isinstance(event, BenchmarkUpdated):
                     self._check(event.changes)
+                if isinstance(event, BenchmarkMarkedOperational):
+                    self._containers_operational({r: getattr(current, r) for r in domain.CONTAINER_ROLES})
             return new
+
+        self.writer.decide(stream(benchmark_id), decide, caller.actor)
+        return self.get(caller, benchmark_id)
+
+    def update_policy(self, caller: Caller, benchmark_id: int, body: Json) -> Json:
+        """The owner's association policy (MedPerf's auto-approval fields); versioned by its own events."""
+        self.get(caller, benchmark_id)
+        data = clean(body, POLICY)
+
+        def decide(events: list[DomainEvent]) -> list[DomainEvent]:
+            return policies.change(policies.fold(events), benchmark_id, caller, data)
 
         self.writer.decide(stream(benchmark_id), decide, caller.actor)
         return self.get(caller, benchmark_id)

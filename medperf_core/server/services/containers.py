@@ -42,6 +42,13 @@ class ContainerService:
             raise NotFoundError(f"container {container_id} not found")
         return found
 
+    def get_any(self, container_id: int) -> Json:
+        """A container the caller need not see (containers are public; kept apart for the rules that read one)."""
+        found = self.reads.get(CONTAINER, container_id)
+        if found is None:
+            raise NotFoundError(f"container {container_id} not found")
+        return found
+
     def exists(self, container_id: int) -> bool:
         return self.reads.get(CONTAINER, container_id) is not None
 

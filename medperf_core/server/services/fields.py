@@ -16,6 +16,7 @@ _CHECKS: dict[type, tuple[str, Callable[[Any], bool]]] = {
     int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
     bool: ("true or false", lambda v: isinstance(v, bool)),
     dict: ("a JSON object", lambda v: isinstance(v, dict)),
+    list: ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
 }
 
 

@@ -54,13 +54,24 @@ class Writer:
 
     def decide_many(self, streams: Sequence[str], decide: Callable[[dict[str, list[DomainEvent]]],
                     dict[str, Sequence[DomainEvent]]], actor: str) -> None:
-        """One decision over several streams, appended together at the versions loaded (all or nothing)."""
-        for _ in range(ATTEMPTS):
+        """One decision over several streams, appended together at the versions loaded (all or nothing).
+
+        Every loaded stream is checked at its loaded version, also those that get no new event: a decision read
+        from a stream (a benchmark's policy) is retried when that stream moved meanwhile."""
+        for attempt in range(ATTEMPTS):
             loaded = {s: self.store.load(s) for s in streams}
-            new = decide({s: events for s, (events, _v) in loaded.items()})
-            appends = [Append(s, loaded[s][1], list(e)) for s, e in new.items() if e]
-            if not appends:
+            try:
+                new = decide({s: events for s, (events, _v) in loaded.items()})
+            except (InvalidTransitionError, ConflictError) as e:
+                if attempt == 0:
+                    raise
+                raise ConflictError(
+                    f"{', '.join(streams)} changed while this request was decided, and now: {e.message}",
+                    "look at its new state before trying again",
+                ) from e
+            if not any(new.values()):
                 return
+            appends = [Append(s, loaded[s][1], list(new.get(s, ()))) for s in streams]
             _pause_for_tests()
             try:
                 self.store.append_all(appends, actor)

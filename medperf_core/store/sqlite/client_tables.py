@@ -80,8 +80,8 @@ class LocalAssociations(SQLiteProjection):
             table.insert({"kind": event.kind, "benchmark": event.benchmark, "entity": event.entity,
                           "status": "PENDING", "metadata": _json(event.metadata), "updated_at": stored.recorded_at},
                          replace=True)
-        elif isinstance(event, ev.AssociationApproved | ev.AssociationRejected):
-            status = "APPROVED" if isinstance(event, ev.AssociationApproved) else "REJECTED"
+        elif isinstance(event, ev.AssociationApproved | ev.AssociationApprovedByPolicy | ev.AssociationRejected):
+            status = "REJECTED" if isinstance(event, ev.AssociationRejected) else "APPROVED"
             db.execute(
                 "UPDATE local_associations SET status = ?, updated_at = ?"
                 " WHERE kind = ? AND benchmark = ? AND entity = ?",

@@ -21,7 +21,7 @@ _RESULT_VISIBLE = "(owner = ? OR benchmark IN (SELECT id FROM benchmarks WHERE o
 
 def _decoder(resource: Resource, names: Sequence[str]) -> Any:
     kinds = {f.name: f.kind for f in resource.fields}
-    json_at = [i for i, n in enumerate(names) if kinds.get(n) is dict]
+    json_at = [i for i, n in enumerate(names) if kinds.get(n) in (dict, list)]
     bool_at = [i for i, n in enumerate(names) if kinds.get(n) is bool]
     wire = set(resource.wire_names())
     keep = [i for i, n in enumerate(names) if n in wire]

@@ -66,7 +66,7 @@ def encode(resource: Resource, row: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
         kind = kinds.get(key)
-        if kind is dict and value is not None:
+        if kind in (dict, list) and value is not None:
             out[key] = _dump(value)
         elif kind is bool and value is not None:
             out[key] = int(bool(value))
@@ -168,6 +168,14 @@ def _approval(db: Database, e: ev.BenchmarkApprovalChanged, at: str) -> None:
             {"approval_status": e.approval_status, "approved_at": approved_at}, at)
 
 
+def _policy(db: Database, e: ev.BenchmarkAssociationPolicyChanged, at: str) -> None:
+    _update(db, BENCHMARK, "id = ?", [e.benchmark_id], {
+        "dataset_auto_approval_mode": e.dataset_mode, "dataset_auto_approval_allow_list": e.dataset_allow_list,
+        "model_auto_approval_mode": e.model_mode, "model_auto_approval_allow_list": e.model_allow_list,
+        "association_policy_version": e.policy_version,
+    }, at)
+
+
 def _requested(db: Database, e: ev.AssociationRequested, at: str) -> None:
     resource = ASSOCIATIONS[e.kind]
     next_id = db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM [{resource.table}]").fetchone()[0]
@@ -211,12 +219,14 @@ _HANDLERS: dict[type[ev.DomainEvent], Handler] = {
     ev.BenchmarkUpdated: _changes(BENCHMARK, "benchmark_id"),
     ev.BenchmarkMarkedOperational: _operational(BENCHMARK, "benchmark_id"),
     ev.BenchmarkApprovalChanged: _approval,
+    ev.BenchmarkAssociationPolicyChanged: _policy,
     ev.DatasetRegistered: _dataset,
     ev.DatasetUpdated: _changes(DATASET, "dataset_id"),
     ev.DatasetMarkedOperational: _dataset_operational,
     ev.DatasetReportUpdated: _report,
     ev.AssociationRequested: _requested,
     ev.AssociationApproved: _decided("APPROVED"),
+    ev.AssociationApprovedByPolicy: _decided("APPROVED"),
     ev.AssociationRejected: _decided("REJECTED"),
     ev.AssociationPrioritySet: _priority,
     ev.ResultSubmitted: _result,
@@ -227,7 +237,7 @@ class ServerTables(SQLiteProjection):
     """Every server table; times come from `stored.recorded_at` only."""
 
     name = "server"
-    version = 2
+    version = 3
     tables: Sequence[str] = tuple(r.table for r in all_resources())
 
     def schema(self) -> list[str]:
