@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from medperf_core.domain import associations
+from medperf_core.domain import associations, policies
 from medperf_core.domain import benchmarks as domain
-from medperf_core.domain import policies
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import (
     AssociationApproved,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from medperf_core.domain.events import DomainEvent
@@ -53,7 +53,7 @@ class Writer:
         raise _busy(stream)
 
     def decide_many(self, streams: Sequence[str], decide: Callable[[dict[str, list[DomainEvent]]],
-                    dict[str, Sequence[DomainEvent]]], actor: str) -> None:
+                    Mapping[str, Sequence[DomainEvent]]], actor: str) -> None:
         """One decision over several streams, appended together at the versions loaded (all or nothing).
 
         Every loaded stream is checked at its loaded version, also those that get no new event: a decision read
