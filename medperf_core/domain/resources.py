@@ -197,6 +197,9 @@ class Benchmark:
     model_auto_approval_mode: str = read_only("NEVER", choices=AUTO_APPROVAL_MODES)
     model_auto_approval_allow_list: list[str] = read_only([])
     association_policy_version: int = read_only(0)
+    # The metric the leaderboard ranks models by (a flattened key such as `auc` or `per_class.normal.sensitivity`,
+    # higher is better); empty: the first metric of the results.
+    primary_metric: str = field("")
     approved_at: str | None = read_only()
     created_at: str | None = read_only()
     modified_at: str | None = read_only()

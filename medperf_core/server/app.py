@@ -62,7 +62,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from medperf_core.plugins import PluginHost, get_plugin_host
     from medperf_core.server.files import FILES_DIR, FileStore
     from medperf_core.server.http import install_error_handlers
-    from medperf_core.server.routers import auth, benchmarks, datasets, files, me, mlcubes, results
+    from medperf_core.server.routers import auth, benchmarks, datasets, files, leaderboard, me, mlcubes, results
     from medperf_core.server.services import ServerServices
 
     host: PluginHost = get_plugin_host()  # the server process's plugins, passed down to what it opens
@@ -90,10 +90,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.files = FileStore(settings.data_dir / FILES_DIR)
     install_error_handlers(app)
     app.add_middleware(WorkerHeader)
-    for module in (me, benchmarks, mlcubes, datasets, results, files):
+    for module in (me, benchmarks, leaderboard, mlcubes, datasets, results, files):
         app.include_router(module.routes.router, prefix=API_PREFIX)
     if hasattr(provider, "issue_token"):
         app.include_router(auth.routes.router, prefix=API_PREFIX)
+
+    from medperf_core.server.ui.pages import install as install_ui
+
+    install_ui(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

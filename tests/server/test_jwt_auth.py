@@ -129,3 +129,18 @@ def test_the_email_claim_is_a_setting(keys: Any, tmp_path: Path) -> None:
         assert _me(server, _token(keys[0], email=None, mail="dave@example.org")).json()["email"] == "dave@example.org"
         refused = _me(server, _token(keys[0]))  # only `email`: not the configured claim
         assert refused.status_code == 401 and "'mail'" in refused.text and "--jwt-email-claim" in refused.text
+
+
+def test_the_pages_sign_in_with_a_jwt_and_offer_no_demo_users(jwt_server: ServerProcess, keys: Any) -> None:
+    login = requests.get(jwt_server.url + "/ui/login", timeout=10)
+    assert login.status_code == 200 and 'name="token"' in login.text and "login-testdo" not in login.text
+    demo = requests.post(
+        jwt_server.url + "/ui/login", data={"email": "testdo@example.com"}, allow_redirects=False, timeout=10
+    )
+    assert demo.status_code == 401  # no demo users outside the tutorial's local provider
+    expired = _token(keys[0], exp=int(time.time()) - 10)
+    refused = requests.post(jwt_server.url + "/ui/login", data={"token": expired}, allow_redirects=False, timeout=10)
+    assert refused.status_code == 401 and "expired" in refused.text.lower()
+    session = requests.Session()
+    signed = session.post(jwt_server.url + "/ui/login", data={"token": _token(keys[0])}, timeout=10)
+    assert signed.status_code == 200 and "alice@example.org" in signed.text

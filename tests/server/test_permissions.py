@@ -21,6 +21,7 @@ READS: list[tuple[str, dict[str, int]]] = [
     ("/benchmarks/{B}/models/", ALL),
     ("/benchmarks/{B}/datasets/", expect(mo=403, do=403)),
     ("/benchmarks/{B}/results/", expect(mo=403, do=403)),
+    ("/benchmarks/{B}/leaderboard/", ALL),  # each role sees what the lists above show it
     ("/mlcubes/", ALL),
     ("/mlcubes/{X}/", ALL),
     ("/mlcubes/{X}/benchmarks/{B}/", ALL),

@@ -237,7 +237,7 @@ class ServerTables(SQLiteProjection):
     """Every server table; times come from `stored.recorded_at` only."""
 
     name = "server"
-    version = 3
+    version = 4  # 4: benchmarks.primary_metric
     tables: Sequence[str] = tuple(r.table for r in all_resources())
 
     def schema(self) -> list[str]:
