@@ -91,7 +91,7 @@ def test_where_every_site_stands_follows_dataset_visibility(
 def test_a_model_owner_without_sites_sees_the_models_and_no_figure(clients: dict[str, Client]) -> None:
     """A benchmark where mo owns no dataset: the API shows mo no result, so neither does the leaderboard."""
     bo, do = clients["bo"], clients["do"]
-    benchmark = make_benchmark(bo, state="OPERATION")
+    benchmark = make_benchmark(bo, state="OPERATION", approved_by=clients["admin"])
     d = register_dataset(do, benchmark["data_preparation_mlcube"], operational=True)["id"]
     associate_dataset(do, bo, d, benchmark["id"])
     do.ok("POST", "/results/", {
@@ -107,7 +107,7 @@ def test_a_model_owner_without_sites_sees_the_models_and_no_figure(clients: dict
 
 def test_without_n_cases_the_plain_mean_says_so(clients: dict[str, Client]) -> None:
     bo, do, mo = clients["bo"], clients["do"], clients["mo"]
-    benchmark = make_benchmark(bo, state="OPERATION")
+    benchmark = make_benchmark(bo, state="OPERATION", approved_by=clients["admin"])
     b, ref = benchmark["id"], benchmark["reference_model_mlcube"]
     figures = {"do": (30, 0.9), "mo": (None, 0.6)}  # one site gives no n_cases: the mean, not a weighted figure
     for role, (n, acc) in figures.items():
