@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts the Docker engine, installs a portable Apptainer and starts a one-node Slurm cluster
-# (Debian's slurm-wlm and munge) on Debian 12, as root.
+# (Debian's slurm-wlm and munge) on Debian 12, as root; also Chromium and its driver for the pages' browser tests.
 # Idempotent: every step checks whether it is already done. Users with their own engines never need this.
 set -euo pipefail
 
@@ -178,8 +178,14 @@ CONF
   exit 1
 }
 
+# The pages' browser tests (tests/ui/test_browser.py) drive Debian's Chromium headless through its own driver.
+install_browser() {
+  apt_install chromium chromium-driver
+}
+
 install_docker
 start_docker
+install_browser
 install_apptainer
 configure_apptainer
 install_slurm
