@@ -40,7 +40,7 @@ def sign_in(driver: Any, server: ServerProcess, username: str, target: str) -> N
     driver.delete_all_cookies()
     driver.get(f"{server.url}{target}")
     assert "/ui/login" in driver.current_url  # not signed in: sent to the login page, then back
-    driver.find_element(By.ID, f"login-{username}").click()
+    browser.click_and_wait(driver, driver.find_element(By.ID, f"login-{username}"))
     assert driver.current_url == f"{server.url}{target}", driver.current_url
     assert driver.find_element(By.ID, "viewer").text == f"{username}@example.com"
 
@@ -69,7 +69,7 @@ def test_the_benchmark_page_in_a_browser(
     names = {m: r["name"] for m, r in ((m, world_of_sites["datasets"][s]) for m, s in ((1, 1), (2, 2)))}
     sign_in(driver, server, "testbo", "/ui/")
     browser.full_page_screenshot(driver, shots / "benchmarks.png")
-    driver.find_element(By.LINK_TEXT, world_of_sites["benchmark"]["name"]).click()
+    browser.click_and_wait(driver, driver.find_element(By.LINK_TEXT, world_of_sites["benchmark"]["name"]))
     assert driver.find_element(By.ID, "benchmark-name").text == world_of_sites["benchmark"]["name"]
 
     rows = leaderboard(driver)
@@ -90,14 +90,15 @@ def test_the_benchmark_page_in_a_browser(
     assert names[1] in per_site and names[2] in per_site
     browser.full_page_screenshot(driver, shots / "benchmark-owner.png")
 
-    driver.find_element(By.CSS_SELECTOR, 'th[data-column="auc"] a').click()  # sort by auc, highest first
+    auc = 'th[data-column="auc"] a'
+    browser.click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, auc))  # sort by auc, highest first
     by_auc = leaderboard(driver)
     assert [r["model"].endswith(f"({models['x']})") for r in by_auc] == [True, False]
     assert [r["rank"] for r in by_auc] == ["2", "1"]  # the rank stays the primary metric's
-    driver.find_element(By.CSS_SELECTOR, 'th[data-column="auc"] a').click()  # again: lowest first
+    browser.click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, auc))  # again: lowest first
     assert [r["model"].endswith(f"({models['ref']})") for r in leaderboard(driver)] == [True, False]
 
-    driver.find_element(By.ID, "logout").click()
+    browser.click_and_wait(driver, driver.find_element(By.ID, "logout"))
     sign_in(driver, server, "testdo", f"/ui/benchmarks/{b}")
     mine = leaderboard(driver)
     for row, key in zip(mine, ("ref", "x"), strict=True):
@@ -122,6 +123,6 @@ def test_the_login_page_in_a_browser(driver: Any, server: ServerProcess, shots: 
         "login-testadmin", "login-testbo", "login-testmo", "login-testdo"
     ]
     driver.find_element(By.ID, "token").send_keys("not-a-token")
-    driver.find_element(By.ID, "login-token").click()
+    browser.click_and_wait(driver, driver.find_element(By.ID, "login-token"))
     assert "token" in driver.find_element(By.ID, "login-error").text
     browser.full_page_screenshot(driver, shots / "login.png")
