@@ -110,3 +110,48 @@ def test_a_symlinked_file_is_hashed_by_its_target(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "link.txt").symlink_to(target)
     assert folders_hash([tmp_path / "data"]) == EXPECTED["one_file"]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 8])
+@pytest.mark.parametrize("name", sorted(TREES))
+def test_parallel_hashing_gives_the_same_digest(tmp_path: Path, name: str, threads: int) -> None:
+    roots = build(tmp_path, TREES[name])
+    assert folders_hash(roots, threads=threads) == EXPECTED[name]
+
+
+def test_many_files_in_parallel_match_the_reference(tmp_path: Path) -> None:
+    roots = build(tmp_path, {"data": {f"d{i % 7}/f{i}.bin": os.urandom(i * 37) for i in range(300)}})
+    assert folders_hash(roots, threads=8) == folders_hash(roots, threads=1) == medperf_reference_hash(roots)
+
+
+def test_progress_reports_every_byte(tmp_path: Path) -> None:
+    roots = build(tmp_path, TREES["data_and_labels"])
+    seen: list[tuple[int, int]] = []
+    folders_hash(roots, threads=2, progress=lambda done, total: seen.append((done, total)))
+    total = sum(len(c) for files in TREES["data_and_labels"].values() for c in files.values())
+    assert len(seen) == 4
+    assert seen[-1] == (total, total)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_bad_thread_setting_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medperf_core.errors import UserError
+
+    roots = build(tmp_path, TREES["one_file"])
+    monkeypatch.setenv("MEDPERF_HASH_THREADS", "many")
+    with pytest.raises(UserError, match="MEDPERF_HASH_THREADS"):
+        folders_hash(roots)
+    monkeypatch.setenv("MEDPERF_HASH_THREADS", "3")
+    assert folders_hash(roots) == EXPECTED["one_file"]
+
+
+def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
+    from medperf_core.errors import UserError
+
+    if os.geteuid() == 0:
+        pytest.skip("root reads every file")
+    roots = build(tmp_path, TREES["data_and_labels"])
+    locked = roots[0] / "case_001.csv"
+    locked.chmod(0)
+    with pytest.raises(UserError, match=r"case_001\.csv"):
+        folders_hash(roots, threads=4)
