@@ -20,6 +20,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("result", "medperf_core.cli.result", "Results computed here: list, view, submit."),
     ("container", "medperf_core.cli.container", "Containers registered on the server: list, view."),
     ("mlcube", "medperf_core.cli.container", "Alias of `container` (MedPerf's former name)."),
+    ("storage", "medperf_core.cli.storage", "What medperf keeps on this machine, with sizes; free what is not needed."),
     ("tutorial", "medperf_core.cli.tutorial", "Tutorial scaffolding: toy data and container images."),
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from medperf_core.cli.ui import print_json, table
+from medperf_core.cli.ui import JSON_HELP, print_json, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -15,7 +15,7 @@ def ls(
     dataset: bool = typer.Option(False, "-d", help="Dataset associations."),
     model: bool = typer.Option(False, "-m", help="Model associations."),
     status: str = typer.Option(None, "--approval-status", help="PENDING, APPROVED or REJECTED."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List your dataset (and model) associations with their approval status."""
     from medperf_core.services import associations, catalog

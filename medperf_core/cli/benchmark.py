@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medperf_core.cli.ui import dump, print_json, table
+from medperf_core.cli.ui import JSON_HELP, dump, print_json, table, view_format
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -14,7 +14,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("ls")
 def ls(
     mine: bool = typer.Option(False, "--mine", help="Only your benchmarks."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the benchmarks on the server."""
     from medperf_core.services import catalog
@@ -34,6 +34,7 @@ def view(
     benchmark_id: int = typer.Argument(None),
     fmt: str = typer.Option("yaml", "--format", "-f"),
     output: Path = typer.Option(None, "--output", "-o"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show a benchmark (or all)."""
     from medperf_core.services import catalog
@@ -41,7 +42,7 @@ def view(
 
     with Client() as client:
         data = catalog.benchmark(client, benchmark_id) if benchmark_id else catalog.benchmarks(client)
-    text = dump(data, fmt)
+    text = dump(data, view_format(fmt, as_json))
     if output:
         output.write_text(text, encoding="utf-8")
     else:

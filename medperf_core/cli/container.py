@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medperf_core.cli.ui import dump, print_json, table
+from medperf_core.cli.ui import JSON_HELP, dump, print_json, table, view_format
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -14,7 +14,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("ls")
 def ls(
     mine: bool = typer.Option(False, "--mine", help="Only your containers."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the containers registered on the server."""
     from medperf_core.services import catalog
@@ -34,13 +34,14 @@ def view(
     container_id: int = typer.Argument(..., help="The container's UID."),
     fmt: str = typer.Option("yaml", "--format", "-f"),
     output: Path = typer.Option(None, "--output", "-o"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show one container as registered: config, parameters, hashes."""
     from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
     with Client() as client:
-        text = dump(catalog.container(client, container_id), fmt)
+        text = dump(catalog.container(client, container_id), view_format(fmt, as_json))
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medperf_core.cli.ui import confirm, dump, print_json, table
+from medperf_core.cli.ui import JSON_HELP, confirm, dump, print_json, table, view_format
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -101,7 +101,7 @@ def ls(
     mine: bool = typer.Option(False, "--mine", help="Only your datasets."),
     unregistered: bool = typer.Option(False, "--unregistered", help="Only datasets known only locally."),
     prep: int = typer.Option(None, "--data-preparation-container", "-m", help="Only those of this container."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List datasets visible to you on the server, with their local state."""
     from medperf_core.services import catalog
@@ -122,6 +122,7 @@ def view(
     data_uid: int = typer.Argument(None, help="The dataset's UID (default: all of yours)."),
     fmt: str = typer.Option("yaml", "--format", "-f", help="yaml or json."),
     output: Path = typer.Option(None, "--output", "-o", help="Write to this file."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show a dataset as the server has it, with its local state."""
     from medperf_core.services import catalog
@@ -129,7 +130,7 @@ def view(
 
     with Client() as client:
         rows = [catalog.dataset(client, data_uid)] if data_uid is not None else catalog.my_datasets(client)
-    text = dump(rows[0] if data_uid is not None else rows, fmt)
+    text = dump(rows[0] if data_uid is not None else rows, view_format(fmt, as_json))
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -10,6 +11,7 @@ from medperf_core import __version__
 from medperf_core.errors import MedperfError
 
 DEBUG = {"on": False}
+COMPLETE_VAR = "_MEDPERF_COMPLETE"
 
 
 def _print_version(value: bool) -> None:
@@ -33,7 +35,7 @@ def build_app() -> typer.Typer:
     from medperf_core.plugins import get_plugin_host
 
     app = typer.Typer(
-        name="medperf", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+        name="medperf", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(_root)
@@ -64,6 +66,8 @@ def run(argv: list[str] | None = None) -> int:
         # Parse and invoke directly rather than through app(): typer's main() turns Ctrl-C into a silent
         # exit 130, and every error should reach this boundary instead.
         command = typer.main.get_command(build_app())
+        if COMPLETE_VAR in os.environ:  # the shell asks for completions (installed by --install-completion)
+            command.main(args=args, prog_name="medperf", complete_var=COMPLETE_VAR)
         with command.make_context("medperf", args) as ctx:
             result = command.invoke(ctx)
         return int(result) if isinstance(result, int) else 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import attrs
 import typer
 
-from medperf_core.cli.ui import dump, table
+from medperf_core.cli.ui import JSON_HELP, dump, print_json, table, view_format
 from medperf_core.errors import UserError
 from medperf_core.profiles import ProfileStore
 
@@ -15,10 +15,13 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("ls")
-def ls() -> None:
+def ls(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """List the profiles; the active one is marked with *."""
     store = ProfileStore()
     active = store.active_name()
+    if as_json:
+        print_json([{**store.get(name).public(), "active": name == active} for name in store.names()])
+        return
     rows = []
     for name in store.names():
         p = store.get(name)
@@ -136,9 +139,10 @@ def set_(
 def view(
     name: str = typer.Argument(None, help="A profile (default: the active one)."),
     fmt: str = typer.Option("yaml", "--format", "-f", help="yaml or json."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show a profile's settings (the token is masked)."""
-    typer.echo(dump(ProfileStore().get(name).public(), fmt).rstrip())
+    typer.echo(dump(ProfileStore().get(name).public(), view_format(fmt, as_json)).rstrip())
 
 
 @app.command("delete")

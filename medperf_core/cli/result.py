@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medperf_core.cli.ui import confirm, dump, print_json, table
+from medperf_core.cli.ui import JSON_HELP, confirm, dump, print_json, table, view_format
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -14,7 +14,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("ls")
 def ls(
     benchmark: int = typer.Option(None, "--benchmark", "-b", help="Only this benchmark's results."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the results computed on this machine and whether they were submitted."""
     from medperf_core.services import results
@@ -35,6 +35,7 @@ def view(
     uid: str = typer.Argument(..., help="The local result UID, e.g. b1m4d1."),
     fmt: str = typer.Option("yaml", "--format", "-f"),
     output: Path = typer.Option(None, "--output", "-o"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show a local result: metrics, model, dataset, when, and the images' digests."""
     from medperf_core.services import results
@@ -42,8 +43,9 @@ def view(
 
     with Client() as client:
         row = results.get_local(client, uid)
-    text = dump({k: row[k] for k in ("uid", "benchmark", "model", "dataset", "state", "metrics", "images",
-                                     "started_at", "finished_at", "duration_s", "result_id", "error")}, fmt)
+    shown = {k: row[k] for k in ("uid", "benchmark", "model", "dataset", "state", "metrics", "images",
+                                 "started_at", "finished_at", "duration_s", "result_id", "error")}
+    text = dump(shown, view_format(fmt, as_json))
     if output:
         output.write_text(text, encoding="utf-8")
     else:

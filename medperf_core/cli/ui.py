@@ -49,6 +49,14 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())
 
 
+JSON_HELP = "Print JSON (for scripts)."
+
+
+def view_format(fmt: str, as_json: bool) -> str:
+    """`--json` on a view command is `--format json`."""
+    return "json" if as_json else fmt
+
+
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
 

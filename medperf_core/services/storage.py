@@ -1,0 +1,237 @@
+"""What lives under MEDPERF_HOME, with sizes, and which of it is temporary or orphaned (safe to remove).
+
+Each profile's folder is classified against that profile's own log: a dataset or result folder that no event of the
+log knows is orphaned (left by a dataset or run whose history was lost, or by a killed command before its first
+event), a `*.partial` or temporary file is what an interrupted step or download left. Private data (a registered
+dataset's prepared folder, a result) is never classified as removable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from medperf_core.config import medperf_home
+from medperf_core.profiles import ProfileStore
+
+# Names that only an interrupted write leaves behind: a step's output before its rename, mkstemp files, a SIF
+# being built, a download being unpacked.
+_TEMPORARY = re.compile(r"(\.partial$|\.tmp$|^\.additional-|^\.stale-|^\.parameters-|^\..+\.\d+\.[0-9a-f]{8}\.sif$)")
+_LOG_FILES = ("events.db", "events.db-wal", "events.db-shm")
+
+
+@attrs.frozen(kw_only=True)
+class Entry:
+    """One thing under MEDPERF_HOME: `kind` (dataset, result, container files, sif, log, event log, …), `name`,
+    its `path` and `size` in bytes, `status` (kept, temporary, orphaned, unused) and why."""
+
+    kind: str
+    name: str
+    path: Path
+    size: int
+    status: str = "kept"
+    note: str = ""
+    profile: str = ""
+
+    @property
+    def removable(self) -> bool:
+        return self.status in ("temporary", "orphaned", "unused")
+
+    def public(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "path": str(self.path), "size": self.size,
+                "status": self.status, "note": self.note, "profile": self.profile}
+
+
+def size_of(path: Path) -> int:
+    """Bytes of a file or every file under a folder (links not followed, so nothing is counted twice)."""
+    try:
+        if not path.is_dir() or path.is_symlink():
+            return path.lstat().st_size
+    except OSError:
+        return 0
+    total = 0
+    for directory, _, names in os.walk(path):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(directory, name)).st_size
+    return total
+
+
+def human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _temporary_under(folder: Path, kind: str, profile: str, depth: int = 3) -> list[Entry]:
+    """Temporary leftovers in `folder` and up to `depth` levels of folders below it. Never deeper: a prepared
+    dataset's or a prediction's own files (at depth 4) are the container's, whatever their names."""
+    found = []
+    for path in _children(folder):
+        if _TEMPORARY.search(path.name):
+            found.append(Entry(kind=kind, name=str(path.relative_to(folder)), path=path, size=size_of(path),
+                               status="temporary", note="left by an interrupted step", profile=profile))
+        elif depth > 1 and path.is_dir() and not path.is_symlink():
+            found += [attrs.evolve(e, name=f"{path.name}/{e.name}")
+                      for e in _temporary_under(path, kind, profile, depth - 1)]
+    return found
+
+
+def _known(profile_name: str, storage: Path, store_url: str | None) -> tuple[set[str], dict[str, str]] | None:
+    """The dataset ids and execution uids (with their state) this profile's log knows; None without a log."""
+    if store_url is None and not (storage / "events.db").exists():
+        return None
+    from medperf_core.client_store import client_store_path
+    from medperf_core.store.backends import open_client_storage
+
+    opened = open_client_storage(store_url or client_store_path(storage))
+    try:
+        datasets = {str(row["dataset_id"]) for row in opened.reads.datasets()}
+        executions = {str(row["uid"]): str(row["state"]) for row in opened.reads.executions()}
+    finally:
+        opened.store.close()
+    return datasets, executions
+
+
+def profile_entries(name: str, storage: Path, store_url: str | None, registered: bool = True) -> list[Entry]:
+    entries: list[Entry] = []
+    known = _known(name, storage, store_url)
+    datasets, executions = known if known is not None else (set(), {})
+
+    def add(kind: str, label: str, path: Path, status: str = "kept", note: str = "") -> None:
+        entries.append(Entry(kind=kind, name=label, path=path, size=size_of(path), status=status, note=note,
+                             profile=name))
+
+    for path in _children(storage):
+        if path.name in _LOG_FILES:
+            continue
+        if path.name == "datasets":
+            for folder in _children(path):
+                if _TEMPORARY.search(folder.name):
+                    continue
+                if folder.name in datasets:
+                    add("dataset", folder.name, folder, note="prepared data, statistics, logs")
+                elif known is None:
+                    add("dataset", folder.name, folder, note="this profile has no event log")
+                else:
+                    add("dataset", folder.name, folder, "orphaned", "no dataset of this profile's log")
+        elif path.name == "executions":
+            for folder in _children(path):
+                if _TEMPORARY.search(folder.name):
+                    continue
+                state = executions.get(folder.name)
+                if state == "started":
+                    add("result", folder.name, folder, note="interrupted run: the next benchmark run redoes it")
+                elif state is not None:
+                    add("result", folder.name, folder, note=f"{state}: predictions, metrics, logs")
+                elif known is None:
+                    add("result", folder.name, folder, note="this profile has no event log")
+                else:
+                    add("result", folder.name, folder, "orphaned", "no execution of this profile's log")
+        elif path.name == "containers":
+            for folder in _children(path):
+                if not _TEMPORARY.search(folder.name):
+                    add("container files", folder.name, folder, note="parameters and additional files (cache)")
+        elif path.name == "local-server":
+            add("local server", path.name, path, note="the `local` backend's database")
+        elif path.name == "locks":
+            add("locks", path.name, path, note="one file per command lock")
+        elif not _TEMPORARY.search(path.name):
+            add("other", path.name, path)
+    log_size = sum(size_of(storage / f) for f in _LOG_FILES if (storage / f).exists())
+    if log_size:
+        entries.insert(0, Entry(kind="event log", name="events.db", path=storage / "events.db", size=log_size,
+                                note="this machine's history", profile=name))
+    orphaned = [e.path for e in entries if e.status == "orphaned"]
+    entries += [e for e in _temporary_under(storage, "temporary", name)
+                if not any(e.path.is_relative_to(p) for p in orphaned)]
+    if not registered:
+        entries = [attrs.evolve(e, note=(e.note + "; " if e.note else "") + "profile deleted") for e in entries]
+    return entries
+
+
+def sif_entries(root: Path, used: set[str] | None) -> list[Entry]:
+    """SIF files by image digest; `used`: the digests registered containers have (None: not asked)."""
+    entries = []
+    for path in _children(root):
+        if _TEMPORARY.search(path.name):
+            continue
+        if path.suffix != ".sif":
+            continue
+        digest = path.stem
+        if used is not None and digest not in used:
+            entries.append(Entry(kind="sif", name=path.name, path=path, size=size_of(path), status="unused",
+                                 note="no registered container has this image"))
+        else:
+            entries.append(Entry(kind="sif", name=path.name, path=path, size=size_of(path), note="SIF cache"))
+    return entries + _temporary_under(root, "temporary", "", depth=1)
+
+
+def scan(home: Path | None = None, used_images: set[str] | None = None) -> list[Entry]:
+    """Everything under MEDPERF_HOME. `used_images`: image digests (hex, without `sha256:`) of the registered
+    containers, to tell unused SIFs; None leaves every SIF kept."""
+    home = home or medperf_home()
+    profiles = ProfileStore()
+    names = set(profiles.names()) if profiles.path.exists() else set()
+    entries: list[Entry] = []
+    for path in _children(home):
+        if path.name == "profiles":
+            for folder in _children(path):
+                if folder.name in names:
+                    profile = profiles.get(folder.name)
+                    entries += profile_entries(folder.name, folder, profile.store_url)
+                else:
+                    entries += profile_entries(folder.name, folder, None, registered=False)
+        elif path.name == "sif":
+            entries += sif_entries(path, used_images)
+        elif path.name == "slurm":
+            entries.append(Entry(kind="slurm", name=path.name, path=path, size=size_of(path),
+                                 note="the Slurm runner's shared folder (SIFs, job folders)"))
+        elif path.name == "server":
+            entries.append(Entry(kind="server", name=path.name, path=path, size=size_of(path),
+                                 note="a server's data (medperf server start)"))
+        elif path.name.startswith("profiles.json") and _TEMPORARY.search(path.name):
+            entries.append(Entry(kind="temporary", name=path.name, path=path, size=size_of(path),
+                                 status="temporary", note="left by an interrupted write"))
+        elif path.name != "profiles.json":
+            entries.append(Entry(kind="other", name=path.name, path=path, size=size_of(path)))
+    return entries
+
+
+def removable(entries: Iterable[Entry], *, sif: bool = False) -> list[Entry]:
+    """What `storage cleanup` removes: temporary and orphaned entries; unused SIFs only with `sif`."""
+    return [e for e in entries
+            if e.status in ("temporary", "orphaned") or (sif and e.kind == "sif" and e.status == "unused")]
+
+
+def remove(entries: Iterable[Entry], say: Callable[[str], None] = print) -> int:
+    """Delete the entries; returns the bytes freed. A path already gone counts as removed."""
+    freed = 0
+    for entry in entries:
+        try:
+            if entry.path.is_dir() and not entry.path.is_symlink():
+                shutil.rmtree(entry.path)
+            else:
+                entry.path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue
+        freed += entry.size
+        say(f"removed {entry.path} ({human(entry.size)})")
+    return freed

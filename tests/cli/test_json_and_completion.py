@@ -1,0 +1,57 @@
+"""Every `ls` and `view` command takes `--json`; shell completion is installable and answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import typer
+
+from medperf_core.cli.main import build_app, run
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    found = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append(((*prefix, name), command))
+    return found
+
+
+def test_every_ls_and_view_command_takes_json() -> None:
+    root = typer.main.get_command(build_app())
+    listed = [(path, cmd) for path, cmd in _commands(root) if path[-1] in ("ls", "view")]
+    assert len(listed) >= 10  # benchmark, dataset, container, result, association, profile, events, storage ...
+    missing = [" ".join(path) for path, cmd in listed if not any("--json" in p.opts for p in cmd.params)]
+    assert missing == []
+
+
+def test_profile_ls_and_view_print_json(capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(["profile", "ls", "--json"]) == 0
+    profiles = json.loads(capsys.readouterr().out)
+    assert [(p["name"], p["active"]) for p in profiles] == [("local", True)]
+    assert run(["profile", "view", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["server"] == "http://127.0.0.1:8000"
+
+
+def _medperf(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from medperf_core.cli.main import main; sys.argv[0] = 'medperf'; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_completion_script_and_answers() -> None:
+    shown = _medperf({"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}, "--show-completion", "bash")
+    assert shown.returncode == 0, shown.stderr
+    assert "_MEDPERF_COMPLETE=complete_bash" in shown.stdout
+    groups = _medperf({"_MEDPERF_COMPLETE": "complete_bash", "COMP_WORDS": "medperf data", "COMP_CWORD": "1"})
+    assert groups.returncode == 0 and groups.stdout.split() == ["dataset"]
+    commands = _medperf({"_MEDPERF_COMPLETE": "complete_bash", "COMP_WORDS": "medperf storage ", "COMP_CWORD": "2"})
+    assert set(commands.stdout.split()) >= {"ls", "cleanup"}

@@ -1,0 +1,129 @@
+"""`medperf storage ls|cleanup` on a home with what a killed preparation and a lost log leave behind."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from _owner_world import World
+from test_data_owner import associated, run
+
+from medperf_core.cli.main import run as medperf
+from medperf_core.config import medperf_home
+from medperf_core.services import datasets, storage
+
+
+def _killed_prepare(world: World, dataset: int) -> None:
+    """A preparation killed mid-write (Ctrl-C twice, a lost terminal): its outputs stay as `*.partial`."""
+    def half_then_killed(inputs: Mapping[str, Path], outputs: Mapping[str, Path]) -> None:
+        outputs["output_path"].mkdir(parents=True)
+        (outputs["output_path"] / "case1.txt").write_text("0.2\n" * 1000)
+        raise KeyboardInterrupt
+
+    original = world.runner.tasks["prepare"]
+    world.runner.tasks["prepare"] = half_then_killed
+    with pytest.raises(KeyboardInterrupt):
+        datasets.prepare(world.client, dataset, say=lambda _: None)
+    world.runner.tasks["prepare"] = original
+
+
+def _second_dataset(world: World) -> int:
+    data, labels = world.data.parent.parent / "raw2" / "data", world.data.parent.parent / "raw2" / "labels"
+    data.mkdir(parents=True)
+    labels.mkdir()
+    for name in ("case1.txt", "case2.txt"):
+        (data / name).write_text("0.7")
+    (labels / "labels.csv").write_text("case1.txt,1\ncase2.txt,1\n")
+    plan = datasets.plan_submission(world.client, name="second", description="", location="", data_path=data,
+                                    labels_path=labels, benchmark=world.benchmark, data_prep=None)
+    return int(datasets.submit(world.client, plan)["id"])
+
+
+def _by(entries: list[storage.Entry]) -> dict[tuple[str, str], storage.Entry]:
+    return {(e.kind, e.name): e for e in entries}
+
+
+def test_ls_and_cleanup_remove_only_leftovers(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = associated(world)
+    run(world, dataset)
+    half = _second_dataset(world)
+    _killed_prepare(world, half)
+    home = medperf_home()
+    site = world.client.storage
+    (site / "datasets" / "77").mkdir(parents=True)  # a folder no event knows (its history was lost)
+    (site / "datasets" / "77" / "data.bin").write_bytes(b"x" * 5000)
+    (site / "executions" / "b9m9d77").mkdir(parents=True)
+    sif = home / "sif"
+    sif.mkdir()
+    (sif / ("ab" * 32 + ".sif")).write_bytes(b"s" * 3000)
+    (sif / f".{'cd' * 32}.4242.0123abcd.sif").write_bytes(b"t" * 100)  # a SIF build that was killed
+    prepared_file = next((site / "datasets" / str(dataset) / "data").iterdir())
+    (site / "datasets" / str(dataset) / "data" / "scan.tmp").write_text("the container's own file")
+
+    entries = storage.scan()
+    found = _by(entries)
+    assert found[("dataset", str(dataset))].status == "kept"
+    assert found[("dataset", str(half))].status == "kept"
+    assert found[("dataset", "77")].status == "orphaned" and found[("dataset", "77")].size == 5000
+    assert found[("result", "b9m9d77")].status == "orphaned"
+    assert found[("result", f"b{world.benchmark}m{world.model}d{dataset}")].status == "kept"
+    assert found[("temporary", f"datasets/{half}/data.partial")].size == 4000
+    assert found[("sif", "ab" * 32 + ".sif")].status == "kept"  # without the server, every SIF is kept
+    assert any(e.kind == "temporary" and e.path.parent == sif for e in entries)
+    assert found[("event log", "events.db")].size > 0
+    # the prepared data is the container's: a `.tmp` name inside it is never a leftover
+    assert not any(e.path.name == "scan.tmp" for e in entries)
+
+    capsys.readouterr()
+    assert medperf(["storage", "ls", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {(r["kind"], r["name"], r["status"]) for r in listed} >= {("dataset", "77", "orphaned")}
+    assert medperf(["storage", "ls"]) == 0
+    text = capsys.readouterr().out
+    assert "orphaned" in text and "would free" in text
+
+    # cleanup asks; "n" changes nothing
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("sys.stdin", _Answer("n\n"))
+        assert medperf(["storage", "cleanup"]) != 0
+    assert (site / "datasets" / "77").exists()
+
+    assert medperf(["storage", "cleanup", "-y"]) == 0
+    out = capsys.readouterr().out
+    assert "Freed" in out
+    assert not (site / "datasets" / "77").exists()
+    assert not (site / "executions" / "b9m9d77").exists()
+    assert not (site / "datasets" / str(half) / "data.partial").exists()
+    assert not any(p.name.startswith(".") for p in sif.iterdir())
+    assert (sif / ("ab" * 32 + ".sif")).exists()  # --sif not given
+    assert prepared_file.exists() and (site / "datasets" / str(dataset) / "data" / "scan.tmp").exists()
+    assert world.client.local.execution(f"b{world.benchmark}m{world.model}d{dataset}") is not None
+    assert [e for e in storage.removable(storage.scan())] == []
+
+    # the killed preparation resumes from scratch and succeeds
+    datasets.prepare(world.client, half, say=lambda _: None)
+    assert world.client.local.dataset(half)["state"] == "prepared"
+
+
+def test_cleanup_with_sif_removes_images_no_container_uses(world: World) -> None:
+    sif = medperf_home() / "sif"
+    sif.mkdir()
+    used = world.backends["bo"].list_containers()[0]["image_hash"].split(":")[-1]
+    (sif / f"{used}.sif").write_bytes(b"u")
+    (sif / ("ef" * 32 + ".sif")).write_bytes(b"v")
+    assert medperf(["storage", "cleanup", "--sif", "-y"]) == 0
+    assert (sif / f"{used}.sif").exists()
+    assert not (sif / ("ef" * 32 + ".sif")).exists()
+
+
+class _Answer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def isatty(self) -> bool:
+        return False
+
+    def readline(self) -> str:
+        return self.text
