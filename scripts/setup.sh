@@ -48,6 +48,12 @@ else
   die "the Docker engine or Apptainer is missing or not running; run: sudo $0"
 fi
 
+# PostgreSQL (the server's second database; the server tests run on both): installed, started, root let in.
+if is_root; then
+  say "PostgreSQL (scripts/start-postgres.sh)"
+  "$root/scripts/start-postgres.sh" >/dev/null
+fi
+
 # 2. Python environment ------------------------------------------------------------------------------------------
 # The client scripts need curl (run-tutorial.sh polls the server with it).
 command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
@@ -92,8 +98,8 @@ else
   }
   say "upgrading pip"
   pip install --upgrade pip
-  say "installing medperf[server,test], medperf-docker, medperf-singularity, medperf-slurm, medperf-example-plugin (editable)"
-  pip install -e '.[server,test]' -e runners/docker -e runners/singularity -e runners/slurm -e plugins/example-plugin
+  say "installing medperf[server,postgres,test], medperf-docker, medperf-singularity, medperf-slurm, medperf-example-plugin (editable)"
+  pip install -e '.[server,postgres,test]' -e runners/docker -e runners/singularity -e runners/slurm -e plugins/example-plugin
   "$venv/bin/medperf" --version >/dev/null || die "medperf does not start after the install"
   printf '%s\n' "$want" > "$stamp"
 fi

@@ -4,6 +4,7 @@ conftest files import the fixtures from here (`from _server_helpers import serve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -76,19 +77,38 @@ def run_medperf(*args: str, home: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """The session's server; at the end its event log must verify and replay to the same state."""
-    data_dir = tmp_path_factory.mktemp("server-data")
+DATABASES = ("sqlite", "postgresql")
+
+
+@contextlib.contextmanager
+def server_database(kind: str) -> Iterator[str | None]:
+    """The --database URL of a new server on `kind` (None: SQLite in its data dir); a PostgreSQL database is
+    created for it and dropped afterwards (skipped, or failed under CI, when no PostgreSQL is available)."""
+    if kind == "sqlite":
+        yield None
+        return
+    from medperf_core.testing.postgres import fresh_database, require_postgres
+
+    require_postgres()
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The session's server, once on SQLite and once on PostgreSQL: every test that uses it runs on both.
+    At the end its event log must verify and replay to the same state."""
+    data_dir = tmp_path_factory.mktemp(f"server-data-{request.param}")
     home = str(tmp_path_factory.mktemp("server-home"))
-    running = start_server(data_dir, env={"MEDPERF_HOME": home})
-    yield running
-    code = running.stop()
-    assert "Traceback" not in running.log(), running.log()[-3000:]
-    for command in (("events", "verify"), ("events", "replay", "--check-only")):
-        done = run_medperf(*command, "--server-data-dir", str(data_dir), home=home)
-        assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
-    assert code in (0, -15), running.log()[-2000:]
+    with server_database(request.param) as database:
+        running = start_server(data_dir, env={"MEDPERF_HOME": home}, database=database)
+        yield running
+        code = running.stop()
+        assert "Traceback" not in running.log(), running.log()[-3000:]
+        for command in (("events", "verify"), ("events", "replay", "--check-only")):
+            done = run_medperf(*command, *running.audit_args(), home=home)
+            assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
+        assert code in (0, -15), running.log()[-2000:]
 
 
 @pytest.fixture(scope="session")

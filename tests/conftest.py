@@ -89,3 +89,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "\nevents written during the tests do not match the catalog:\n  " + "\n  ".join(problems) + "\n"
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+
+# --- PostgreSQL: a fresh database per test that asks for one --------------------------------------------------
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test (skipped without PostgreSQL)."""
+    from medperf_core.testing.postgres import fresh_database, require_postgres
+
+    require_postgres()
+    with fresh_database() as url:
+        yield url

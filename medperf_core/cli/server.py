@@ -191,6 +191,58 @@ def start(
     )
 
 
+DatabaseOption = typer.Option(
+    None,
+    "--database",
+    envvar="MEDPERF_DATABASE_URL",
+    help="The server's database URL (default: sqlite in --data-dir), e.g. postgresql://USER@HOST/DB.",
+)
+
+
+def _where(database: str | None, data_dir: Path | None) -> str | Path:
+    return database if database is not None else _data_dir(data_dir)
+
+
+@app.command("migrate")
+def migrate(database: str = DatabaseOption, data_dir: Path = DataDirOption) -> None:
+    """Bring the database's schema up to date (event log migrations, read-model tables), then exit.
+
+    A server applies them when it starts too; run this first where the server's database user may not change
+    the schema, or to upgrade before starting the new version's workers."""
+    from medperf_core.server.storage import open_server_storage
+
+    storage = open_server_storage(_where(database, data_dir))
+    try:
+        applied = getattr(storage.store.recorder, "migrations_applied", None)
+        head = storage.store.head()
+    finally:
+        storage.store.close()
+    if applied:
+        typer.echo(f"applied {len(applied)} migrations: {', '.join(applied)}")
+    typer.echo(f"✅ schema up to date ({head.position} events, read model current)")
+
+
+@app.command("import")
+def import_log(
+    log: Path = typer.Argument(..., help="A log written by `medperf events export` (JSON lines)."),
+    database: str = DatabaseOption,
+    data_dir: Path = DataDirOption,
+) -> None:
+    """Load an exported log into a new, empty server database: the same events, state and chain head hash.
+
+    Moving a server from SQLite to PostgreSQL: `medperf events export --server-data-dir DIR -o log.jsonl`, then
+    `medperf server import --database postgresql://USER@HOST/DB log.jsonl`."""
+    from medperf_core.server.storage import open_server_storage
+    from medperf_core.services.audit import import_log as restore
+
+    storage = open_server_storage(_where(database, data_dir))
+    try:
+        count, head = restore(storage.store, log)
+    finally:
+        storage.store.close()
+    typer.echo(f"✅ imported {count} events; chain head {head}")
+
+
 @app.command("reset")
 def reset(
     data_dir: Path = DataDirOption,

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from medperf_core.errors import NotFoundError
+from medperf_core.errors import IntegrityError, NotFoundError, UserError
 from medperf_core.store import EventStore, StoredEvent
 from medperf_core.store.store import ReplayReport
 from medperf_core.store.verify import VerifyReport
@@ -16,13 +16,22 @@ from medperf_core.store.verify import VerifyReport
 
 @contextmanager
 def open_log(
-    store: Path | None = None, server_data_dir: Path | None = None, *, audit: bool = True
+    store: Path | None = None,
+    server_data_dir: Path | None = None,
+    *,
+    audit: bool = True,
+    database: str | None = None,
 ) -> Iterator[EventStore[Any]]:
-    """The log of a server data directory, of an event store file, or of the active profile.
+    """The log of a server database (a URL), of a server data directory, of an event store file, or of the active
+    profile.
 
     `audit=True` opens it as it is (stale projections are not rebuilt first).
     """
-    if server_data_dir is not None:
+    if database is not None:
+        from medperf_core.server.storage import open_server_storage
+
+        opened = open_server_storage(database, audit=audit).store
+    elif server_data_dir is not None:
         from medperf_core.server.storage import EVENTS_FILE, open_server_storage
 
         path = server_data_dir / EVENTS_FILE
@@ -65,3 +74,41 @@ def export(log: EventStore[Any], output: Path) -> int:
             count += 1
     tmp.replace(output)
     return count
+
+
+def read_export(path: Path) -> Iterator[StoredEvent]:
+    """The events of a file written by `export`, checked line by line (IntegrityError names the bad line)."""
+    from medperf_core.store.canonical import canonical_json
+    from medperf_core.store.verify import verify_rows
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with path.open(encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    yield {**row, "payload": canonical_json(row["payload"])}
+                except (ValueError, KeyError, TypeError) as e:
+                    raise IntegrityError(f"{path} line {number} is not an exported event ({e})") from None
+
+    report = verify_rows(rows())  # the whole chain first: nothing is written from a broken file
+    if not report.ok:
+        raise IntegrityError(f"{path}: {report.summary()}", "export the log again from its server")
+    for row in rows():
+        yield StoredEvent(**{**row, "payload": json.loads(row["payload"])})
+
+
+def import_log(log: EventStore[Any], path: Path) -> tuple[int, str]:
+    """Append an exported log to an empty store, keeping positions, times, actors and so every hash.
+
+    Returns (events imported, head hash). The projections are built from the events as they are appended."""
+    if not path.is_file():
+        raise NotFoundError(f"no exported log at {path}", "write one with: medperf events export -o FILE")
+    if log.head().position:
+        raise UserError(
+            f"the target database already holds {log.head().position} events",
+            "import into a new, empty database (a log cannot be merged into another)",
+        )
+    count = log.restore(read_export(path))
+    return count, log.head().hash

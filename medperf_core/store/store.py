@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
 from medperf_core.domain.events import DomainEvent
+from medperf_core.errors import IntegrityError
 from medperf_core.store.mapper import to_domain_event, to_new_event
 from medperf_core.store.recorder import LogHead, Recorder, StreamAppend
-from medperf_core.store.records import StoredEvent
+from medperf_core.store.records import NewEvent, StoredEvent
 from medperf_core.store.verify import VerifyReport, verify_rows
 
 S = TypeVar("S")
@@ -109,6 +110,49 @@ class EventStore(Generic[S]):
 
         return self.recorder.append(batches, apply if self.projections else None)
 
+    def restore(self, events: Iterable[StoredEvent], batch: int = 500) -> int:
+        """Append events exported from another log, as they were (times, actors, stream versions), into this one.
+
+        Appended at the positions they had, they hash the same; IntegrityError if any does not (a different log
+        was already here, or the export was altered). Returns the number of events."""
+        count = 0
+        pending: list[StoredEvent] = []
+
+        def flush() -> None:
+            appends: list[StreamAppend] = []
+            for event in pending:
+                new = NewEvent(type=event.type, schema_version=event.schema_version, payload=event.payload,
+                               actor=event.actor, recorded_at=event.recorded_at)
+                if appends and appends[-1].stream == event.stream:
+                    appends[-1] = StreamAppend(event.stream, appends[-1].expected_version,
+                                               [*appends[-1].events, new])
+                else:
+                    appends.append(StreamAppend(event.stream, event.version - 1, [new]))
+            originals = iter(list(pending))
+
+            def apply(session: S, stored: StoredEvent) -> None:
+                original = next(originals)
+                if (stored.position, stored.hash) != (original.position, original.hash):
+                    raise IntegrityError(
+                        f"event {original.position} hashes differently once restored",
+                        "restore into an empty database, from an unaltered export",
+                    )
+                domain_event = to_domain_event(stored)
+                for projection in self.projections:
+                    projection.apply(session, domain_event, stored)
+
+            self.recorder.append(appends, apply)
+            pending.clear()
+
+        for event in events:
+            pending.append(event)
+            count += 1
+            if len(pending) >= batch:
+                flush()
+        if pending:
+            flush()
+        return count
+
     # --- reading --------------------------------------------------------------------------------------------
 
     def load(self, stream: str) -> tuple[list[DomainEvent], int]:
@@ -130,21 +174,26 @@ class EventStore(Generic[S]):
     def replay(self, *, rebuild: bool = True) -> ReplayReport:
         """Rebuild every projection from the log off to the side, compare with the live tables, then replace them."""
         scratch = self.recorder.scratch()
-        for projection in self.projections:
-            projection.reset(scratch)
-        count = 0
-        with self.recorder.reading() as session:
-            for stored in self.read_all():
-                domain_event = to_domain_event(stored)
-                for projection in self.projections:
-                    projection.apply(scratch, domain_event, stored)
-                count += 1
-            comparisons = []
+        try:
             for projection in self.projections:
-                live, rebuilt = projection.snapshot(session), projection.snapshot(scratch)
-                for table in projection.tables:
-                    a, b = live.get(table, []), rebuilt.get(table, [])
-                    comparisons.append(TableComparison(table, len(a), len(b), a == b))
+                projection.reset(scratch)
+            count = 0
+            with self.recorder.reading() as session:
+                for stored in self.read_all():
+                    domain_event = to_domain_event(stored)
+                    for projection in self.projections:
+                        projection.apply(scratch, domain_event, stored)
+                    count += 1
+                comparisons = []
+                for projection in self.projections:
+                    live, rebuilt = projection.snapshot(session), projection.snapshot(scratch)
+                    for table in projection.tables:
+                        a, b = live.get(table, []), rebuilt.get(table, [])
+                        comparisons.append(TableComparison(table, len(a), len(b), a == b))
+        finally:
+            close = getattr(scratch, "close", None)  # a scratch database is thrown away
+            if callable(close):
+                close()
         report = ReplayReport(count, comparisons)
         if rebuild and not report.equal:
             self._rebuild(self.projections)

@@ -46,6 +46,16 @@ class ServerProcess:
     log_path: Path
     _tokens: dict[str, str] = attrs.field(factory=dict)
     worker_pids: list[int] = attrs.field(factory=list)  # the server processes seen answering at start
+    database: str | None = None  # the --database URL it was started with (None: SQLite in data_dir)
+
+    @property
+    def where(self) -> str | Path:
+        """What `open_server_storage` opens to read this server's state: its database URL or its data dir."""
+        return self.database if self.database is not None else self.data_dir
+
+    def audit_args(self) -> tuple[str, str]:
+        """The `medperf events ...` option that names this server's log."""
+        return ("--database", self.database) if self.database else ("--server-data-dir", str(self.data_dir))
 
     @property
     def api(self) -> str:
@@ -92,11 +102,13 @@ def start_server(
     timeout: float = 30.0,
     command: list[str] | None = None,
     workers: int = 1,
+    database: str | None = None,
 ) -> ServerProcess:
     """Start `medperf server start --port P --data-dir DIR [--workers N]` and wait until /healthz answers
     (with N > 1: until N distinct worker processes have answered).
 
-    `command` replaces how `medperf` is invoked (default: this interpreter running the CLI).
+    `command` replaces how `medperf` is invoked (default: this interpreter running the CLI); `database` is
+    passed as `--database` (default: SQLite in the data dir).
     """
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +124,7 @@ def start_server(
         "--data-dir",
         str(data_dir),
         *(("--workers", str(workers)) if workers > 1 else ()),
+        *(("--database", database) if database else ()),
         *extra_args,
     ]
     with log_path.open("wb") as log:
@@ -120,7 +133,7 @@ def start_server(
         )
     scheme = "https" if "--ssl-certfile" in extra_args else "http"
     server = ServerProcess(
-        url=f"{scheme}://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path
+        url=f"{scheme}://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path, database=database
     )
     # Readiness only: the certificate itself is what the tests check, through the client.
     probe_context = ssl._create_unverified_context() if scheme == "https" else None

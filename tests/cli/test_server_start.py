@@ -54,11 +54,12 @@ def test_start_with_a_database_url_keeps_the_log_there(tmp_path: Path) -> None:
 def test_start_with_an_unknown_database_scheme_names_the_known_ones(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
-         "--data-dir", str(tmp_path / "data"), "--database", "postgresql://db/medperf"],
+         "--data-dir", str(tmp_path / "data"), "--database", "mysql://db/medperf"],
         capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "home")},
     )
     assert done.returncode == 2, done.stderr
-    assert "no event recorder for 'postgresql'" in done.stderr and "known: " in done.stderr
+    assert "no event recorder for 'mysql'" in done.stderr and "known: " in done.stderr
+    assert "postgresql" in done.stderr and "sqlite" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -92,3 +93,16 @@ def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "h")},
     )
     assert done.returncode == 2 and "unknown log level 'loud'" in done.stderr
+
+
+
+def test_start_on_an_unreachable_postgresql_is_one_line(tmp_path: Path, postgres_url: str) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    done = subprocess.run(
+        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
+         "--data-dir", str(tmp_path / "data"), "--database", missing],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "home")},
+    )
+    assert done.returncode != 0, done.stderr
+    assert "cannot connect to PostgreSQL" in done.stderr and "no_such_database" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

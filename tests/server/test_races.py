@@ -1,7 +1,10 @@
 """RACE TESTS (issue 9, part 1): writers in different OS processes decide on the same state, against a real
 2-worker server (`medperf server start --workers 2`).
 
-The module starts its own server with MEDPERF_SERVER_DECISION_DELAY (DELAY s): every service sleeps that long
+Each race runs three times: a 2-worker server on SQLite, a 2-worker server on PostgreSQL, and two separate server
+processes (`medperf server start` twice, as on two hosts) on one PostgreSQL database.
+
+The module starts its own servers with MEDPERF_SERVER_DECISION_DELAY (DELAY s): every service sleeps that long
 between reading the state and appending its decision. Each racing client process pins its keep-alive connection
 to one of the two server workers; the racers of the second worker start DELAY/2 later. So worker 1 decides at
 t=0 and appends at DELAY, worker 2 decides at DELAY/2 on the same state (worker 1 has not appended yet) and appends
@@ -14,6 +17,7 @@ after each race the log must verify and replay to the live tables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -21,8 +25,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
-from _server_helpers import Client, make_benchmark, make_container, make_dataset
+from _server_helpers import Client, make_benchmark, make_container, make_dataset, server_database
 
 from medperf_core.domain.associations import stream_name
 from medperf_core.server.storage import open_server_storage
@@ -32,44 +37,76 @@ from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, start_server
 DELAY = 0.6
 
 
-@pytest.fixture(scope="module")
-def racy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data_dir = tmp_path_factory.mktemp("race-server-data")
+@attrs.frozen
+class Racers:
+    """Where racing requests go: two (server, worker pid) pairs, either two workers of one server or two servers."""
+
+    servers: list[ServerProcess]
+    targets: list[tuple[ServerProcess, int]]
+
+    @property
+    def first(self) -> ServerProcess:
+        return self.servers[0]
+
+    @property
+    def where(self) -> str | Path:
+        return self.first.where
+
+
+SETUPS = ("sqlite-2-workers", "postgresql-2-workers", "postgresql-2-servers")
+
+
+@pytest.fixture(scope="module", params=SETUPS)
+def racy_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Racers]:
+    kind, _, shape = request.param.partition("-")
+    data_dir = tmp_path_factory.mktemp(f"race-{request.param}")
     home = tmp_path_factory.mktemp("race-server-home")
     env = {"MEDPERF_HOME": str(home), "MEDPERF_SERVER_DECISION_DELAY": str(DELAY)}
-    with start_server(data_dir, env=env, workers=2) as running:
-        assert len(running.worker_pids) == 2, running.worker_pids
-        yield running
-    assert "Traceback" not in running.log(), running.log()[-3000:]
+    with contextlib.ExitStack() as stack:
+        database = stack.enter_context(server_database(kind))
+        if shape == "2-workers":
+            running = stack.enter_context(start_server(data_dir, env=env, workers=2, database=database))
+            assert len(running.worker_pids) == 2, running.worker_pids
+            racers = Racers([running], [(running, pid) for pid in running.worker_pids])
+        else:  # two server processes sharing nothing but the database (and the data dir's auth secret)
+            servers = [stack.enter_context(start_server(data_dir, env=env, database=database)) for _ in range(2)]
+            racers = Racers(servers, [(s, s.process.pid) for s in servers])
+        yield racers
+    for running in racers.servers:
+        assert "Traceback" not in running.log(), running.log()[-3000:]
 
 
 @pytest.fixture(scope="module")
-def role(racy_server: ServerProcess) -> dict[str, Client]:
-    return {r: Client(racy_server, r) for r in ("admin", "bo", "do")}
+def role(racy_server: Racers) -> dict[str, Client]:
+    return {r: Client(racy_server.first, r) for r in ("admin", "bo", "do")}
 
 
-def race(server: ServerProcess, role: str, calls: list[tuple[str, str, dict[str, object]]]) -> list[HttpOutcome]:
-    """Each (method, path, body) from its own client process as `role`, alternating between the two workers;
-    the second worker's racers start DELAY/2 later."""
-    token = server.token(DEMO_EMAILS[role])
+def race(racers: Racers, role: str, calls: list[tuple[str, str, dict[str, object]]]) -> list[HttpOutcome]:
+    """Each (method, path, body) from its own client process as `role`, alternating between the two workers (or
+    servers); the second one's racers start DELAY/2 later."""
     outcomes = race_http(
         [
             HttpCall(
-                method, f"{server.api}{path}", token, body, worker=server.worker_pids[i % 2], after=DELAY / 2 * (i % 2)
+                method,
+                f"{racers.targets[i % 2][0].api}{path}",
+                racers.targets[i % 2][0].token(DEMO_EMAILS[role]),
+                body,
+                worker=racers.targets[i % 2][1],
+                after=DELAY / 2 * (i % 2),
             )
             for i, (method, path, body) in enumerate(calls)
         ]
     )
-    assert {o.served_by for o in outcomes} == set(server.worker_pids), "both workers must take part"
+    assert {o.served_by for o in outcomes} == {pid for _, pid in racers.targets}, "both must take part"
     assert len({o.client_pid for o in outcomes} | {os.getpid()}) == len(calls) + 1, "one process per client"
     assert not [o for o in outcomes if o.status == 0 or o.status >= 500], outcomes
     return outcomes
 
 
-def events_of(server: ServerProcess, stream: str) -> list[str]:
+def events_of(racers: Racers, stream: str) -> list[str]:
     """The event types of one stream, read from the server's log while it runs; the log must verify and its
     replay (without touching the live tables) must equal them."""
-    with open_server_storage(server.data_dir, audit=True).store as store:
+    with open_server_storage(racers.where, audit=True).store as store:
         report = store.verify()
         assert report.ok, report.summary()
         replayed = store.replay(rebuild=False)
@@ -83,7 +120,7 @@ def operational_dataset(role: dict[str, Client]) -> tuple[int, int]:
     return dataset["id"], benchmark["id"]
 
 
-def test_concurrent_association_requests_create_one(racy_server: ServerProcess, role: dict[str, Client]) -> None:
+def test_concurrent_association_requests_create_one(racy_server: Racers, role: dict[str, Client]) -> None:
     d, b = operational_dataset(role)
     body = {"dataset": d, "benchmark": b, "approval_status": "PENDING", "metadata": {"test_result": {}}}
     outcomes = race(racy_server, "do", [("POST", "/datasets/benchmarks/", body)] * 20)
@@ -94,7 +131,7 @@ def test_concurrent_association_requests_create_one(racy_server: ServerProcess, 
     } == {"statuses": [201] + [409] * 19, "association.requested events": 1}
 
 
-def test_concurrent_approve_and_reject_one_decision(racy_server: ServerProcess, role: dict[str, Client]) -> None:
+def test_concurrent_approve_and_reject_one_decision(racy_server: Racers, role: dict[str, Client]) -> None:
     d, b = operational_dataset(role)
     role["do"].ok(
         "POST",
@@ -119,7 +156,7 @@ def test_concurrent_approve_and_reject_one_decision(racy_server: ServerProcess, 
     assert {"association.approved": "APPROVED", "association.rejected": "REJECTED"}[decisions[0]] == final
 
 
-def test_concurrent_set_operational_marks_once(racy_server: ServerProcess, role: dict[str, Client]) -> None:
+def test_concurrent_set_operational_marks_once(racy_server: Racers, role: dict[str, Client]) -> None:
     benchmark = make_benchmark(role["bo"])
     dataset = make_dataset(role["do"], benchmark["data_preparation_mlcube"], operational=False)
     body = {

@@ -1,0 +1,38 @@
+"""The `postgresql` event-store backend: a server's log and read model in one PostgreSQL database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medperf_core.errors import UserError
+from medperf_core.store.backends import ClientStorage, ServerStorage
+from medperf_core.store.postgres.recorder import PostgresRecorder
+from medperf_core.store.sql.dialect import POSTGRESQL
+from medperf_core.store.sql.server_reads import SqlServerReads
+from medperf_core.store.sql.server_tables import ServerTables
+from medperf_core.store.store import EventStore
+
+
+def conninfo(location: str) -> str:
+    """`USER@HOST/DB` (what follows `postgresql://` in the URL) as a libpq URL."""
+    return f"postgresql://{location}"
+
+
+class PostgresBackend:
+    def open_recorder(self, location: str) -> PostgresRecorder:
+        return PostgresRecorder(conninfo(location))
+
+    def open_server(self, location: str, *, audit: bool = False) -> ServerStorage:
+        recorder = PostgresRecorder(conninfo(location))
+        try:
+            store: EventStore[Any] = EventStore(recorder, [ServerTables(POSTGRESQL)], audit=audit)
+        except BaseException:
+            recorder.close()
+            raise
+        return ServerStorage(store, SqlServerReads(recorder.reading, lambda: recorder.head().position, POSTGRESQL))
+
+    def open_client(self, location: str, *, audit: bool = False) -> ClientStorage:
+        raise UserError(
+            "a client keeps its own log in SQLite, not in PostgreSQL",
+            "use PostgreSQL for a server (medperf server start --database postgresql://...)",
+        )

@@ -1,0 +1,238 @@
+"""The PostgreSQL recorder: the `events` table with UNIQUE (stream, version), a hash chain, projections in the
+append's transaction.
+
+Appends of every process and host are serialised by one transaction-scoped advisory lock (the hash chain needs each
+event's predecessor, and positions stay gapless); the expected version is checked inside that transaction and the
+unique (stream, version) constraint backs it. Reads use the pool's autocommit connections, never the lock.
+A thread inside `transaction()` or `reading()` reuses its connection for every call it makes, so a rebuild reads
+what it has written and never waits for a second connection of the pool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from medperf_core.errors import ConcurrencyError, ConfigError, ConflictError
+from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
+from medperf_core.store.postgres.migrations import migrate
+from medperf_core.store.postgres.session import PostgresSession
+from medperf_core.store.recorder import LogHead, StreamAppend
+from medperf_core.store.records import StoredEvent
+
+COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
+APPEND_LOCK = 0x6D65_6470_0002  # pg_advisory_xact_lock key held by every append and rebuild
+POOL_SIZE_ENV = "MEDPERF_POSTGRES_POOL_SIZE"  # connections per server process (default 8)
+
+
+def redact(conninfo: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", conninfo)
+
+
+def _pool_size() -> int:
+    raw = os.environ.get(POOL_SIZE_ENV, "8")
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if size < 2:  # a rebuild holds one connection while the pool serves others
+        raise ConfigError(f"{POOL_SIZE_ENV}={raw!r} must be an integer of at least 2", "unset it or use e.g. 8")
+    return size
+
+
+def _stored(row: Sequence[Any]) -> StoredEvent:
+    return StoredEvent(
+        position=int(row[0]), stream=row[1], version=int(row[2]), type=row[3], schema_version=int(row[4]),
+        recorded_at=row[5], actor=row[6], payload=json.loads(row[7]), prev_hash=row[8], hash=row[9],
+    )
+
+
+def _version_conflict(stream: str, current: int, expected: int) -> ConcurrencyError:
+    return ConcurrencyError(
+        f"{stream} changed meanwhile: it is at version {current}, the decision was made at version {expected}",
+        "someone else changed it at the same time: run the command again to decide on the new state",
+    )
+
+
+def connect(conninfo: str, **kw: Any) -> psycopg.Connection[Any]:
+    """One connection, or a ConfigError naming the database and libpq's reason."""
+    try:
+        return psycopg.connect(conninfo, connect_timeout=10, **kw)
+    except psycopg.OperationalError as e:
+        reason = " ".join(str(e).split())
+        raise ConfigError(
+            f"cannot connect to PostgreSQL at {redact(conninfo)}: {reason}",
+            "check the URL (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE), that the database exists and "
+            "that the server accepts this user",
+        ) from None
+
+
+class PostgresRecorder:
+    def __init__(self, conninfo: str, *, pool_size: int | None = None) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.conninfo = conninfo
+        with connect(conninfo, autocommit=True) as conn:  # a clear error first, and the schema up to date
+            self.migrations_applied = migrate(conn)
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size or _pool_size(),
+            kwargs={"autocommit": True, "connect_timeout": 10},
+            open=True,
+            name="medperf",
+        )
+        self._local = threading.local()
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # --- connections and transactions -----------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """This thread's connection if it is inside a transaction or a read, else one from the pool."""
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._pool.connection() as conn:
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def _write(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._connection() as conn:
+            if getattr(self._local, "writing", False):  # nested in this thread's own transaction: join it
+                yield conn
+                return
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+                self._local.writing = True
+                try:
+                    yield conn
+                finally:
+                    self._local.writing = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresSession]:
+        with self._write() as conn:
+            yield PostgresSession(conn)
+
+    @contextmanager
+    def reading(self) -> Iterator[PostgresSession]:
+        with self._connection() as conn:
+            yield PostgresSession(conn)
+
+    def scratch(self) -> PostgresSession:
+        """A new connection whose tables are temporary (search_path = pg_temp): gone when it closes."""
+        conn = connect(self.conninfo, autocommit=True)
+        conn.execute("SET search_path = pg_temp")
+        return PostgresSession(conn)
+
+    # --- writing --------------------------------------------------------------------------------------------
+
+    def append(
+        self,
+        appends: Sequence[StreamAppend],
+        apply: Callable[[PostgresSession, StoredEvent], None] | None = None,
+    ) -> list[StoredEvent]:
+        with self._write() as conn:
+            stored: list[StoredEvent] = []
+            for batch in appends:
+                stored += self._insert(conn, batch)
+            if apply is not None:
+                session = PostgresSession(conn)
+                try:
+                    for event in stored:
+                        apply(session, event)
+                except pg_errors.IntegrityError as e:  # a unique column of a read model, e.g. a name
+                    detail = e.diag.message_detail or str(e)
+                    raise ConflictError(
+                        f"this conflicts with an existing entry ({detail})", "choose another value"
+                    ) from e
+        return stored
+
+    def _insert(self, conn: psycopg.Connection[Any], batch: StreamAppend) -> list[StoredEvent]:
+        stream, expected_version = batch.stream, batch.expected_version
+        row = conn.execute("SELECT MAX(version) FROM events WHERE stream = %s", [stream]).fetchone()
+        current = int(row[0] or 0) if row else 0
+        if current != expected_version:
+            raise _version_conflict(stream, current, expected_version)
+        if not batch.events:
+            return []
+        last = conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+        position, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS_HASH)
+        stored: list[StoredEvent] = []
+        rows = []
+        for offset, new in enumerate(batch.events, start=1):
+            values: dict[str, Any] = {
+                "position": position + offset,
+                "stream": stream,
+                "version": expected_version + offset,
+                "type": new.type,
+                "schema_version": new.schema_version,
+                "recorded_at": new.recorded_at,
+                "actor": new.actor,
+                "payload": new.payload,
+            }
+            digest = event_hash(prev_hash, values)
+            rows.append((values["position"], stream, values["version"], new.type, new.schema_version,
+                         new.recorded_at, new.actor, canonical_json(new.payload), prev_hash, digest))
+            stored.append(StoredEvent(prev_hash=prev_hash, hash=digest, **values))
+            prev_hash = digest
+        try:
+            with conn.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+        except pg_errors.UniqueViolation as e:  # (stream, version) taken: the constraint that backs the check
+            raise _version_conflict(stream, expected_version + 1, expected_version) from e
+        return stored
+
+    # --- reading --------------------------------------------------------------------------------------------
+
+    def read_stream(self, stream: str) -> list[StoredEvent]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {COLUMNS} FROM events WHERE stream = %s ORDER BY version", [stream]
+            ).fetchall()
+        return [_stored(r) for r in rows]
+
+    def _batches(self, after: int | None, batch: int) -> Iterator[list[Any]]:
+        position = after if after is not None else 0
+        while True:
+            with self._connection() as conn:
+                rows = conn.execute(
+                    f"SELECT {COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s", [position, batch]
+                ).fetchall()
+            if not rows:
+                return
+            yield rows
+            position = int(rows[-1][0])
+
+    def read_all(self, after: int = 0, batch: int = 5000) -> Iterator[StoredEvent]:
+        for rows in self._batches(after, batch):
+            for r in rows:
+                yield _stored(r)
+
+    def read_raw(self, after: int | None = None, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        names = [c.strip() for c in COLUMNS.split(",")]
+        for rows in self._batches(after, batch):
+            for r in rows:
+                yield dict(zip(names, r, strict=True))
+
+    def head(self) -> LogHead:
+        with self._connection() as conn:
+            row = conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+        return LogHead(int(row[0]), str(row[1])) if row else LogHead()

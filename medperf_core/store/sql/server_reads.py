@@ -1,0 +1,157 @@
+"""The server's read model queries (`ServerReadModel`), the same SQL for SQLite and PostgreSQL.
+
+A page is read in two steps: the ids of the page from the index (`... ORDER BY id LIMIT ? OFFSET ?`, which reads
+only ids), then those rows. So the last page of a long list costs about what the first does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from medperf_core.domain.resources import ASSOCIATIONS, DATASET, RESULT, Resource
+from medperf_core.server.read_model import Json, Page
+from medperf_core.store.sql.dialect import SQLITE, Dialect, Session
+
+# A dataset is visible to its owner and to whoever owns a benchmark it asked to join (any association row).
+_DATASET_VISIBLE = (
+    "(owner = ? OR id IN (SELECT a.dataset FROM dataset_associations a JOIN benchmarks b "
+    "ON a.benchmark = b.id WHERE b.owner = ?))"
+)
+# A result is visible to its submitter and to the benchmark's owner.
+_RESULT_VISIBLE = "(owner = ? OR benchmark IN (SELECT id FROM benchmarks WHERE owner = ?))"
+_ALL = "1 = 1"
+
+
+class _Decoder:
+    """Turns a row of a resource's columns into the API's JSON, with the per-column work chosen once."""
+
+    def __init__(self, resource: Resource) -> None:
+        names = resource.names()
+        kinds = {f.name: f.kind for f in resource.fields}
+        self.names = names
+        self.json_at = [i for i, n in enumerate(names) if kinds.get(n) in (dict, list)]
+        self.bool_at = [i for i, n in enumerate(names) if kinds.get(n) is bool]
+        wire = set(resource.wire_names())
+        self.keep = [(i, n) for i, n in enumerate(names) if n in wire]
+        self.columns = ", ".join(f'"{n}"' for n in names)
+
+    def __call__(self, raw: Sequence[Any]) -> Json:
+        values = list(raw)
+        for i in self.json_at:
+            if isinstance(values[i], str):
+                values[i] = json.loads(values[i])
+        for i in self.bool_at:
+            if values[i] is not None:
+                values[i] = bool(values[i])
+        return {n: values[i] for i, n in self.keep}
+
+
+_DECODERS: dict[str, _Decoder] = {}
+
+
+def _decoder(resource: Resource) -> _Decoder:
+    found = _DECODERS.get(resource.name)
+    if found is None:
+        found = _DECODERS[resource.name] = _Decoder(resource)
+    return found
+
+
+class SqlServerReads:
+    """`reading()` gives a session for one consistent read; `head()` the log's head (both from the recorder)."""
+
+    def __init__(
+        self,
+        reading: Callable[[], AbstractContextManager[Session]],
+        head_position: Callable[[], int],
+        dialect: Dialect = SQLITE,
+    ) -> None:
+        self._reading = reading
+        self._dialect = dialect
+        self._head_position = head_position
+
+    def _select(
+        self, session: Session, resource: Resource, where: str, args: Sequence[Any], tail: str = ""
+    ) -> list[Json]:
+        decode = _decoder(resource)
+        rows = session.execute(
+            f'SELECT {decode.columns} FROM "{resource.table}" WHERE {where}{tail}', list(args)
+        ).fetchall()
+        return [decode(r) for r in rows]
+
+    def _one(self, resource: Resource, where: str, args: Sequence[Any], tail: str = "") -> Json | None:
+        with self._reading() as session:
+            found = self._select(session, resource, where, args, tail)
+        return found[0] if found else None
+
+    def _page(self, resource: Resource, where: str, args: Sequence[Any], limit: int | None, offset: int) -> Page:
+        table = resource.table
+        with self._reading() as session:
+            count = session.execute(f'SELECT COUNT(*) FROM "{table}" WHERE {where}', list(args)).fetchone()[0]
+            if limit is None:  # internal callers only: the HTTP API always pages
+                rows = self._select(session, resource, where, args, " ORDER BY id")
+            elif offset >= count:
+                rows = []
+            else:
+                ids = f'SELECT id FROM "{table}" WHERE {where} ORDER BY id LIMIT ? OFFSET ?'
+                rows = self._select(session, resource, f"id IN ({ids})", [*args, limit, offset], " ORDER BY id")
+        return Page(int(count), rows)
+
+    def get(self, resource: Resource, entity_id: int) -> Json | None:
+        return self._one(resource, "id = ?", [entity_id])
+
+    def find(self, resource: Resource, **equal: Any) -> Json | None:
+        known = set(resource.names())
+        unknown = set(equal) - known
+        if unknown:
+            raise ValueError(f"{resource.name} has no field {', '.join(sorted(unknown))}")
+        where = " AND ".join(f'"{k}" = ?' for k in equal) or _ALL
+        return self._one(resource, where, list(equal.values()), " ORDER BY id DESC LIMIT 1")
+
+    def list(
+        self, resource: Resource, limit: int | None, offset: int, *, owner: int | None = None,
+        benchmark: int | None = None,
+    ) -> Page:
+        clauses, args = [], []
+        if owner is not None:
+            clauses.append("owner = ?")
+            args.append(owner)
+        if benchmark is not None:
+            clauses.append("benchmark = ?")
+            args.append(benchmark)
+        return self._page(resource, " AND ".join(clauses) or _ALL, args, limit, offset)
+
+    def next_id(self, resource: Resource) -> int:
+        with self._reading() as session:
+            return int(session.execute(self._dialect.next_id_sql.format(table=resource.table)).fetchone()[0])
+
+    def dataset_visible_to(self, user_id: int, dataset_id: int) -> Json | None:
+        return self._one(DATASET, f"id = ? AND {_DATASET_VISIBLE}", [dataset_id, user_id, user_id])
+
+    def datasets_visible_to(self, user_id: int, limit: int | None, offset: int) -> Page:
+        return self._page(DATASET, _DATASET_VISIBLE, [user_id, user_id], limit, offset)
+
+    def operational_dataset_with_uid(self, generated_uid: str, other_than: int) -> int | None:
+        with self._reading() as session:
+            row = session.execute(
+                "SELECT id FROM datasets WHERE state = 'OPERATION' AND generated_uid = ? AND id != ?",
+                [generated_uid, other_than],
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def associations_of_owner(self, kind: str, owner: int, limit: int | None, offset: int) -> Page:
+        resource = ASSOCIATIONS[kind]
+        column, owners = ("dataset", "datasets") if kind == "dataset" else ("model_mlcube", "containers")
+        where = f'"{column}" IN (SELECT id FROM "{owners}" WHERE owner = ?)'
+        return self._page(resource, where, [owner], limit, offset)
+
+    def result_visible_to(self, user_id: int, result_id: int) -> Json | None:
+        return self._one(RESULT, f"id = ? AND {_RESULT_VISIBLE}", [result_id, user_id, user_id])
+
+    def results_visible_to(self, user_id: int, limit: int | None, offset: int) -> Page:
+        return self._page(RESULT, _RESULT_VISIBLE, [user_id, user_id], limit, offset)
+
+    def head_position(self) -> int:
+        return self._head_position()

@@ -1,0 +1,80 @@
+"""Moving a server to PostgreSQL: export from SQLite, `server import` into PostgreSQL, the same state and chain
+head; `server migrate`; `events verify|replay|export --database`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from _server_helpers import run_medperf
+
+from medperf_core.domain.resources import all_resources
+from medperf_core.server.storage import open_server_storage
+
+
+def _state(where: str | Path) -> dict[str, list[dict[str, object]]]:
+    storage = open_server_storage(where)
+    try:
+        return {r.table: storage.reads.list(r, None, 0).results for r in all_resources()}
+    finally:
+        storage.store.close()
+
+
+def test_export_from_sqlite_import_into_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    home, data = str(tmp_path / "home"), tmp_path / "server"
+    seeded = run_medperf("server", "seed", "--demo", "data", "--data-dir", str(data), "--no-build", home=home)
+    assert seeded.returncode == 0, seeded.stderr
+    log = tmp_path / "log.jsonl"
+    exported = run_medperf("events", "export", "--server-data-dir", str(data), "-o", str(log), home=home)
+    assert exported.returncode == 0, exported.stderr
+    head = json.loads(log.read_text().splitlines()[-1])["hash"]
+
+    migrated = run_medperf("server", "migrate", "--database", postgres_url, home=home)
+    assert migrated.returncode == 0 and "applied 2 migrations" in migrated.stdout, migrated.stdout + migrated.stderr
+    imported = run_medperf("server", "import", "--database", postgres_url, str(log), home=home)
+    assert imported.returncode == 0, imported.stderr
+    assert f"chain head {head}" in imported.stdout
+
+    verified = run_medperf("events", "verify", "--database", postgres_url, home=home)
+    assert verified.returncode == 0 and f"head {head}" in verified.stdout, verified.stdout + verified.stderr
+    replayed = run_medperf("events", "replay", "--check-only", "--database", postgres_url, home=home)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    again = tmp_path / "again.jsonl"
+    assert run_medperf("events", "export", "--database", postgres_url, "-o", str(again), home=home).returncode == 0
+    assert again.read_text() == log.read_text()
+    sqlite_state = _state(data)
+    assert sqlite_state["benchmarks"] and _state(postgres_url) == sqlite_state
+
+    twice = run_medperf("server", "import", "--database", postgres_url, str(log), home=home)
+    assert twice.returncode != 0 and "already holds" in twice.stderr
+    up_to_date = run_medperf("server", "migrate", "--database", postgres_url, home=home)
+    assert up_to_date.returncode == 0 and "applied" not in up_to_date.stdout and "up to date" in up_to_date.stdout
+
+
+def test_an_altered_export_imports_nothing(tmp_path: Path, postgres_url: str) -> None:
+    home, data = str(tmp_path / "home"), tmp_path / "server"
+    assert run_medperf("server", "seed", "--demo", "benchmark", "--data-dir", str(data), "--no-build",
+                       home=home).returncode == 0
+    log = tmp_path / "log.jsonl"
+    assert run_medperf("events", "export", "--server-data-dir", str(data), "-o", str(log), home=home).returncode == 0
+    lines = log.read_text().splitlines()
+    row = json.loads(lines[1])
+    row["actor"] = "mallory@example.com"
+    lines[1] = json.dumps(row)
+    log.write_text("\n".join(lines) + "\n")
+    done = run_medperf("server", "import", "--database", postgres_url, str(log), home=home)
+    assert done.returncode != 0 and "broken at position 2" in done.stderr, done.stderr
+    listed = run_medperf("events", "ls", "--json", "--database", postgres_url, home=home)
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+def test_import_into_sqlite_too(tmp_path: Path) -> None:
+    home, data = str(tmp_path / "home"), tmp_path / "server"
+    assert run_medperf("server", "seed", "--demo", "model", "--data-dir", str(data), "--no-build",
+                       home=home).returncode == 0
+    log = tmp_path / "log.jsonl"
+    assert run_medperf("events", "export", "--server-data-dir", str(data), "-o", str(log), home=home).returncode == 0
+    target = tmp_path / "copy" / "events.db"
+    done = run_medperf("server", "import", "--database", f"sqlite://{target}", str(log), home=home)
+    assert done.returncode == 0, done.stderr
+    assert _state(f"sqlite://{target}") == _state(data)

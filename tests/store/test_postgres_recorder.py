@@ -1,0 +1,84 @@
+"""The PostgreSQL recorder passes the recorder contract, plus what only a shared database can show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from medperf_core.errors import ConcurrencyError, ConfigError
+from medperf_core.store.postgres.migrations import MIGRATIONS, applied
+from medperf_core.store.postgres.recorder import PostgresRecorder
+from medperf_core.store.recorder import StreamAppend
+from medperf_core.testing.recorder_contract import RecorderContract, append, new_event
+
+
+class TestPostgresRecorder(RecorderContract):
+    @pytest.fixture
+    def recorder(self, postgres_url: str) -> Iterator[PostgresRecorder]:
+        rec = PostgresRecorder(postgres_url)
+        yield rec
+        rec.close()
+
+
+def test_two_recorders_on_one_database_share_the_log(postgres_url: str) -> None:
+    """Two processes' recorders (two pools): each sees the other's events, and a stale version conflicts."""
+    first, second = PostgresRecorder(postgres_url), PostgresRecorder(postgres_url)
+    try:
+        stored = append(first, "s", 0, [new_event(1)])
+        assert second.read_stream("s") == stored
+        with pytest.raises(ConcurrencyError):
+            append(second, "s", 0, [new_event(2)])
+        (next_one,) = append(second, "s", 1, [new_event(3)])
+        assert (next_one.position, next_one.prev_hash) == (2, stored[0].hash)
+        assert first.head() == second.head()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_unique_constraint_backs_the_version_check(postgres_url: str) -> None:
+    """Even an insert that skipped the check cannot take a (stream, version) twice."""
+    rec = PostgresRecorder(postgres_url)
+    try:
+        append(rec, "s", 0, [new_event(1)])
+        with psycopg.connect(postgres_url) as conn, pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(
+                "INSERT INTO events (position, stream, version, type, schema_version, recorded_at, actor, payload,"
+                " prev_hash, hash) VALUES (2, 's', 1, 't', 1, 'x', 'a', '{}', 'p', 'h')"
+            )
+    finally:
+        rec.close()
+
+
+def test_migrations_apply_once(postgres_url: str) -> None:
+    recorders = [PostgresRecorder(postgres_url) for _ in range(3)]
+    try:
+        assert recorders[0].migrations_applied == [name for name, _ in MIGRATIONS]
+        assert [r.migrations_applied for r in recorders[1:]] == [[], []]
+        with psycopg.connect(postgres_url) as conn:
+            assert applied(conn) == [name for name, _ in MIGRATIONS]
+    finally:
+        for r in recorders:
+            r.close()
+
+
+def test_a_bad_url_is_one_clear_error(postgres_url: str) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database_here"
+    with pytest.raises(ConfigError, match=r"cannot connect to PostgreSQL at .*no_such_database_here"):
+        PostgresRecorder(missing)
+
+
+def test_several_streams_in_one_transaction_roll_back_together(postgres_url: str) -> None:
+    rec = PostgresRecorder(postgres_url)
+    try:
+        def boom(_session: Any, _event: Any) -> None:
+            raise RuntimeError("projection failed")
+
+        with pytest.raises(RuntimeError):
+            rec.append([StreamAppend("a", 0, [new_event(1)]), StreamAppend("b", 0, [new_event(2)])], boom)
+        assert list(rec.read_all()) == [] and rec.head().position == 0
+    finally:
+        rec.close()
