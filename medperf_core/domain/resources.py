@@ -1,7 +1,7 @@
 """Each server entity defined once: its fields, types, defaults and rules of writing.
 
 The HTTP request models (`server/models.py`), the validation the `local` backend applies (`server/services/fields.py`),
-the read model's tables (`store/sqlite/server_tables.py`) and the wire shape of every response are derived from these
+the read model's tables (`store/sql/server_tables.py`) and the wire shape of every response are derived from these
 classes; `tests/domain/test_resources.py` fails when any of them disagree.
 
 A field's metadata says how it may be written:

@@ -1,7 +1,7 @@
 """What the server's services may ask of the read model: typed lookups and bounded lists, no SQL.
 
 A recorder plugin that can hold a server's state provides an implementation (the SQLite one is
-`medperf_core.store.sqlite.server_reads.SQLiteServerReads`).
+`medperf_core.store.sql.server_reads.SqlServerReads`, for SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
