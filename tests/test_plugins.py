@@ -319,16 +319,17 @@ def test_event_recorders_are_chosen_by_the_urls_scheme() -> None:
     from medperf_core.store.sqlite.backend import SQLiteBackend
 
     host = host_with(FakePlugin("tape"))
-    assert host.event_recorders.names() == ["sqlite", "tape"]
+    assert host.event_recorders.names() == ["postgres", "postgresql", "sqlite", "tape"]
     backend, location = backend_for("tape:///var/log/medperf", host)
     assert (backend, location) == ("recorder tape", "/var/log/medperf")
     sqlite, path = backend_for("/srv/medperf/events.db", host)  # a plain path means SQLite
     assert isinstance(sqlite, SQLiteBackend) and path == "/srv/medperf/events.db"
     assert parse_url("sqlite:///srv/events.db") == ("sqlite", "/srv/events.db")
+    assert parse_url("postgresql://medperf@db:5432/medperf") == ("postgresql", "medperf@db:5432/medperf")
     with pytest.raises(UserError) as refused:
-        backend_for("postgresql://db/medperf", host)
-    assert "no event recorder for 'postgresql'" in refused.value.message
-    assert "known: sqlite, tape" in (refused.value.hint or "")
+        backend_for("mysql://db/medperf", host)
+    assert "no event recorder for 'mysql'" in refused.value.message
+    assert "known: postgres, postgresql, sqlite, tape" in (refused.value.hint or "")
 
 
 def test_plugins_json_names_what_each_plugin_provides(
@@ -336,7 +337,7 @@ def test_plugins_json_names_what_each_plugin_provides(
 ) -> None:
     use_host(monkeypatch, host_with(FakePlugin("tape")))
     rows = {r["name"]: r for r in plugins_json(capsys)}
-    assert rows["medperf_core.builtins.recorders"]["provides"] == {"event_recorders": ["sqlite"]}
+    assert rows["medperf_core.builtins.recorders"]["provides"] == {"event_recorders": ["postgres", "postgresql", "sqlite"]}
     assert rows["medperf_core.builtins.backends"]["provides"] == {"server_backends": ["local", "rest"]}
     (fake,) = [r for name, r in rows.items() if name.startswith("fake-")]
     assert fake["provides"] == {

@@ -14,7 +14,7 @@ POLICY = "/benchmarks/{}/association_policy/"
 
 
 def _events(server: ServerProcess, stream: str) -> list[dict[str, Any]]:
-    with open_server_storage(server.data_dir, audit=True).store as store:
+    with open_server_storage(server.where, audit=True).store as store:
         return [{"type": e.type, **e.payload} for e in store.read_all() if e.stream == stream]
 
 
