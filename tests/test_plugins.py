@@ -337,7 +337,8 @@ def test_plugins_json_names_what_each_plugin_provides(
 ) -> None:
     use_host(monkeypatch, host_with(FakePlugin("tape")))
     rows = {r["name"]: r for r in plugins_json(capsys)}
-    assert rows["medperf_core.builtins.recorders"]["provides"] == {"event_recorders": ["postgres", "postgresql", "sqlite"]}
+    recorders = {"event_recorders": ["postgres", "postgresql", "sqlite"]}
+    assert rows["medperf_core.builtins.recorders"]["provides"] == recorders
     assert rows["medperf_core.builtins.backends"]["provides"] == {"server_backends": ["local", "rest"]}
     (fake,) = [r for name, r in rows.items() if name.startswith("fake-")]
     assert fake["provides"] == {
