@@ -10,7 +10,9 @@ A field's metadata says how it may be written:
 - `frozen`: it can no longer change once the entity is operational;
 - `unique`: no two entities share its value;
 - `choices`: the values it may take;
-- `wire`: it is part of the API's answer (a user's `created_at` is not).
+- `wire`: it is part of the API's answer (a user's `created_at` is not);
+- `max_length`: the longest value a client may send, in characters of text (a JSON field: of its JSON text). Without
+  it, text holds at most `TEXT_LIMIT` characters and a JSON field `JSON_LIMIT` (see `FieldSpec.size_limit`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import attrs
 JsonObject = dict[str, Any]
 STATES = ("DEVELOPMENT", "OPERATION")
 APPROVALS = ("PENDING", "APPROVED", "REJECTED")
+TEXT_LIMIT = 1_000  # characters of a text field without a max_length of its own (names, URLs, hashes, descriptions)
+JSON_LIMIT = 256 * 1024  # characters of a JSON field's compact JSON text (metadata, configs, statistics, metrics)
 AUTO_APPROVAL_MODES = ("NEVER", "ALWAYS", "ALLOWLIST")
 
 
@@ -36,6 +40,7 @@ def field(
     indexed: bool = False,
     choices: tuple[str, ...] = (),
     wire: bool = True,
+    max_length: int | None = None,
 ) -> Any:
     meta = {
         "writable": writable,
@@ -45,6 +50,7 @@ def field(
         "indexed": indexed,
         "choices": choices,
         "wire": wire,
+        "max_length": max_length,
     }
     if isinstance(default, dict):
         return attrs.field(factory=dict, metadata=meta)
@@ -72,6 +78,15 @@ class FieldSpec:
     indexed: bool
     choices: tuple[str, ...]
     wire: bool
+    max_length: int | None
+
+    def size_limit(self) -> int | None:
+        """The longest value a client may send: characters of text, or of a JSON field's compact JSON text."""
+        if self.kind is str:
+            return self.max_length or TEXT_LIMIT
+        if self.kind in (dict, list):
+            return self.max_length or JSON_LIMIT
+        return None
 
 
 @attrs.frozen(eq=False)  # compared and hashed by identity: each resource exists once

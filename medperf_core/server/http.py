@@ -72,26 +72,32 @@ def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depend
     return services(request).users.identify(identity)
 
 
+DEFAULT_PAGE = 32  # rows of a list asked for without `limit` (MedPerf's server pages the same)
+MAX_LIMIT = 1000  # the largest `limit` a list accepts; more is a 400
+
+
 class PageParams:
-    def __init__(self, limit: int | None = Query(None, ge=1, le=10000), offset: int = Query(0, ge=0)) -> None:
+    """`limit` and `offset` as MedPerf's clients send them; every list is paged, none answers every row."""
+
+    def __init__(
+        self,
+        limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_LIMIT, description=f"rows per page (at most {MAX_LIMIT})"),
+        offset: int = Query(0, ge=0, description="rows to skip"),
+    ) -> None:
         self.limit = limit
         self.offset = offset
 
 
 def paginated(request: Request, params: PageParams, page: Page) -> JSONResponse:
-    """The page as MedPerf's `{count, next, previous, results}`, serialised directly (rows are plain JSON)."""
+    """The page as MedPerf's `{count, next, previous, results}`, serialised directly (rows are plain JSON).
+    `next` and `previous` repeat the request's URL with `limit` and the neighbouring page's `offset`."""
     nxt = prev = None
-    if params.limit is not None:
-        if params.offset + params.limit < page.count:
-            nxt = str(
-                request.url.include_query_params(limit=params.limit, offset=params.offset + params.limit)
-            )
-        if params.offset > 0:
-            prev = str(
-                request.url.include_query_params(
-                    limit=params.limit, offset=max(0, params.offset - params.limit)
-                )
-            )
+    if params.offset + params.limit < page.count:
+        nxt = str(request.url.include_query_params(limit=params.limit, offset=params.offset + params.limit))
+    if params.offset > 0:
+        prev = str(
+            request.url.include_query_params(limit=params.limit, offset=max(0, params.offset - params.limit))
+        )
     return JSONResponse({"count": page.count, "next": nxt, "previous": prev, "results": page.results})
 
 
@@ -124,6 +130,8 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     for error in exc.errors():
         where = _location(tuple(error.get("loc", ())))
         message = str(error.get("msg", "invalid"))
+        if error.get("type") == "value_error":  # our own checks (sizes): their message, without pydantic's prefix
+            message = message.removeprefix("Value error, ")
         if error.get("type") == "json_invalid":
             where, message = (
                 "detail",

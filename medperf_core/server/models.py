@@ -5,9 +5,9 @@ Unknown and read-only fields (id, owner, created_at, …) are ignored; nulls mea
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, create_model
 
 from medperf_core.domain.resources import (
     ASSOCIATIONS,
@@ -20,6 +20,7 @@ from medperf_core.domain.resources import (
     FieldSpec,
     Resource,
 )
+from medperf_core.server.services.fields import size_error
 
 
 class Body(BaseModel):
@@ -30,12 +31,26 @@ class Body(BaseModel):
         return self.model_dump(exclude_unset=True, exclude_none=True)
 
 
+def _size_check(spec: FieldSpec) -> Any:
+    def check(value: Any) -> Any:
+        problem = size_error(spec, value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
 def _annotation(spec: FieldSpec) -> Any:
     if spec.choices:
         return Literal[spec.choices]
+    if spec.kind is str:
+        return Annotated[str, _size_check(spec)]  # the same message as the local backend's
     if spec.kind is list:
-        return list[str]
-    return dict[str, Any] if spec.kind is dict else spec.kind
+        return Annotated[list[str], _size_check(spec)]
+    if spec.kind is dict:
+        return Annotated[dict[str, Any], _size_check(spec)]
+    return spec.kind
 
 
 def body_model(resource: Resource, name: str, *, creating: bool) -> type[Body]:

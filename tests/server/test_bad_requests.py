@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import requests
-from _server_helpers import Client
+from _server_helpers import Client, make_container
 
 BAD: list[tuple[str, str, object, int, str]] = [
     ("POST", "/mlcubes/", {"name": 5, "container_config": {}}, 400, "name"),
@@ -79,6 +81,8 @@ BAD: list[tuple[str, str, object, int, str]] = [
     ("GET", "/mlcubes/999999/", None, 404, "container 999999"),
     ("GET", "/results/999999/", None, 404, "result 999999"),
     ("GET", "/datasets/?limit=-1", None, 400, "limit"),
+    ("GET", "/datasets/?limit=1001", None, 400, "limit: Input should be less than or equal to 1000"),
+    ("GET", "/me/results/?limit=0", None, 400, "limit"),
     ("GET", "/datasets/?offset=x", None, 400, "offset"),
     ("PUT", "/benchmarks/{B}/", {"state": "DEVELOPMENT"}, 400, "DEVELOPMENT"),
     ("GET", "/nothing-here/", None, 404, "Not Found"),
@@ -153,7 +157,7 @@ def test_post_is_201_and_put_is_200_also_without_slash(
 
 def test_pagination(clients: dict[str, Client], world: dict[str, int]) -> None:
     bo = clients["bo"]
-    everything = bo.ok("GET", "/mlcubes/")
+    everything = bo.ok("GET", "/mlcubes/?limit=1000")
     assert everything["next"] is None and len(everything["results"]) == everything["count"] >= 4
     first = bo.ok("GET", "/mlcubes/?limit=2&offset=0")
     assert first["count"] == everything["count"] and len(first["results"]) == 2 and first["previous"] is None
@@ -178,3 +182,47 @@ def test_openapi_is_served(server) -> None:  # type: ignore[no-untyped-def]
     spec = requests.get(server.api + "/openapi.json", timeout=10).json()
     assert "/api/v0/benchmarks/" in spec["paths"]
     assert "/api/v0/datasets/{dataset_id}/benchmarks/{benchmark_id}/" in spec["paths"]
+
+
+def test_a_list_without_limit_is_one_page_of_32(clients: dict[str, Client], world: dict[str, int]) -> None:
+    """No list answers every row: without `limit` the first 32, and `next` (with MedPerf's limit/offset) for more."""
+    mo = clients["mo"]
+    while mo.ok("GET", "/me/mlcubes/?limit=1")["count"] < 33:
+        make_container(mo)
+    count = mo.ok("GET", "/me/mlcubes/?limit=1")["count"]
+    first = mo.ok("GET", "/me/mlcubes/")
+    assert (first["count"], len(first["results"]), first["previous"]) == (count, 32, None)
+    assert "limit=32" in first["next"] and "offset=32" in first["next"]
+    rest = mo.session.get(first["next"]).json()
+    assert len(rest["results"]) == min(32, count - 32) and "offset=0" in rest["previous"]
+    ids = [r["id"] for r in first["results"] + rest["results"]]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    last = mo.ok("GET", f"/me/mlcubes/?limit=32&offset={count - 1}")
+    assert len(last["results"]) == 1 and last["next"] is None
+    beyond = mo.ok("GET", f"/me/mlcubes/?limit=32&offset={count + 5}")
+    assert beyond["results"] == [] and beyond["count"] == count
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("description", "x" * 1_000_000, "description: at most 1000 characters, got 1000000"),
+        ("location", "x" * 1001, "location: at most 1000 characters, got 1001"),
+        ("user_metadata", {"blob": "x" * 300_000}, "user_metadata: at most 262144 characters of JSON"),
+    ],
+)
+def test_text_fields_have_size_limits(
+    clients: dict[str, Client], world: dict[str, int], field: str, value: object, says: str
+) -> None:
+    do = clients["do"]
+    before = do.ok("GET", "/me/datasets/?limit=1")["count"]
+    raw = uuid.uuid4().hex
+    body = {"name": "big", "input_data_hash": raw, "generated_uid": raw, "data_preparation_mlcube": world["prep"]}
+    response = do.post("/datasets/", {**body, field: value})
+    assert response.status_code == 400 and list(response.json()) == [field], response.text[:300]
+    assert response.json()[field][0].startswith(says), response.text[:300]
+    assert do.ok("GET", "/me/datasets/?limit=1")["count"] == before
+    changed = do.put(f"/datasets/{world['D2']}/", {field: value})
+    assert changed.status_code == 400 and field in changed.json(), changed.text[:300]
+    fits = do.post("/datasets/", {**body, field: value[:1000] if isinstance(value, str) else {"blob": "x"}})
+    assert fits.status_code == 201, fits.text[:300]

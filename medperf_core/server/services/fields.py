@@ -28,7 +28,25 @@ def _check(spec: FieldSpec, value: Any) -> Any:
         raise FieldError(spec.name, f"{spec.name}: must be {label}, got {json.dumps(value)[:60]}")
     if spec.choices and value not in spec.choices:
         raise FieldError(spec.name, f"{spec.name}: must be one of {', '.join(spec.choices)}")
+    too_long = size_error(spec, value)
+    if too_long:
+        raise FieldError(spec.name, f"{spec.name}: {too_long}")
     return value
+
+
+def size_error(spec: FieldSpec, value: Any) -> str | None:
+    """Why the value is longer than the field allows (None: it is not). The HTTP models use the same rule."""
+    limit = spec.size_limit()
+    if limit is None:
+        return None
+    if isinstance(value, str):
+        if len(value) > limit:
+            return f"at most {limit} characters, got {len(value)}"
+        return None
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    if size > limit:
+        return f"at most {limit} characters of JSON, got {size}"
+    return None
 
 
 def clean(body: Mapping[str, Any], resource: Resource, *, creating: bool = False) -> Json:
