@@ -14,13 +14,14 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("server", "medperf_core.cli.server", "Run, reset and seed a medperf server."),
     ("profile", "medperf_core.cli.profile", "Server profiles: which server, backend and platform to use."),
     ("auth", "medperf_core.cli.auth", "Log in to the active profile's server, log out, show who you are."),
-    ("benchmark", "medperf_core.cli.benchmark", "Benchmarks: list, view, run every model on your dataset."),
+    ("benchmark", "medperf_core.cli.benchmark", "Benchmarks: list, view, submit, approve, run every model."),
     ("dataset", "medperf_core.cli.dataset", "Your datasets: submit, prepare, set operational, associate."),
-    ("association", "medperf_core.cli.association", "Associations with benchmarks: list, approve, reject."),
+    ("association", "medperf_core.cli.association", "Associations with benchmarks: list, approve, reject, priority."),
     ("result", "medperf_core.cli.result", "Results computed here: list, view, submit."),
-    ("container", "medperf_core.cli.container", "Containers registered on the server: list, view."),
+    ("container", "medperf_core.cli.container", "Containers: list, view, submit, associate with a benchmark."),
     ("mlcube", "medperf_core.cli.container", "Alias of `container` (MedPerf's former name)."),
     ("storage", "medperf_core.cli.storage", "What medperf keeps on this machine, with sizes; free what is not needed."),
+    ("test", "medperf_core.cli.testing", "Compatibility tests: run a preparator, a model and metrics locally."),
     ("tutorial", "medperf_core.cli.tutorial", "Tutorial scaffolding: toy data and container images."),
 )
 

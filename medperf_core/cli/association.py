@@ -73,3 +73,17 @@ def reject(
 ) -> None:
     """Reject an association request (benchmark owner)."""
     _decide(benchmark, dataset, model, "REJECTED")
+
+
+@app.command("set_priority")
+def set_priority(
+    benchmark: int = typer.Option(..., "--benchmark", "-b"),
+    model: int = typer.Option(..., "--model", "-m"),
+    priority: int = typer.Option(..., "--priority", "-p", help="Higher runs first in `benchmark run`."),
+) -> None:
+    """Set the order in which a benchmark's models run (benchmark owner)."""
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        row = client.backend.set_model_priority(model, benchmark, priority)
+    typer.echo(f"✅ Model {model} in benchmark {benchmark}: priority {row['priority']}")

@@ -1,4 +1,4 @@
-"""`medperf benchmark`: list, view, run every model on a dataset."""
+"""`medperf benchmark`: list, view (with ranked results), submit, approve or reject, policy, run every model."""
 
 from __future__ import annotations
 
@@ -35,18 +35,126 @@ def view(
     fmt: str = typer.Option("yaml", "--format", "-f"),
     output: Path = typer.Option(None, "--output", "-o"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    results: bool = typer.Option(False, "--results", help="Its submitted results, ranked per metric (its owner)."),
 ) -> None:
-    """Show a benchmark (or all)."""
+    """Show a benchmark (or all); with --results, its submitted results per model and dataset, ranked."""
+    from medperf_core.errors import UserError
     from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
+    if results and not benchmark_id:
+        raise UserError("--results needs a benchmark", "e.g. medperf benchmark view 1 --results")
     with Client() as client:
         data = catalog.benchmark(client, benchmark_id) if benchmark_id else catalog.benchmarks(client)
-    text = dump(data, view_format(fmt, as_json))
+        rows = client.backend.list_benchmark_results(benchmark_id) if results else []
+    if results and isinstance(data, dict):
+        text = _results_text(data, rows)
+    else:
+        text = dump(data, view_format(fmt, as_json))
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         typer.echo(text)
+
+
+def _results_text(benchmark: dict[str, object], rows: list[dict[str, object]]) -> str:
+    from medperf_core.services.leaderboard import fmt, per_pair, rankings
+
+    lines = [f"Benchmark {benchmark['id']} ({benchmark['name']}): {len(rows)} submitted results", ""]
+    names, pairs = per_pair(rows)
+    lines += [table(pairs, ["Model", "Dataset", *names]), ""]
+    for metric, standings in rankings(rows).items():
+        lines.append(f"Ranking by {metric}:")
+        lines.append(table([[s.rank, s.model, fmt(s.value), s.sites, s.cases] for s in standings],
+                           ["Rank", "Model", metric, "Sites", "Cases"]))
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+@app.command("submit")
+def submit(
+    name: str = typer.Option(..., "--name", "-n"),
+    description: str = typer.Option("", "--description", "-d"),
+    docs_url: str = typer.Option("", "--docs-url", "-u"),
+    demo_url: str = typer.Option(..., "--demo-url", help="The demo dataset tarball (data, labels, paths.yaml)."),
+    demo_hash: str = typer.Option(None, "--demo-hash", help="Its expected sha256."),
+    prep: int = typer.Option(..., "--data-preparation-container", "-p"),
+    model: int = typer.Option(..., "--reference-model-container", "-m"),
+    evaluator: int = typer.Option(..., "--evaluator-container", "-e"),
+    skip_preparation: bool = typer.Option(False, "--skip-demo-data-preparation",
+                                          help="The demo tarball holds prepared data."),
+    operational: bool = typer.Option(False, "--operational", help="Register it operational."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Rerun the compatibility test."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Answer yes to every confirmation."),
+) -> None:
+    """Test the three containers on the demo dataset, show the results, then register the benchmark (pending
+    until an admin approves it)."""
+    from medperf_core.cli.ui import confirm
+    from medperf_core.services import registration
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        plan = registration.plan_benchmark(
+            client, name=name, description=description, docs_url=docs_url, demo_url=demo_url, demo_hash=demo_hash,
+            prep=prep, model=model, evaluator=evaluator, operational=operational,
+            skip_preparation=skip_preparation, no_cache=no_cache, say=typer.echo,
+        )
+        typer.echo("This will be sent to the server (a local demo tarball is uploaded to it):")
+        typer.echo(dump(plan["body"]))
+        confirm(f"Register benchmark {name!r}?", yes)
+        created = registration.submit_benchmark(client, plan)
+    typer.echo(f"✅ Benchmark registered with UID {created['id']} ({created['state']}, approval "
+               f"{created['approval_status']})")
+
+
+def _approval(benchmark: int, status: str) -> None:
+    from medperf_core.services.client import Client
+
+    with Client() as client:
+        row = client.backend.update_benchmark(benchmark, {"approval_status": status})
+    typer.echo(f"✅ Benchmark {benchmark}: {row['approval_status']}")
+
+
+@app.command("approve")
+def approve(benchmark: int = typer.Option(..., "--benchmark", "-b")) -> None:
+    """Approve a benchmark (admins)."""
+    _approval(benchmark, "APPROVED")
+
+
+@app.command("reject")
+def reject(benchmark: int = typer.Option(..., "--benchmark", "-b")) -> None:
+    """Reject a benchmark (admins)."""
+    _approval(benchmark, "REJECTED")
+
+
+@app.command("update_associations_policy")
+def update_associations_policy(
+    benchmark: int = typer.Option(..., "--benchmark", "-b"),
+    dataset_mode: str = typer.Option(None, "--dataset_auto_approve_mode", help="NEVER, ALWAYS or ALLOWLIST."),
+    dataset_allow: str = typer.Option(None, "--dataset_auto_approve_allowlist", help="Comma-separated emails."),
+    model_mode: str = typer.Option(None, "--model_auto_approve_mode", help="NEVER, ALWAYS or ALLOWLIST."),
+    model_allow: str = typer.Option(None, "--model_auto_approve_allowlist", help="Comma-separated emails."),
+) -> None:
+    """Which association requests the server approves at once (benchmark owner)."""
+    from medperf_core.errors import UserError
+    from medperf_core.services.client import Client
+
+    body: dict[str, object] = {}
+    for kind, mode, allow in (("dataset", dataset_mode, dataset_allow), ("model", model_mode, model_allow)):
+        if mode is not None:
+            if mode.upper() not in ("NEVER", "ALWAYS", "ALLOWLIST"):
+                raise UserError(f"--{kind}_auto_approve_mode {mode!r} is not a mode", "use NEVER, ALWAYS or ALLOWLIST")
+            body[f"{kind}_auto_approval_mode"] = mode.upper()
+        if allow is not None:
+            body[f"{kind}_auto_approval_allow_list"] = [e.strip() for e in allow.split(",") if e.strip()]
+    if not body:
+        raise UserError("nothing to change", "give --dataset_auto_approve_mode or --model_auto_approve_mode")
+    with Client() as client:
+        row = client.backend.update_association_policy(benchmark, body)
+    typer.echo(dump({k: row[k] for k in ("dataset_auto_approval_mode", "dataset_auto_approval_allow_list",
+                                         "model_auto_approval_mode", "model_auto_approval_allow_list",
+                                         "association_policy_version")}))
+    typer.echo(f"✅ Association policy of benchmark {benchmark} updated")
 
 
 @app.command("run")

@@ -16,12 +16,30 @@ def ls(
     benchmark: int = typer.Option(None, "--benchmark", "-b", help="Only this benchmark's results."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """List the results computed on this machine and whether they were submitted."""
+    """List the results computed on this machine and whether they were submitted; with --benchmark, also every
+    result submitted to that benchmark when you own it."""
+    from medperf_core.errors import PermissionDeniedError
     from medperf_core.services import results
     from medperf_core.services.client import Client
 
     with Client() as client:
         rows = results.list_local(client, benchmark)
+        submitted = []
+        if benchmark is not None:
+            try:
+                submitted = client.backend.list_benchmark_results(benchmark)
+            except PermissionDeniedError:
+                submitted = []
+    if submitted:
+        if as_json:
+            print_json(submitted)
+            return
+        typer.echo(table([[r["id"], r["benchmark"], r["model"], r["dataset"], r.get("owner"),
+                           ", ".join(f"{k}={v}" for k, v in (r.get("results") or {}).items()
+                                     if isinstance(v, int | float))]
+                          for r in submitted],
+                         ["Server UID", "Benchmark", "Model", "Dataset", "Owner", "Metrics"]))
+        return
     if as_json:
         print_json(rows)
         return

@@ -15,7 +15,7 @@ import yaml
 
 from medperf_core.containers.config import ContainerConfig, parse_container_config
 from medperf_core.errors import ConfigError, IntegrityError, NotFoundError
-from medperf_core.services.hashing import folders_hash
+from medperf_core.services.hashing import file_hash, folders_hash
 
 
 @attrs.frozen
@@ -42,13 +42,31 @@ class LocalContainer:
         return mounts
 
 
-def _local_path(url: str) -> Path:
+def _source(url: str, dest: Path) -> Path:
+    """The registered additional files as a local path: a file:// or plain path as it is, an http(s) URL fetched."""
+    from medperf_core.services.artifacts import fetch_url, is_url
+
+    if is_url(url):
+        return fetch_url(url, dest.parent / ".additional_files.download", "container's additional files")
     parsed = urlparse(url)
     if parsed.scheme not in ("", "file"):
-        raise ConfigError(
-            f"additional files at {url} cannot be fetched here", "only file:// URLs are supported offline"
-        )
+        raise ConfigError(f"additional files at {url} cannot be fetched", "register them as a file or http(s) URL")
     return Path(url2pathname(parsed.path))
+
+
+def _check(url: str, source: Path, unpacked: Path, expected_hash: str) -> None:
+    """MedPerf's hash of additional files is the tarball's sha256; a folder registered as is, its folder hash."""
+    if not expected_hash:
+        return
+    if source.is_file() and file_hash(source) == expected_hash:
+        return
+    actual = folders_hash([unpacked])
+    if actual != expected_hash:
+        raise IntegrityError(
+            f"additional files from {url} have hash {file_hash(source) if source.is_file() else actual}, the "
+            f"server registered {expected_hash}",
+            "the files were changed after registration; ask the container owner",
+        )
 
 
 def _fetch_additional_files(url: str, expected_hash: str, dest: Path) -> Path:
@@ -56,10 +74,14 @@ def _fetch_additional_files(url: str, expected_hash: str, dest: Path) -> Path:
 
     Safe when several threads or `medperf` processes materialise the same container at once: each unpacks into
     its own temporary folder and publishes it with one rename; a loser finds the winner's folder and checks it.
+    The hash a published folder was checked against is kept beside it (`additional_files.sha256`).
     """
+    checked = dest.with_name(dest.name + ".sha256")
+    if dest.exists() and checked.exists() and checked.read_text(encoding="utf-8") == expected_hash:
+        return dest
     if dest.exists() and folders_hash([dest]) == expected_hash:
         return dest
-    source = _local_path(url)
+    source = _source(url, dest)
     if not source.exists():
         raise NotFoundError(f"the container's additional files are missing at {source}", "ask the container owner")
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".additional-"))
@@ -67,13 +89,12 @@ def _fetch_additional_files(url: str, expected_hash: str, dest: Path) -> Path:
         if source.is_dir():
             shutil.copytree(source, tmp, dirs_exist_ok=True)
         else:
-            shutil.unpack_archive(str(source), str(tmp))
-        actual = folders_hash([tmp])
-        if expected_hash and actual != expected_hash:
-            raise IntegrityError(
-                f"additional files from {url} have hash {actual}, the server registered {expected_hash}",
-                "the files were changed after registration; ask the container owner",
-            )
+            try:
+                shutil.unpack_archive(str(source), str(tmp), format=_archive_format(source))
+            except (shutil.ReadError, ValueError, OSError) as e:
+                raise ConfigError(f"the additional files at {url} are not a tarball ({e})",
+                                  "register a .tar.gz of the files") from e
+        _check(url, source, tmp, expected_hash)
         if dest.exists():  # stale (its hash was wrong): move it aside in one step, then delete it
             stale = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".stale-"))
             with contextlib.suppress(FileNotFoundError):  # another process replaced it meanwhile
@@ -81,13 +102,22 @@ def _fetch_additional_files(url: str, expected_hash: str, dest: Path) -> Path:
             shutil.rmtree(stale, ignore_errors=True)
         try:
             tmp.rename(dest)
-        except OSError:  # another process published it first: use theirs if it is right
-            if not (dest.exists() and (not expected_hash or folders_hash([dest]) == expected_hash)):
+        except OSError:  # another process published it first: use theirs (it was checked the same way)
+            if not dest.exists():
                 raise
+        handle, name = tempfile.mkstemp(dir=dest.parent, prefix=".checked-")
+        with open(handle, "w", encoding="utf-8") as f:
+            f.write(expected_hash)
+        Path(name).replace(checked)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return dest
+
+
+def _archive_format(path: Path) -> str | None:
+    """Downloads are named without their suffix: tar (any compression) unless the name says zip."""
+    return "zip" if path.suffix == ".zip" else "tar" if not path.name.endswith((".tar.gz", ".tgz", ".tar")) else None
 
 
 def materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
@@ -126,3 +156,20 @@ def _materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
         image_hash=str(container.get("image_hash") or ""), parameters_file=parameters_file,
         additional_files=additional,
     )
+
+
+def local_container(path: Path) -> LocalContainer:
+    """A container from local files, in MedPerf's layout: `DIR/container_config.yaml` (or the config's path),
+    `DIR/workspace/parameters.yaml` and `DIR/workspace/additional_files/` when they exist. Not hash-checked."""
+    from medperf_core.containers.config import load_container_config
+
+    config_path = path / "container_config.yaml" if path.is_dir() else path
+    if not config_path.is_file():
+        raise ConfigError(f"no container config at {path}", "give a container_config.yaml or the folder holding it")
+    folder = config_path.parent
+    parameters = next((p for p in (folder / "workspace" / "parameters.yaml", folder / "parameters.yaml")
+                       if p.is_file()), None)
+    additional = next((p for p in (folder / "workspace" / "additional_files", folder / "additional_files")
+                       if p.is_dir() and any(p.iterdir())), None)
+    return LocalContainer(container_id=0, name=str(config_path), config=load_container_config(config_path),
+                          image_hash="", parameters_file=parameters, additional_files=additional)

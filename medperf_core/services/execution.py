@@ -88,13 +88,15 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
 
 
 def benchmark_models(client: Client, benchmark: dict[str, Any]) -> list[int]:
-    """The reference model plus every model whose latest association with the benchmark is approved."""
+    """The reference model plus every model whose latest association with the benchmark is approved, in priority
+    order (higher first; equal priorities by UID)."""
     latest: dict[int, dict[str, Any]] = {}
     for row in sorted(client.backend.benchmark_models(int(benchmark["id"])),
                       key=lambda r: (str(r.get("created_at", "")), int(r.get("id") or 0))):
         latest[int(row["model_mlcube"])] = row
     approved = {m for m, row in latest.items() if row.get("approval_status") == "APPROVED"}
-    return sorted(approved | {int(benchmark["reference_model_mlcube"])})
+    models = approved | {int(benchmark["reference_model_mlcube"])}
+    return sorted(models, key=lambda m: (-int(latest.get(m, {}).get("priority") or 0), m))
 
 
 def run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models: list[int] | None = None,
