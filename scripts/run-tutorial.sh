@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# The data-owner tutorial, end to end and without questions: sets the checkout up (scripts/setup.sh), starts a
-# local medperf server with a fresh database, seeds it with the tutorial benchmark, creates the toy data in
-# ./medperf_tutorial and then runs, as the tutorial's data owner, every command of the tutorial in order.
+# The whole life of a benchmark, end to end and without questions: sets the checkout up (scripts/setup.sh), starts
+# a local medperf server with a fresh database that knows only the demo users, makes the tutorials' workspace in
+# ./medperf_tutorial and runs MedPerf's three tutorials in order, printing each command before it runs: the
+# benchmark owner builds the benchmark, the admin approves it, the model owner brings a second model, the
+# committee approves it, the data owner runs the data-owner tutorial, and the benchmark owner sees the ranked
+# results.
 #
 # Settings (environment variables):
+#   TUTORIAL       all (default): the whole life; data: the data-owner tutorial alone, on a server seeded with
+#                  `medperf server seed --demo data`
 #   MEDPERF_HOME   the client's (and the server's) state; default ./.tutorial-home, wiped at the start
 #   PORT           the server's port; default 8000
 #   PLATFORM       docker (default), singularity or slurm: which engine runs the containers
@@ -29,7 +34,9 @@ marker=".medperf-tutorial-home"
 say() { printf '[tutorial] %s\n' "$*" >&2; }
 die() { printf '[tutorial] error: %s\n' "$*" >&2; exit 1; }
 
+TUTORIAL="${TUTORIAL:-all}"
 case "$PLATFORM" in docker|singularity|slurm) ;; *) die "PLATFORM must be docker, singularity or slurm, not '$PLATFORM'";; esac
+case "$TUTORIAL" in all|data) ;; *) die "TUTORIAL must be all or data, not '$TUTORIAL'";; esac
 
 # Prints a command exactly as the tutorial writes it, then runs it with the venv's medperf, never waiting on a
 # prompt. The argument is the command line after `medperf`, in the script's own literal text.
@@ -84,19 +91,54 @@ for _ in $(seq 1 60); do
 done
 curl -fsS "$url/healthz" >/dev/null || die "the server did not answer on $url/healthz within 30 s"
 
-say "seeding the server with the data-owner tutorial's benchmark"
-"$medperf" server seed --demo data --data-dir "$server_dir" </dev/null
-say "toy data in ./medperf_tutorial"
-"$medperf" tutorial setup data </dev/null
+if [ "$TUTORIAL" = data ]; then
+  say "seeding the server with the data-owner tutorial's benchmark"
+  "$medperf" server seed --demo data --data-dir "$server_dir" </dev/null
+  say "toy data in ./medperf_tutorial"
+  "$medperf" tutorial setup data </dev/null
+else
+  say "seeding the server with the demo users only"
+  "$medperf" server seed --demo benchmark --data-dir "$server_dir" </dev/null
+  say "the tutorials' workspace in ./medperf_tutorial"
+  "$medperf" tutorial setup benchmark </dev/null
+fi
 if [ "$PORT" != 8000 ]; then
   step "profile set --server $url"
+fi
+if [ "$PLATFORM" != docker ]; then
+  step "profile set --platform $PLATFORM"
+fi
+
+if [ "$TUTORIAL" = all ]; then
+  say "the benchmark owner's tutorial"
+  step 'auth login -e testbo@example.com'
+  step 'test run --data_preparator medperf_tutorial/data_preparator/container_config.yaml --model medperf_tutorial/model_custom_cnn/container_config.yaml --evaluator medperf_tutorial/metrics/container_config.yaml --data_path medperf_tutorial/demo_data/images --labels_path medperf_tutorial/demo_data/labels'
+  step 'container submit --name my-prep --container-config-file medperf_tutorial/data_preparator/container_config.yaml --parameters-file medperf_tutorial/data_preparator/workspace/parameters.yaml --operational -y'
+  step 'container submit --name my-refmodel --container-config-file medperf_tutorial/model_custom_cnn/container_config.yaml --parameters-file medperf_tutorial/model_custom_cnn/workspace/parameters.yaml --additional-file medperf_tutorial/model_custom_cnn/cnn_weights.tar.gz --operational -y'
+  step 'container submit --name my-metrics --container-config-file medperf_tutorial/metrics/container_config.yaml --parameters-file medperf_tutorial/metrics/workspace/parameters.yaml --operational -y'
+  step 'container ls --mine'
+  step 'benchmark submit --name tutorial_bmk --description "MedPerf demo bmk" --demo-url medperf_tutorial/demo_data.tar.gz --data-preparation-container 1 --reference-model-container 2 --evaluator-container 3 --operational -y'
+  step 'benchmark ls --mine'
+  say "the admin approves the benchmark"
+  step 'auth login -e testadmin@example.com'
+  step 'benchmark approve -b 1'
+
+  say "the model owner's tutorial"
+  step 'auth login -e testmo@example.com'
+  step 'benchmark ls'
+  step 'test run --benchmark 1 --model medperf_tutorial/model_mobilenetv2/container_config.yaml'
+  step 'container submit --name my-model --container-config-file medperf_tutorial/model_mobilenetv2/container_config.yaml --parameters-file medperf_tutorial/model_mobilenetv2/workspace/parameters.yaml --additional-file medperf_tutorial/model_mobilenetv2/mobilenetv2_weights.tar.gz --operational -y'
+  step 'container ls --mine'
+  step 'container associate --benchmark 1 --model_uid 4 -y'
+  step 'association ls -bm'
+  say "the benchmark committee approves the model"
+  step 'auth login -e testbo@example.com'
+  step 'association approve -b 1 -m 4'
+  "$medperf" tutorial setup data --skip-build </dev/null
 fi
 
 say "the data-owner tutorial"
 step 'auth login -e testdo@example.com'
-if [ "$PLATFORM" != docker ]; then
-  step "profile set --platform $PLATFORM"
-fi
 step 'benchmark ls'
 step 'dataset submit --name "mytestdata" --description "A tutorial dataset" --location "My machine" --data_path "medperf_tutorial/sample_raw_data/images" --labels_path "medperf_tutorial/sample_raw_data/labels" --benchmark 1 -y'
 step 'dataset ls --mine'
@@ -116,6 +158,14 @@ step 'result ls'
 step 'events verify'
 step 'events ls'
 
+if [ "$TUTORIAL" = all ]; then
+  say "the benchmark owner sees the results"
+  step 'result submit --result b1m2d1 -y'
+  step 'auth login -e testbo@example.com'
+  step 'result ls --benchmark 1'
+  step 'benchmark view 1 --results'
+fi
+
 echo
 if [ "$KEEP" = 0 ]; then
   say "cleaning up (KEEP=0)"
@@ -131,4 +181,8 @@ else
   say "               .venv/bin/medperf server start --port $PORT --data-dir $server_dir &"
   say "               .venv/bin/medperf result ls"
 fi
-say "done: the data-owner tutorial ran end to end"
+if [ "$TUTORIAL" = all ]; then
+  say "done: the whole life of a benchmark ran end to end (${SECONDS} s)"
+else
+  say "done: the data-owner tutorial ran end to end (${SECONDS} s)"
+fi

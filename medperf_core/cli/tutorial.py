@@ -11,23 +11,20 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("setup")
 def setup(
-    role: str = typer.Argument("data", help="Which tutorial: data."),
+    role: str = typer.Argument("data", help="Which tutorial: benchmark, model or data."),
     workspace: Path = typer.Option(Path("medperf_tutorial"), "--workspace", help="Where to create the files."),
-    n_images: int = typer.Option(40, "--images", help="How many toy images."),
+    n_images: int = typer.Option(40, "--images", help="How many toy images (the data owner's)."),
     skip_images: bool = typer.Option(False, "--skip-build", help="Do not build the container images."),
 ) -> None:
-    """Create medperf_tutorial/sample_raw_data/{images,labels} and build the tutorial images if missing."""
+    """Create the tutorial's workspace in MedPerf's layout (configs, weights tarballs, demo tarball, toy data),
+    locally and offline, and build the tutorial images if missing."""
     from medperf_core.errors import UserError
-    from medperf_core.tutorial.data import generate_raw_data
+    from medperf_core.tutorial.workspace import ROLES, make_workspace
 
-    if role != "data":
-        raise UserError(f"no tutorial {role!r} here", "use: medperf tutorial setup data")
-    dest = workspace / "sample_raw_data"
-    if dest.exists() and any(dest.iterdir()):
-        typer.echo(f"{dest} already exists; kept as it is")
-    else:
-        generate_raw_data(dest, n_images=n_images)
-        typer.echo(f"✅ toy chest X-ray data in {dest}/images and {dest}/labels")
+    if role not in ROLES:
+        raise UserError(f"no tutorial {role!r} here", f"use one of: {', '.join(ROLES)}")
+    for line in make_workspace(workspace, role, n_images=n_images):
+        typer.echo(f"✅ {line}" if "kept" not in line else line)
     if not skip_images:
         build_images()
 

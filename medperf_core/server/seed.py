@@ -2,8 +2,9 @@
 
 data      → containers 1 prep, 2 reference model, 3 metrics (testbo), 4 second model (testmo); benchmark 1
             "chestxray" (testbo) in OPERATION, approved by testadmin, models 2 and 4 approved
-model     → containers 1-3 and benchmark 1 (the model owner registers model 4 themselves)
-benchmark → containers 1-3 (the benchmark owner registers the benchmark themselves)
+model     → the demo users, containers 1 prep, 2 the CNN (reference), 3 metrics and benchmark 1 with its demo
+            dataset, as the benchmark-owner tutorial leaves them (the model owner registers model 4 themselves)
+benchmark → the demo users only (the benchmark owner registers everything themselves), as in MedPerf
 Seeding refuses a server that already has events (not idempotent on purpose: ids must be the tutorial's).
 """
 
@@ -65,7 +66,7 @@ def seed_demo(
     """Seed an empty server's data dir; returns one line per registered entity."""
     say = progress or (lambda _m: None)
     images: dict[str, str] = {}
-    if build_images:
+    if build_images and demo != "benchmark":
         from medperf_core.tutorial.images import build_tutorial_images
 
         say("building the tutorial images (fast when they exist)")
@@ -78,23 +79,25 @@ def seed_demo(
                 f"the server in {data_dir} is not empty ({events} events)",
                 f"start from a fresh database: medperf server reset --data-dir {data_dir} -y",
             )
-        return _seed(services, demo, images)
+        return _seed(services, demo, images, data_dir)
     finally:
         services.close()
 
 
-def _seed(services: ServerServices, demo: str, images: dict[str, str]) -> list[str]:
-    admin, bo, mo = (services.users.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("admin", "bo", "mo"))
+def _seed(services: ServerServices, demo: str, images: dict[str, str], data_dir: Path) -> list[str]:
+    admin, bo, mo, do = (services.users.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("admin", "bo", "mo", "do"))
+    if demo == "benchmark":
+        return [f"user {u.id}: {u.email}" for u in (admin, bo, mo, do)]
+    if demo == "model":
+        return _seed_model(services, images, data_dir, admin, bo)
     lines = []
     containers = _ordered_containers()
     ids = {}
-    for container in containers[:3] if demo != "data" else containers:
+    for container in containers:
         owner = mo if container.name == "model-cnn" else bo
         row = services.containers.create(owner, container_body(container, images.get(container.name, "")))
         ids[container.name] = row["id"]
         lines.append(f"container {row['id']}: {row['name']} ({container.role}, owner {owner.email})")
-    if demo == "benchmark":
-        return lines
     prep, ref, metrics = (ids[c.name] for c in containers[:3])
     benchmark = services.benchmarks.create(
         bo,
@@ -112,9 +115,50 @@ def _seed(services: ServerServices, demo: str, images: dict[str, str]) -> list[s
     lines.append(
         f"benchmark {benchmark['id']}: {BENCHMARK_NAME} (OPERATION, approved; reference model {ref})"
     )
-    if demo == "data":
-        model = ids["model-cnn"]
-        services.associations.request(mo, "model", {"model_mlcube": model, "benchmark": benchmark["id"]})
-        services.associations.update(bo, "model", model, benchmark["id"], {"approval_status": "APPROVED"})
-        lines.append(f"model {model} associated with benchmark {benchmark['id']} (approved)")
+    model = ids["model-cnn"]
+    services.associations.request(mo, "model", {"model_mlcube": model, "benchmark": benchmark["id"]})
+    services.associations.update(bo, "model", model, benchmark["id"], {"approval_status": "APPROVED"})
+    lines.append(f"model {model} associated with benchmark {benchmark['id']} (approved)")
+    return lines
+
+
+def _stored(data_dir: Path, path: Path) -> tuple[str, str]:
+    """A file kept in the server's file store: its file:// URL (clients on this machine read it) and sha256."""
+    from medperf_core.server.files import FILES_DIR, FileStore
+
+    stored = FileStore(data_dir / FILES_DIR).save_path(path)
+    return stored.path.resolve().as_uri(), stored.sha256
+
+
+def _seed_model(services: ServerServices, images: dict[str, str], data_dir: Path, admin: Any, bo: Any) -> list[str]:
+    """What the benchmark-owner tutorial leaves: its three containers and its approved, operational benchmark."""
+    import tempfile
+
+    from medperf_core.tutorial.images import tutorial_containers
+    from medperf_core.tutorial.workspace import FOLDERS, make_workspace
+
+    by_name = {c.name: c for c in tutorial_containers()}
+    lines, ids = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        make_workspace(work, "benchmark")
+        for folder in ("data_preparator", "model_custom_cnn", "metrics"):
+            name, tarball = FOLDERS[folder]
+            body = container_body(by_name[name], images.get(name, ""))
+            body.pop("additional_files_tarball_url", None)
+            body.pop("additional_files_tarball_hash", None)
+            if tarball:
+                body["additional_files_tarball_url"], body["additional_files_tarball_hash"] = _stored(
+                    data_dir, work / folder / tarball)
+            row = services.containers.create(bo, body)
+            ids.append(row["id"])
+            lines.append(f"container {row['id']}: {row['name']} (owner {bo.email})")
+        demo_url, demo_hash = _stored(data_dir, work / "demo_data.tar.gz")
+    benchmark = services.benchmarks.create(bo, {
+        "name": "tutorial_bmk", "description": "MedPerf demo bmk", "demo_dataset_tarball_url": demo_url,
+        "demo_dataset_tarball_hash": demo_hash, "data_preparation_mlcube": ids[0],
+        "reference_model_mlcube": ids[1], "data_evaluator_mlcube": ids[2], "state": "OPERATION",
+    })
+    services.benchmarks.update(admin, benchmark["id"], {"approval_status": "APPROVED"})
+    lines.append(f"benchmark {benchmark['id']}: tutorial_bmk (OPERATION, approved; reference model {ids[1]})")
     return lines
