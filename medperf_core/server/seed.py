@@ -85,7 +85,9 @@ def seed_demo(
 
 
 def _seed(services: ServerServices, demo: str, images: dict[str, str], data_dir: Path) -> list[str]:
-    admin, bo, mo, do = (services.users.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("admin", "bo", "mo", "do"))
+    admin, bo, mo, do = (
+        services.users.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("admin", "bo", "mo", "do")
+    )
     if demo == "benchmark":
         return [f"user {u.id}: {u.email}" for u in (admin, bo, mo, do)]
     if demo == "model":

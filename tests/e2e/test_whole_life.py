@@ -70,7 +70,8 @@ def benchmark_owner(t: Life) -> None:
                       f"{CNN}/container_config.yaml", "--evaluator", f"{METRICS}/container_config.yaml",
                       "--data_path", f"{W}/demo_data/images", "--labels_path", f"{W}/demo_data/labels").stdout
     assert "from_cache: true" in again and "infer" not in again
-    for uid, args in ((1, container_args("my-prep", PREP)), (2, container_args("my-refmodel", CNN, "cnn_weights.tar.gz")),
+    for uid, args in ((1, container_args("my-prep", PREP)),
+                      (2, container_args("my-refmodel", CNN, "cnn_weights.tar.gz")),
                       (3, container_args("my-metrics", METRICS))):
         out = t.medperf(*args).stdout
         assert f"✅ Container registered with UID {uid} (OPERATION)" in out and "image_hash: sha256:" in out, out
@@ -128,8 +129,8 @@ def data_owner(t: Life) -> None:
     t.medperf("dataset", "associate", "--benchmark_uid", "1", "--data_uid", "1", "-y")
     t.approve_dataset()
     ran = t.medperf("benchmark", "run", "--benchmark", "1", "--data_uid", "1", "-y").stdout
-    assert re.search(r"^2\s+b1m2d1\s+False\s+True", ran, re.M) and re.search(r"^4\s+b1m4d1\s+False\s+False", ran,
-                                                                             re.M), ran
+    assert re.search(r"^2\s+b1m2d1\s+False\s+True", ran, re.M), ran
+    assert re.search(r"^4\s+b1m4d1\s+False\s+False", ran, re.M), ran
     for uid, server_uid in (("b1m4d1", 1), ("b1m2d1", 2)):
         sent = t.medperf("result", "submit", "--result", uid, "-y").stdout
         assert f"✅ Result {uid} submitted (server UID {server_uid})" in sent, sent
@@ -145,7 +146,7 @@ def owner_sees_results(t: Life) -> None:
     rows = re.findall(r"^(\d)\s+(\d)\s+([\d.]+)\s+(\d+)\s+(\d+)$", ranking, re.M)
     assert [(r[3], r[4]) for r in rows] == [("1", "40"), ("1", "40")], ranking
     accuracy = {int(m): float(v) for _rank, m, v, _s, _c in rows}
-    local = {m: json.loads(t.get("bo", f"/results/{i}/")["results"]["accuracy"].__repr__()) for i, m in ((1, 4), (2, 2))}
+    local = {m: t.get("bo", f"/results/{i}/")["results"]["accuracy"] for i, m in ((1, 4), (2, 2))}
     assert accuracy == pytest.approx(local), (accuracy, local)
     values = [float(r[2]) for r in rows]
     assert values == sorted(values, reverse=True)
@@ -156,7 +157,8 @@ def owner_sees_results(t: Life) -> None:
 def check_events(t: Life) -> None:
     events = t.events()
     types = [e["type"] for e in events]
-    assert types.count("test_run.finished") == 4  # two local tests (one cached), benchmark submit, model test, associate
+    # the local test (its rerun came from the cache), benchmark submit, the model's test, container associate
+    assert types.count("test_run.finished") == 4
     finished = [e["payload"] for e in events if e["type"] == "test_run.finished"]
     assert {p["source"] for p in finished} == {"local", "benchmark"}
     assert "intact" in t.medperf("events", "verify").stdout
@@ -194,7 +196,7 @@ def test_bad_inputs_are_one_line_and_change_nothing(life_factory: Any) -> None:
     broken = t.work / "broken.yaml"
     broken.write_text("image: [unclosed\n", encoding="utf-8")
     cases = [
-        (["container", "submit", "--name", "x", "--container-config-file", str(broken), "-y"], "does not parse"),
+        (["container", "submit", "--name", "x", "--container-config-file", str(broken), "-y"], "is not valid YAML"),
         (["container", "submit", "--name", "x", "--container-config-file", config, "--container-config-hash",
           "0" * 64, "-y"], "not the expected"),
         (["container", "submit", "--name", "x", "--container-config-file", config, "--image-hash", "sha256:beef",
@@ -206,7 +208,8 @@ def test_bad_inputs_are_one_line_and_change_nothing(life_factory: Any) -> None:
     for args, words in cases:
         assert words in t.fails(*args), args
     assert t.get("bo", "/mlcubes/")["count"] == 0
-    t.medperf("container", "submit", "--name", "draft-prep", "--container-config-file", config, "-y")
+    t.medperf("container", "submit", "--name", "draft-prep", "--container-config-file", config,
+              "--parameters-file", f"{PREP}/workspace/parameters.yaml", "-y")
     t.medperf(*container_args("ref", CNN, "cnn_weights.tar.gz"))
     t.medperf(*container_args("metrics", METRICS))
     bench = ["benchmark", "submit", "--name", "b", "--demo-url", f"{W}/demo_data.tar.gz",
@@ -225,7 +228,8 @@ def test_bad_inputs_are_one_line_and_change_nothing(life_factory: Any) -> None:
     (failing / "container_config.yaml").write_text(text.replace("python3 /project/infer.py",
                                                                 "python3 -c 'raise SystemExit(3)'"), encoding="utf-8")
     t.medperf("container", "submit", "--name", "failing", "--container-config-file",
-              str(failing / "container_config.yaml"), "--operational", "-y")
+              str(failing / "container_config.yaml"), "--parameters-file", f"{MOBILE}/workspace/parameters.yaml",
+              "--operational", "-y")
     line = t.fails("container", "associate", "--benchmark", "1", "--model_uid", "4", "-y")
     assert "infer" in line and "exited with code 3" in line, line
     assert t.get("mo", "/me/mlcubes/associations/")["count"] == 0
