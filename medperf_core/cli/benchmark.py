@@ -47,10 +47,8 @@ def view(
     with Client() as client:
         data = catalog.benchmark(client, benchmark_id) if benchmark_id else catalog.benchmarks(client)
         rows = client.backend.list_benchmark_results(benchmark_id) if results else []
-    if results and isinstance(data, dict):
-        text = _results_text(data, rows)
-    else:
-        text = dump(data, view_format(fmt, as_json))
+    ranked = results and isinstance(data, dict)
+    text = _results_text(data, rows) if ranked and isinstance(data, dict) else dump(data, view_format(fmt, as_json))
     if output:
         output.write_text(text, encoding="utf-8")
     else:
