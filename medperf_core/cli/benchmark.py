@@ -169,6 +169,7 @@ def run(
     ),
 ) -> None:
     """Run every model of the benchmark on your prepared dataset and compute the metrics locally."""
+    from medperf_core.cli.progress import steps
     from medperf_core.errors import UserError
     from medperf_core.services.client import Client
     from medperf_core.services.execution import run_benchmark
@@ -179,9 +180,9 @@ def run(
             models = [int(x) for x in models_file.read_text(encoding="utf-8").replace(",", " ").split()]
         except (OSError, ValueError) as e:
             raise UserError(f"cannot read model UIDs from {models_file}: {e}", "one integer UID per line") from e
-    with Client() as client:
+    with Client() as client, steps(f"benchmark {benchmark} on dataset {data_uid}") as say:
         outcomes = run_benchmark(client, benchmark, data_uid, models=models, no_cache=no_cache,
-                                 ignore_model_errors=ignore_model_errors, parallel=parallel, say=typer.echo)
+                                 ignore_model_errors=ignore_model_errors, parallel=parallel, say=say)
     rows = [[o.model, o.uid, o.partial, o.from_cache, o.error] for o in outcomes]
     typer.echo(table(rows, ["model", "local result UID", "partial result", "from cache", "error"]))
     cached = [o for o in outcomes if o.from_cache]

@@ -1,4 +1,4 @@
-"""`medperf dataset`: submit, prepare, set_operational, associate, ls, view."""
+"""`medperf dataset`: submit, prepare, set_operational, associate, ls, view, check, export, import."""
 
 from __future__ import annotations
 
@@ -50,11 +50,12 @@ def prepare(
     yes: bool = Yes,
 ) -> None:
     """Run the benchmark's preparation container on your data (resumable: finished steps are skipped)."""
+    from medperf_core.cli.progress import steps
     from medperf_core.services import datasets
     from medperf_core.services.client import Client
 
-    with Client() as client:
-        result = datasets.prepare(client, data_uid, force=force, say=typer.echo)
+    with Client() as client, steps(f"preparing dataset {data_uid}") as say:
+        result = datasets.prepare(client, data_uid, force=force, say=say)
     typer.echo(f"✅ Dataset {data_uid} prepared in {result['folder']}")
     typer.echo("Statistics (sent only when you set the dataset operational):")
     typer.echo(dump(result["statistics"]))
@@ -88,7 +89,10 @@ def associate(
 
     with Client() as client:
         typer.echo(f"Running the compatibility test of benchmark {benchmark_uid} on dataset {data_uid} …")
-        outcome = associations.compatibility_test(client, benchmark_uid, data_uid, no_cache=no_cache, say=typer.echo)
+        from medperf_core.cli.progress import steps
+
+        with steps("compatibility test") as say:
+            outcome = associations.compatibility_test(client, benchmark_uid, data_uid, no_cache=no_cache, say=say)
         typer.echo("Executive summary (to be sent with the association request):")
         typer.echo(dump({"dataset": data_uid, "benchmark": benchmark_uid, "test_result": outcome.metrics}))
         confirm(f"Request association of dataset {data_uid} with benchmark {benchmark_uid}?", yes)
@@ -135,3 +139,30 @@ def view(
         output.write_text(text, encoding="utf-8")
     else:
         typer.echo(text)
+
+
+@app.command("check")
+def check(
+    data_uid: int = DataUid,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Recompute the raw and prepared data hashes and compare them with the server's; exit 1 if one changed."""
+    from medperf_core.cli.progress import hashing_progress
+    from medperf_core.services import dataset_check
+    from medperf_core.services.client import Client
+
+    with Client() as client, hashing_progress("hashing") as progress:
+        parts = dataset_check.check(client, data_uid, progress=progress)
+    if as_json:
+        print_json([{"part": p.part, "status": p.status, "expected": p.expected, "actual": p.actual,
+                     "paths": list(p.paths), "advice": p.advice} for p in parts])
+    else:
+        for p in parts:
+            mark = "✅" if p.status == dataset_check.UNCHANGED else "⚠️ "
+            typer.echo(f"{mark} {p.part} data: {p.status} ({', '.join(p.paths)})")
+            if p.status == dataset_check.CHANGED:
+                typer.echo(f"   registered {p.expected}\n   now        {p.actual}")
+            if p.advice:
+                typer.echo(f"   → {p.advice}")
+    if any(p.status == dataset_check.CHANGED for p in parts):
+        raise typer.Exit(1)

@@ -200,6 +200,19 @@ class DatasetReportUpdated(DomainEvent):
     report: dict[str, Any] = attrs.field(factory=_dict)
 
 
+@event("dataset.checked")
+@attrs.frozen(kw_only=True)
+class DatasetChecked(DomainEvent):
+    """`dataset check` recomputed the hashes on this machine: each part `unchanged`, `changed`, `missing` or
+    `not prepared`, with the hash found (empty when not computed). Only in the owner's own log."""
+
+    dataset_id: int
+    raw: str
+    prepared: str
+    raw_hash: str = ""
+    prepared_hash: str = ""
+
+
 # --- associations -------------------------------------------------------------------------------------------
 
 

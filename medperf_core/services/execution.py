@@ -80,8 +80,10 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     except MedperfError as e:
         client.record(stream(uid), version, machine.fail(current, error=e.one_line(), log_path=str(logs)))
         raise
+    elapsed = time.monotonic() - started
+    say(f"  model {model_id}: done in {elapsed:.1f} s")
     client.record(stream(uid), version, machine.finish(
-        current, metrics=metrics, duration_s=round(time.monotonic() - started, 3),
+        current, metrics=metrics, duration_s=round(elapsed, 3),
         images={"model": model.image_hash, "evaluator": evaluator.image_hash},
     ))
     return ModelOutcome(model_id, uid, False, metrics)
