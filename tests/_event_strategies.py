@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from medperf_core.domain.events import EVENT_CLASSES, DomainEvent
+from medperf_core.domain.events import EVENT_CLASSES, DomainEvent, HistoryImported
+from medperf_core.store.canonical import canonical_json
 
 json_scalars = st.one_of(
     st.none(),
@@ -49,9 +51,21 @@ def for_hint(hint: Any) -> st.SearchStrategy[Any]:
 
 
 def events_of(cls: type[DomainEvent]) -> st.SearchStrategy[DomainEvent]:
+    if cls is HistoryImported:  # it carries another event: one drawn from the other types
+        return _plain_events.flatmap(_imported)
     hints = typing.get_type_hints(cls)
     return st.builds(cls, **{f.name: for_hint(hints[f.name]) for f in attrs.fields(cls)})
 
+
+def _imported(inner: DomainEvent) -> st.SearchStrategy[DomainEvent]:
+    payload = json.loads(canonical_json(inner.to_payload()))
+    return st.builds(HistoryImported, origin=for_hint(dict[str, Any]), event_type=st.just(inner.type),
+                     event_schema_version=st.just(inner.schema_version), payload=st.just(payload))
+
+
+_plain_events: st.SearchStrategy[DomainEvent] = st.sampled_from(
+    sorted(n for n, c in EVENT_CLASSES.items() if c is not HistoryImported)
+).flatmap(lambda name: events_of(EVENT_CLASSES[name]))
 
 any_event: st.SearchStrategy[DomainEvent] = st.sampled_from(sorted(EVENT_CLASSES)).flatmap(
     lambda name: events_of(EVENT_CLASSES[name])

@@ -166,3 +166,41 @@ def check(
                 typer.echo(f"   → {p.advice}")
     if any(p.status == dataset_check.CHANGED for p in parts):
         raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    data_uid: int = DataUid,
+    output: Path = typer.Option(..., "--output", "-o", help="The archive to write (.tar.gz, or .tar uncompressed)."),
+) -> None:
+    """Write the prepared dataset, its local results and their history to one archive, for another machine."""
+    from medperf_core.cli.progress import hashing_progress
+    from medperf_core.services import dataset_transfer
+    from medperf_core.services.client import Client
+
+    with Client() as client, hashing_progress("hashing files") as progress:
+        manifest = dataset_transfer.export(client, data_uid, output, progress=progress)
+    size = sum(int(f["size"]) for f in manifest["files"].values())
+    typer.echo(f"✅ Dataset {data_uid} exported to {output}: {len(manifest['files'])} files ({size} bytes), "
+               f"{len(manifest['executions'])} results, the log up to position {manifest['log_head']['position']}")
+    typer.echo("The raw data is not in the archive; on the other machine pass --raw_dataset_path if it is there.")
+
+
+@app.command("import")
+def import_(
+    input_file: Path = typer.Option(..., "--input", "-i", help="An archive written by `medperf dataset export`."),
+    raw_dataset_path: Path = typer.Option(
+        None, "--raw_dataset_path", help="The folder holding the raw data folders on this machine (optional)."),
+) -> None:
+    """Check every hash of an exported dataset and its history, then adopt it on this machine (all or nothing)."""
+    from medperf_core.cli.progress import hashing_progress
+    from medperf_core.services import dataset_transfer
+    from medperf_core.services.client import Client
+
+    with Client() as client, hashing_progress("checking files") as progress:
+        done = dataset_transfer.import_archive(client, input_file, raw_dataset_path=raw_dataset_path,
+                                               progress=progress)
+    typer.echo(f"✅ Dataset {done['dataset_id']} imported ({done['state']}, {len(done['executions'])} results, "
+               f"{done['events']} events from {done['source']['exported_by']})")
+    if not done["raw_data"]:
+        typer.echo("The raw data is not linked here; it is only needed to prepare again.")

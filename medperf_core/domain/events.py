@@ -213,6 +213,33 @@ class DatasetChecked(DomainEvent):
     prepared_hash: str = ""
 
 
+@event("dataset.imported")
+@attrs.frozen(kw_only=True)
+class DatasetImported(DomainEvent):
+    """The dataset's history and files came from an export archive (`source`: the archive's sha256, who exported
+    it from which server and when, the exporting log's head). `data_path`/`labels_path`: the raw data on this
+    machine, None when it was imported without it. Only in the owner's own log."""
+
+    dataset_id: int
+    source: dict[str, Any] = attrs.field(factory=_dict)
+    data_path: str | None = None
+    labels_path: str | None = None
+
+
+@event("history.imported")
+@attrs.frozen(kw_only=True)
+class HistoryImported(DomainEvent):
+    """One event of another machine's log, carried over by `dataset import`: `origin` says where it was (position,
+    hash, prev_hash, stream, version, actor, recorded_at there, and the archive's sha256); `event_type`,
+    `event_schema_version` and `payload` are the event itself. Reading the log yields the inner event, so the
+    state built here is the one built there; the row keeps saying it was imported."""
+
+    origin: dict[str, Any] = attrs.field(factory=_dict)
+    event_type: str
+    event_schema_version: int
+    payload: dict[str, Any] = attrs.field(factory=_dict)
+
+
 # --- associations -------------------------------------------------------------------------------------------
 
 

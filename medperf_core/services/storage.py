@@ -23,7 +23,8 @@ from medperf_core.profiles import ProfileStore
 
 # Names that only an interrupted write leaves behind: a step's output before its rename, mkstemp files, a SIF
 # being built, a download being unpacked.
-_TEMPORARY = re.compile(r"(\.partial$|\.tmp$|^\.additional-|^\.stale-|^\.parameters-|^\..+\.\d+\.[0-9a-f]{8}\.sif$)")
+_TEMPORARY = re.compile(
+    r"(\.partial$|\.tmp$|^\.additional-|^\.stale-|^\.parameters-|^\.import-|^\..+\.\d+\.[0-9a-f]{8}\.sif$)")
 _LOG_FILES = ("events.db", "events.db-wal", "events.db-shm")
 
 

@@ -36,22 +36,35 @@ def to_new_event(event: DomainEvent, actor: str, recorded_at: str | None = None)
 
 
 def to_domain_event(stored: StoredEvent | NewEvent) -> DomainEvent:
-    cls = event_class(stored.type)
-    payload = dict(stored.payload)
-    version = stored.schema_version
+    return unwrap(_to_domain_event(stored.type, stored.schema_version, stored.payload))
+
+
+def unwrap(event: DomainEvent) -> DomainEvent:
+    """An imported event (`history.imported`) stands for the event it carries; any other event for itself."""
+    from medperf_core.domain.events import HistoryImported
+
+    if isinstance(event, HistoryImported):
+        return unwrap(_to_domain_event(event.event_type, event.event_schema_version, event.payload))
+    return event
+
+
+def _to_domain_event(type_name: str, schema_version: int, stored_payload: dict[str, Any]) -> DomainEvent:
+    cls = event_class(type_name)
+    payload = dict(stored_payload)
+    version = schema_version
     while version < cls.schema_version:
-        upcast = UPCASTERS.get((stored.type, version))
+        upcast = UPCASTERS.get((type_name, version))
         if upcast is None:
-            raise IntegrityError(f"no upcaster for {stored.type} v{version}")
+            raise IntegrityError(f"no upcaster for {type_name} v{version}")
         payload = upcast(payload)
         version += 1
     if version != cls.schema_version:
         raise IntegrityError(
-            f"event {stored.type} has schema version {version}, newer than this medperf knows ({cls.schema_version})",
+            f"event {type_name} has schema version {version}, newer than this medperf knows ({cls.schema_version})",
             "upgrade medperf",
         )
     known = {f.name for f in attrs.fields(cls)}
     try:
         return cls(**{k: v for k, v in payload.items() if k in known})
     except TypeError as e:
-        raise IntegrityError(f"event {stored.type} does not match its class: {e}") from e
+        raise IntegrityError(f"event {type_name} does not match its class: {e}") from e

@@ -9,7 +9,7 @@ import attrs
 
 from medperf_core.domain.events import DomainEvent
 from medperf_core.errors import IntegrityError
-from medperf_core.store.mapper import to_domain_event, to_new_event
+from medperf_core.store.mapper import to_domain_event, to_new_event, unwrap
 from medperf_core.store.recorder import LogHead, Recorder, StreamAppend
 from medperf_core.store.records import NewEvent, StoredEvent
 from medperf_core.store.verify import VerifyReport, verify_rows
@@ -104,7 +104,7 @@ class EventStore(Generic[S]):
         counter = iter(range(len(domain_events)))  # the recorder stores events in the order given
 
         def apply(session: S, stored: StoredEvent) -> None:
-            event = domain_events[next(counter)]
+            event = unwrap(domain_events[next(counter)])
             for projection in self.projections:
                 projection.apply(session, event, stored)
 

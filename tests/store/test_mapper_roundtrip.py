@@ -18,7 +18,7 @@ from medperf_core.domain import events as domain_events
 from medperf_core.domain.events import EVENT_CLASSES, DomainEvent
 from medperf_core.errors import IntegrityError
 from medperf_core.store.canonical import canonical_json
-from medperf_core.store.mapper import UPCASTERS, to_domain_event, to_new_event
+from medperf_core.store.mapper import UPCASTERS, to_domain_event, to_new_event, unwrap
 from medperf_core.store.records import NewEvent
 from medperf_core.store.sqlite import sqlite_store
 
@@ -31,7 +31,8 @@ def test_every_event_type_round_trips_through_the_mapper(type_name: str, data: s
     new = to_new_event(event, actor="a@example.com", recorded_at="2025-01-01T00:00:00.000000Z")
     assert (new.type, new.schema_version) == (type_name, EVENT_CLASSES[type_name].schema_version)
     assert json.loads(canonical_json(new.payload)) == new.payload
-    assert to_domain_event(new) == event
+    # an imported event reads back as the event it carries (the stored row keeps saying it was imported)
+    assert to_domain_event(new) == unwrap(event)
 
 
 @settings(max_examples=40, deadline=None)
@@ -40,7 +41,7 @@ def test_events_read_back_from_the_store_equal_the_appended_ones(events: list[Do
     with tempfile.TemporaryDirectory() as tmp, sqlite_store(Path(tmp) / "events.db") as store:
         store.append("s", 0, events, actor="a@example.com")
         loaded, version = store.load("s")
-    assert loaded == events
+    assert loaded == [unwrap(e) for e in events]
     assert version == len(events)
 
 

@@ -60,6 +60,8 @@ class LocalDatasets(SQLiteProjection):
                                       "statistics": _json(event.statistics), "operational_at": stored.recorded_at})
         elif isinstance(event, ev.DatasetReportUpdated):
             table.update(dataset_id, {"report": _json(event.report)})
+        elif isinstance(event, ev.DatasetImported):
+            table.update(dataset_id, {"data_path": event.data_path, "labels_path": event.labels_path})
 
 
 class LocalAssociations(SQLiteProjection):
