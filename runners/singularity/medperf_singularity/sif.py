@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,10 @@ def build_sif(image: str, digest: str, current_digest: Any, root: Path | None = 
         tmp = target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.sif")
         # spython's own build() hides the engine's error output; we build its command and keep stderr.
         command = [*Client._init_command("build"), "--force", str(tmp), f"docker-daemon://{image}"]
+        # One line before and after (stderr: a live progress display keeps it above its status line): a first
+        # build takes minutes and would otherwise look like a hung task.
+        sys.stderr.write(f"building the SIF of {image} (once per image, cached in {target.parent}) …\n")
+        started = time.monotonic()
         try:
             done = subprocess.run(
                 command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
@@ -78,6 +84,7 @@ def build_sif(image: str, digest: str, current_digest: Any, root: Path | None = 
                     f"image {image} changed while its SIF was being built", "run the task again"
                 )
             os.replace(tmp, target)
+            sys.stderr.write(f"SIF of {image} built in {time.monotonic() - started:.1f} s\n")
         except OSError as e:
             raise EngineUnavailableError(f"cannot run {command[0]}: {e.strerror}", INSTALL_HINT) from e
         finally:
