@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,6 +58,16 @@ def app_from_env() -> FastAPI:
     return create_app(ServerSettings.from_env())
 
 
+def _no_telemetry() -> dict[str, Any]:
+    """FastAPI >= 0.16x asks OpenTelemetry (and so the environment) on every request whether to trace it; the
+    server exports no telemetry, so that is switched off where FastAPI has the option."""
+    import inspect
+
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     """A fresh app over the event store in `settings.data_dir`, authenticating with `settings.auth`."""
     from medperf_core.plugins import PluginHost, get_plugin_host
@@ -75,6 +86,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         svc.close()
 
     app = FastAPI(
+        **_no_telemetry(),
         title="MedPerf server",
         version=__version__,
         redirect_slashes=False,

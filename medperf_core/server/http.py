@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from medperf_core.errors import (
     AuthenticationError,
@@ -56,20 +57,28 @@ class Routes:
         return self._add("POST", path, 201, **kw)
 
 
-def services(request: Request) -> ServerServices:
+# The dependencies below are `async`: FastAPI runs a plain `def` dependency in its thread pool, a hop that costs
+# more than the work of these (benchmarks/server_load.py). Only the first request of a user touches the database.
+
+
+async def services(request: Request) -> ServerServices:
     svc: ServerServices = request.app.state.services
     return svc
 
 
-def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
     """The signed-in user: 401 without a valid bearer token; the user is registered on first sight."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise AuthenticationError(
             "authentication required: send Authorization: Bearer <token>",
             "log in with: medperf auth login -e EMAIL",
         )
-    identity = request.app.state.auth.authenticate(creds.credentials.strip())
-    return services(request).users.identify(identity)
+    identity = request.app.state.auth.authenticate(creds.credentials.strip())  # CPU only: a MAC or a signature
+    users = (await services(request)).users
+    known = users.known(identity)
+    if known is not None:
+        return known
+    return await run_in_threadpool(users.identify, identity)
 
 
 DEFAULT_PAGE = 32  # rows of a list asked for without `limit` (MedPerf's server pages the same)
@@ -79,13 +88,16 @@ MAX_LIMIT = 1000  # the largest `limit` a list accepts; more is a 400
 class PageParams:
     """`limit` and `offset` as MedPerf's clients send them; every list is paged, none answers every row."""
 
-    def __init__(
-        self,
-        limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_LIMIT, description=f"rows per page (at most {MAX_LIMIT})"),
-        offset: int = Query(0, ge=0, description="rows to skip"),
-    ) -> None:
+    def __init__(self, limit: int = DEFAULT_PAGE, offset: int = 0) -> None:
         self.limit = limit
         self.offset = offset
+
+
+async def page_params(
+    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_LIMIT, description=f"rows per page (at most {MAX_LIMIT})"),
+    offset: int = Query(0, ge=0, description="rows to skip"),
+) -> PageParams:
+    return PageParams(limit, offset)
 
 
 def paginated(request: Request, params: PageParams, page: Page) -> JSONResponse:

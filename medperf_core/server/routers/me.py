@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, paginated, services
+from medperf_core.server.http import PageParams, Routes, caller, page_params, paginated, services
 from medperf_core.server.services import Caller, ServerServices
 
 routes = Routes(["me", "users"])
 Svc = Depends(services)
 Me = Depends(caller)
-Pages = Depends(PageParams)
+Pages = Depends(page_params)
 
 
 @routes.get("/me/")

@@ -6,14 +6,14 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, paginated, services
+from medperf_core.server.http import PageParams, Routes, caller, page_params, paginated, services
 from medperf_core.server.models import ResultCreate
 from medperf_core.server.services import Caller, ServerServices
 
 routes = Routes(["results"])
 Svc = Depends(services)
 Me = Depends(caller)
-Pages = Depends(PageParams)
+Pages = Depends(page_params)
 
 
 @routes.get("/results/")

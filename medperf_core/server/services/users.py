@@ -17,10 +17,21 @@ if TYPE_CHECKING:
     from medperf_core.server.auth import Identity
 
 
+KNOWN_USERS = 10_000  # callers remembered per process (forgotten all at once past this)
+
+
 class UserService:
     def __init__(self, reads: ServerReadModel, writer: Writer) -> None:
         self.reads = reads
         self.writer = writer
+        # email → Caller of users already registered. A user's row never changes once registered (no event updates
+        # it) and the email is unique, so every process that remembers a user remembers the same row: nothing here
+        # can be stale, nor needed by another worker (which reads the row from the database itself).
+        self._known: dict[str, Caller] = {}
+
+    def known(self, identity: Identity) -> Caller | None:
+        """The caller if this process has seen the user before (no database access)."""
+        return self._known.get(identity.email)
 
     def identify(self, identity: Identity) -> Caller:
         """The caller behind an identity, registering the user on first sight (UserRegistered, actor = them)."""
@@ -45,7 +56,11 @@ class UserService:
                 )
             found = self.reads.find(USER, email=identity.email)
         assert found is not None
-        return Caller(id=found["id"], email=found["email"], is_staff=bool(found["is_staff"]))
+        caller = Caller(id=found["id"], email=found["email"], is_staff=bool(found["is_staff"]))
+        if len(self._known) >= KNOWN_USERS:
+            self._known.clear()
+        self._known[identity.email] = caller
+        return caller
 
     def me(self, caller: Caller) -> Json:
         return self.get(caller, caller.id)
