@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from medperf_core.server.auth import DEMO_USERS
-from medperf_core.server.seed import container_body, seed_demo
+from medperf_core.server.seed import DEFAULT_PUBLIC_URL, Publisher, container_body, seed_demo
 from medperf_core.server.services import ServerServices
 from medperf_core.testing.server import DEMO_EMAILS, start_server
 from medperf_core.tutorial.images import build_tutorial_images, tutorial_containers
@@ -38,7 +38,8 @@ def add_models(data_dir: Path, count: int) -> None:
     try:
         bo, mo = (services.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("bo", "mo"))
         for i in range(count):
-            body = {**container_body(cnn, images["model-cnn"]), "name": f"chestxray-model-cnn-copy{i + 1}"}
+            published = container_body(cnn, images["model-cnn"], Publisher(data_dir, DEFAULT_PUBLIC_URL))
+            body = {**published, "name": f"model-cnn-copy{i + 1}"}
             model = services.create_container(mo, body)["id"]
             services.request_association(mo, "model", {"model_mlcube": model, "benchmark": 1})
             services.update_association(bo, "model", model, 1, {"approval_status": "APPROVED"})

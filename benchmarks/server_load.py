@@ -74,7 +74,7 @@ def fill(server: ServerProcess, datasets: int) -> int:
     created = bo.post(
         f"{server.api}/benchmarks/",
         json={"name": "load", "data_preparation_mlcube": ids[0], "reference_model_mlcube": ids[1],
-              "data_evaluator_mlcube": ids[2]},
+              "data_evaluator_mlcube": ids[2], "demo_dataset_tarball_url": "https://example.org/demo.tar.gz"},
     )
     assert created.status_code == 201 and created.json()["id"] == 1, created.text
     for i in range(datasets):

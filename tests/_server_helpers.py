@@ -136,6 +136,7 @@ def make_benchmark(bo: Client, *, approved_by: Client | None = None, **fields: A
             "name": unique("benchmark"),
             "data_preparation_mlcube": prep,
             "reference_model_mlcube": ref,
+            "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
             "data_evaluator_mlcube": metrics,
             **fields,
         },

@@ -267,12 +267,21 @@ def seed(
     no_build: bool = typer.Option(
         False, "--no-build", help="Do not build the tutorial images (image hashes stay empty)."
     ),
+    public_url: str = typer.Option(
+        "http://127.0.0.1:8000",
+        "--public-url",
+        envvar="MEDPERF_SERVER_PUBLIC_URL",
+        help="The base URL the server will be reached at: the seeded files are published under it.",
+    ),
 ) -> None:
     """Fill an empty server with the tutorial's starting entities, as the demo users would register them."""
     from medperf_core.server.seed import DEMOS, seed_demo
 
     if demo not in DEMOS:
         raise UserError(f"unknown demo {demo!r}", f"use one of {', '.join(DEMOS)}")
-    summary = seed_demo(_data_dir(data_dir), demo, build_images=not no_build, progress=typer.echo)
+    summary = seed_demo(
+        _data_dir(data_dir), demo, build_images=not no_build, progress=typer.echo,
+        public_url=_check_public_url(public_url),
+    )
     for line in summary:
         typer.echo(line)

@@ -17,6 +17,12 @@ IN_REGISTRATION = frozenset({
 })
 
 
+def bare_image_hash(value: str) -> str:
+    """An image digest as MedPerf's client compares it: the bare 64-hex id (`sha256:` accepted and dropped)."""
+    value = value.strip()
+    return value[len("sha256:"):] if value.lower().startswith("sha256:") else value
+
+
 def require_owner(current: Container, by: Caller) -> None:
     if current.owner != by.id:
         raise PermissionDeniedError(f"only the owner of container {current.id} can change it")

@@ -13,6 +13,8 @@ A field's metadata says how it may be written:
 - `wire`: it is part of the API's answer (a user's `created_at` is not);
 - `max_length`: the longest value a client may send, in characters of text (a JSON field: of its JSON text). Without
   it, text holds at most `TEXT_LIMIT` characters and a JSON field `JSON_LIMIT` (see `FieldSpec.size_limit`).
+  MedPerf's client refuses a whole answer holding a name, description or location over 20 characters
+  (`MEDPERF_TEXT`), so those fields say so and registration refuses longer ones.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import attrs
 
 JsonObject = dict[str, Any]
 STATES = ("DEVELOPMENT", "OPERATION")
+MEDPERF_TEXT = 20  # MedPerf's client: longest name, description, location it accepts
 APPROVALS = ("PENDING", "APPROVED", "REJECTED")
 TEXT_LIMIT = 1_000  # characters of a text field without a max_length of its own (names, URLs, hashes, descriptions)
 JSON_LIMIT = 256 * 1024  # characters of a JSON field's compact JSON text (metadata, configs, statistics, metrics)
@@ -165,7 +168,7 @@ class User:
 @attrs.frozen(kw_only=True)
 class Container:
     id: int = read_only(0)
-    name: str = field("", required=True, unique=True)
+    name: str = field("", required=True, unique=True, max_length=MEDPERF_TEXT)
     git_mlcube_url: str = field("", frozen=True)
     mlcube_hash: str = field("", frozen=True)
     git_parameters_url: str = field("", frozen=True)
@@ -190,11 +193,11 @@ class Container:
 @attrs.frozen(kw_only=True)
 class Benchmark:
     id: int = read_only(0)
-    name: str = field("", required=True, unique=True)
-    description: str = field("")
+    name: str = field("", required=True, unique=True, max_length=MEDPERF_TEXT)
+    description: str = field("", max_length=MEDPERF_TEXT)
     docs_url: str = field("")
     owner: int = read_only(0, indexed=True)
-    demo_dataset_tarball_url: str = field("")
+    demo_dataset_tarball_url: str = field("", required=True)  # MedPerf's client refuses a benchmark without
     demo_dataset_tarball_hash: str = field("", frozen=True)
     demo_dataset_generated_uid: str = field("")
     data_preparation_mlcube: int = field(0, required=True, frozen=True)
@@ -224,9 +227,9 @@ class Benchmark:
 @attrs.frozen(kw_only=True)
 class Dataset:
     id: int = read_only(0)
-    name: str = field("", required=True)
-    description: str = field("")
-    location: str = field("")
+    name: str = field("", required=True, max_length=MEDPERF_TEXT)
+    description: str = field("", max_length=MEDPERF_TEXT)
+    location: str = field("", max_length=MEDPERF_TEXT)
     owner: int = read_only(0, indexed=True)
     input_data_hash: str = field("", required=True, frozen=True)
     generated_uid: str = field("", required=True, frozen=True)

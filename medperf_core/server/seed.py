@@ -10,30 +10,50 @@ Seeding refuses a server that already has events (not idempotent on purpose: ids
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from medperf_core.domain.containers import bare_image_hash
 from medperf_core.errors import ConflictError
 from medperf_core.server.auth import DEMO_USERS
+from medperf_core.server.files import FILES_DIR, FileStore, file_url
 from medperf_core.server.services import Json, ServerServices
-from medperf_core.services.hashing import file_hash, folders_hash
+from medperf_core.services.tarballs import make_tarball
 
 DEMOS = ("data", "benchmark", "model")
 BENCHMARK_NAME = "chestxray"
+BENCHMARK_DESCRIPTION = "Chest X-ray tutorial"  # MedPerf's client takes at most 20 characters
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+DEMO_PATHS_FILE = "paths.yaml"  # in a demo dataset tarball: where its data and labels are, as MedPerf reads it
 _ORDER = ("prep", "model", "metrics")  # container ids 1, 2, 3; the second model is 4
 
 
-def container_body(container: Any, image_id: str) -> Json:
-    """The registration body of one tutorial container (config and parameters inline, hashes of the files)."""
+class Publisher:
+    """Stores the seed's files in the server's file store and names them by their public URL."""
+
+    def __init__(self, data_dir: Path, public_url: str) -> None:
+        self.files = FileStore(data_dir / FILES_DIR)
+        self.public_url = public_url
+
+    def publish(self, path: Path) -> tuple[str, str]:
+        stored = self.files.save_path(path)
+        return file_url(self.public_url, stored.sha256), stored.sha256
+
+
+def container_body(container: Any, image_id: str, publisher: Publisher) -> Json:
+    """The registration body of one tutorial container: the config and parameters inline (our client's fast path)
+    and, as MedPerf publishes them, as files at URLs with their sha256 (additional files as one .tar.gz)."""
+    config_url, config_hash = publisher.publish(container.config_path)
     body: Json = {
         "name": f"{BENCHMARK_NAME}-{container.name}",
         "container_config": yaml.safe_load(container.config_path.read_text(encoding="utf-8")),
-        "git_mlcube_url": container.config_path.resolve().as_uri(),
-        "mlcube_hash": file_hash(container.config_path),
-        "image_hash": image_id,
+        "git_mlcube_url": config_url,
+        "mlcube_hash": config_hash,
+        "image_hash": bare_image_hash(image_id),
         "state": "OPERATION",
         "metadata": {"role": container.role, "image": container.image, "tutorial": True},
     }
@@ -41,13 +61,26 @@ def container_body(container: Any, image_id: str) -> Json:
         body["parameters_config"] = (
             yaml.safe_load(container.parameters_path.read_text(encoding="utf-8")) or {}
         )
-        body["git_parameters_url"] = container.parameters_path.resolve().as_uri()
-        body["parameters_hash"] = file_hash(container.parameters_path)
+        body["git_parameters_url"], body["parameters_hash"] = publisher.publish(container.parameters_path)
     extra = container.additional_files_path
     if extra is not None:
-        body["additional_files_tarball_url"] = extra.resolve().as_uri()
-        body["additional_files_tarball_hash"] = folders_hash([extra])
+        with tempfile.TemporaryDirectory() as tmp:
+            tarball = make_tarball(extra, Path(tmp) / "additional_files.tar.gz")
+            body["additional_files_tarball_url"], body["additional_files_tarball_hash"] = publisher.publish(tarball)
     return body
+
+
+def demo_dataset(publisher: Publisher) -> tuple[str, str]:
+    """The benchmark's demo dataset: a few toy images and their labels with `paths.yaml`, as one .tar.gz."""
+    from medperf_core.tutorial.data import generate_raw_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "demo"
+        generate_raw_data(root / "data", n_images=8, seed=7)
+        (root / DEMO_PATHS_FILE).write_text(
+            yaml.safe_dump({"data_path": "data/images", "labels_path": "data/labels"}), encoding="utf-8"
+        )
+        return publisher.publish(make_tarball(root, Path(tmp) / "demo_dataset.tar.gz"))
 
 
 def _ordered_containers() -> list[Any]:
@@ -61,9 +94,17 @@ def _ordered_containers() -> list[Any]:
 
 
 def seed_demo(
-    data_dir: Path, demo: str, *, build_images: bool = True, progress: Callable[[str], None] | None = None
+    data_dir: Path,
+    demo: str,
+    *,
+    build_images: bool = True,
+    progress: Callable[[str], None] | None = None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> list[str]:
-    """Seed an empty server's data dir; returns one line per registered entity."""
+    """Seed an empty server's data dir; returns one line per registered entity.
+
+    Its files (container configs, parameters, additional files, demo datasets) go into the server's file store
+    and are named by URLs under `public_url`: the address the server will be reached at."""
     say = progress or (lambda _m: None)
     images: dict[str, str] = {}
     if build_images and demo != "benchmark":
@@ -79,34 +120,37 @@ def seed_demo(
                 f"the server in {data_dir} is not empty ({events} events)",
                 f"start from a fresh database: medperf server reset --data-dir {data_dir} -y",
             )
-        return _seed(services, demo, images, data_dir)
+        return _seed(services, demo, images, Publisher(data_dir, public_url))
     finally:
         services.close()
 
 
-def _seed(services: ServerServices, demo: str, images: dict[str, str], data_dir: Path) -> list[str]:
+def _seed(services: ServerServices, demo: str, images: dict[str, str], publisher: Publisher) -> list[str]:
     admin, bo, mo, do = (
         services.users.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("admin", "bo", "mo", "do")
     )
     if demo == "benchmark":
         return [f"user {u.id}: {u.email}" for u in (admin, bo, mo, do)]
     if demo == "model":
-        return _seed_model(services, images, data_dir, admin, bo)
+        return _seed_model(services, images, publisher, admin, bo)
     lines = []
     containers = _ordered_containers()
     ids = {}
     for container in containers:
         owner = mo if container.name == "model-cnn" else bo
-        row = services.containers.create(owner, container_body(container, images.get(container.name, "")))
+        row = services.containers.create(owner, container_body(container, images.get(container.name, ""), publisher))
         ids[container.name] = row["id"]
         lines.append(f"container {row['id']}: {row['name']} ({container.role}, owner {owner.email})")
     prep, ref, metrics = (ids[c.name] for c in containers[:3])
+    demo_url, demo_hash = demo_dataset(publisher)
     benchmark = services.benchmarks.create(
         bo,
         {
             "name": BENCHMARK_NAME,
-            "description": "Tutorial: chest X-ray classification (normal vs pneumonia)",
+            "description": BENCHMARK_DESCRIPTION,
             "docs_url": "",
+            "demo_dataset_tarball_url": demo_url,
+            "demo_dataset_tarball_hash": demo_hash,
             "data_preparation_mlcube": prep,
             "reference_model_mlcube": ref,
             "data_evaluator_mlcube": metrics,
@@ -124,18 +168,10 @@ def _seed(services: ServerServices, demo: str, images: dict[str, str], data_dir:
     return lines
 
 
-def _stored(data_dir: Path, path: Path) -> tuple[str, str]:
-    """A file kept in the server's file store: its file:// URL (clients on this machine read it) and sha256."""
-    from medperf_core.server.files import FILES_DIR, FileStore
-
-    stored = FileStore(data_dir / FILES_DIR).save_path(path)
-    return stored.path.resolve().as_uri(), stored.sha256
-
-
-def _seed_model(services: ServerServices, images: dict[str, str], data_dir: Path, admin: Any, bo: Any) -> list[str]:
+def _seed_model(
+    services: ServerServices, images: dict[str, str], publisher: Publisher, admin: Any, bo: Any
+) -> list[str]:
     """What the benchmark-owner tutorial leaves: its three containers and its approved, operational benchmark."""
-    import tempfile
-
     from medperf_core.tutorial.images import tutorial_containers
     from medperf_core.tutorial.workspace import FOLDERS, make_workspace
 
@@ -146,16 +182,16 @@ def _seed_model(services: ServerServices, images: dict[str, str], data_dir: Path
         make_workspace(work, "benchmark")
         for folder in ("data_preparator", "model_custom_cnn", "metrics"):
             name, tarball = FOLDERS[folder]
-            body = container_body(by_name[name], images.get(name, ""))
+            body = container_body(by_name[name], images.get(name, ""), publisher)
             body.pop("additional_files_tarball_url", None)
             body.pop("additional_files_tarball_hash", None)
             if tarball:
-                body["additional_files_tarball_url"], body["additional_files_tarball_hash"] = _stored(
-                    data_dir, work / folder / tarball)
+                body["additional_files_tarball_url"], body["additional_files_tarball_hash"] = publisher.publish(
+                    work / folder / tarball)
             row = services.containers.create(bo, body)
             ids.append(row["id"])
             lines.append(f"container {row['id']}: {row['name']} (owner {bo.email})")
-        demo_url, demo_hash = _stored(data_dir, work / "demo_data.tar.gz")
+        demo_url, demo_hash = publisher.publish(work / "demo_data.tar.gz")
     benchmark = services.benchmarks.create(bo, {
         "name": "tutorial_bmk", "description": "MedPerf demo bmk", "demo_dataset_tarball_url": demo_url,
         "demo_dataset_tarball_hash": demo_hash, "data_preparation_mlcube": ids[0],

@@ -77,7 +77,8 @@ def component(client: Client, spec: str | int, *, offline: bool) -> Component:
         if offline:
             raise UserError(f"container {text} is a registered UID and --offline never asks the server",
                             "give the container's local config path instead, or drop --offline")
-        return Component(text, materialize(client.backend.get_container(int(text)), client.storage / "containers"))
+        return Component(text, materialize(client.backend.get_container(int(text)), client.storage / "containers",
+                                           verify=client.profile.certificate or True))
     return Component(text, local_container(Path(text).expanduser()))
 
 

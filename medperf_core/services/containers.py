@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -14,8 +16,9 @@ import attrs
 import yaml
 
 from medperf_core.containers.config import ContainerConfig, parse_container_config
-from medperf_core.errors import ConfigError, IntegrityError, NotFoundError
+from medperf_core.errors import ConfigError, IntegrityError, NotFoundError, ServerError
 from medperf_core.services.hashing import file_hash, folders_hash
+from medperf_core.services.tarballs import extract_tarball
 
 
 @attrs.frozen
@@ -42,102 +45,156 @@ class LocalContainer:
         return mounts
 
 
-def _source(url: str, dest: Path) -> Path:
-    """The registered additional files as a local path: a file:// or plain path as it is, an http(s) URL fetched."""
-    from medperf_core.services.artifacts import fetch_url, is_url
-
-    if is_url(url):
-        return fetch_url(url, dest.parent / ".additional_files.download", "container's additional files")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("", "file"):
-        raise ConfigError(f"additional files at {url} cannot be fetched", "register them as a file or http(s) URL")
-    return Path(url2pathname(parsed.path))
+DOWNLOAD_TIMEOUT_S = 60.0
 
 
-def _check(url: str, source: Path, unpacked: Path, expected_hash: str) -> None:
-    """MedPerf's hash of additional files is the tarball's sha256; a folder registered as is, its folder hash."""
-    if not expected_hash:
+def _local_path(url: str) -> Path:
+    return Path(url2pathname(urlparse(url).path))
+
+
+def _download(url: str, dest: Path, verify: str | bool, what: str) -> None:
+    """Fetch a `http(s)://` or `file://` URL into `dest` (a temporary name of the caller's)."""
+    scheme = urlparse(url).scheme
+    if scheme in ("", "file"):
+        source = _local_path(url)
+        if not source.is_file():
+            raise NotFoundError(f"{what}: nothing at {url}", "ask the container owner to publish it again")
+        shutil.copyfile(source, dest)
         return
-    if source.is_file() and file_hash(source) == expected_hash:
-        return
-    actual = folders_hash([unpacked])
-    if actual != expected_hash:
-        raise IntegrityError(
-            f"additional files from {url} have hash {file_hash(source) if source.is_file() else actual}, the "
-            f"server registered {expected_hash}",
-            "the files were changed after registration; ask the container owner",
-        )
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"{what}: cannot fetch {url}", "only http(s):// and file:// URLs are supported")
+    import requests
 
-
-def _fetch_additional_files(url: str, expected_hash: str, dest: Path) -> Path:
-    """Copy (once) the registered additional files into the cache and check them against their hash.
-
-    Safe when several threads or `medperf` processes materialise the same container at once: each unpacks into
-    its own temporary folder and publishes it with one rename; a loser finds the winner's folder and checks it.
-    The hash a published folder was checked against is kept beside it (`additional_files.sha256`).
-    """
-    checked = dest.with_name(dest.name + ".sha256")
-    if dest.exists() and checked.exists() and checked.read_text(encoding="utf-8") == expected_hash:
-        return dest
-    if dest.exists() and folders_hash([dest]) == expected_hash:
-        return dest
-    source = _source(url, dest)
-    if not source.exists():
-        raise NotFoundError(f"the container's additional files are missing at {source}", "ask the container owner")
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".additional-"))
     try:
-        if source.is_dir():
-            shutil.copytree(source, tmp, dirs_exist_ok=True)
-        else:
-            try:
-                shutil.unpack_archive(str(source), str(tmp), format=_archive_format(source))
-            except (shutil.ReadError, ValueError, OSError) as e:
-                raise ConfigError(f"the additional files at {url} are not a tarball ({e})",
-                                  "register a .tar.gz of the files") from e
-        _check(url, source, tmp, expected_hash)
-        if dest.exists():  # stale (its hash was wrong): move it aside in one step, then delete it
-            stale = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".stale-"))
-            with contextlib.suppress(FileNotFoundError):  # another process replaced it meanwhile
-                dest.rename(stale / "old")
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            tmp.rename(dest)
-        except OSError:  # another process published it first: use theirs (it was checked the same way)
-            if not dest.exists():
-                raise
-        handle, name = tempfile.mkstemp(dir=dest.parent, prefix=".checked-")
-        with open(handle, "w", encoding="utf-8") as f:
-            f.write(expected_hash)
-        Path(name).replace(checked)
+        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT_S, verify=verify) as response:
+            if response.status_code != 200:
+                raise ServerError(f"{what}: GET {url} answered {response.status_code}", "ask the container owner")
+            with dest.open("wb") as out:
+                for chunk in response.iter_content(1024 * 1024):
+                    out.write(chunk)
+    except requests.RequestException as e:
+        raise ServerError(f"{what}: cannot download {url} ({type(e).__name__})", "is the server reachable?") from e
+
+
+def fetch_file(url: str, expected_hash: str, files: Path, what: str, *, verify: str | bool = True) -> Path:
+    """The file at `url` whose sha256 must be `expected_hash`, kept once under `files/<sha256>` and shared by
+    every container and dataset that names the same bytes. A download that fails or does not match is one
+    error naming `what` (the container and the file), the URL and the hash."""
+    if not expected_hash:
+        raise IntegrityError(f"{what}: {url} has no registered hash", "ask the container owner to register it")
+    files.mkdir(parents=True, exist_ok=True)
+    cached = files / expected_hash.lower()
+    if cached.is_file() and file_hash(cached) == cached.name:
+        return cached
+    handle, name = tempfile.mkstemp(dir=files, prefix=".download-")
+    os.close(handle)
+    temp = Path(name)
+    try:
+        _download(url, temp, verify, what)
+        actual = file_hash(temp)
+        if actual != cached.name:
+            raise IntegrityError(
+                f"{what}: {url} has sha256 {actual}, but {expected_hash} was registered",
+                "the file changed after registration; ask the container owner",
+            )
+        temp.replace(cached)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        temp.unlink(missing_ok=True)
+    return cached
+
+
+def _publish_folder(tmp: Path, dest: Path, ok: Callable[[Path], bool]) -> Path:
+    """Move a filled temporary folder to `dest` in one rename; a concurrent winner's folder is used if `ok`."""
+    if dest.exists():  # stale (it failed `ok`): move it aside in one step, then delete it
+        stale = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".stale-"))
+        with contextlib.suppress(FileNotFoundError):  # another process replaced it meanwhile
+            dest.rename(stale / "old")
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        tmp.rename(dest)
+    except OSError:  # another process published it first: use theirs if it is right
+        if not (dest.exists() and ok(dest)):
+            raise
     return dest
 
 
-def _archive_format(path: Path) -> str | None:
-    """Downloads are named without their suffix: tar (any compression) unless the name says zip."""
-    return "zip" if path.suffix == ".zip" else "tar" if not path.name.endswith((".tar.gz", ".tgz", ".tar")) else None
+def _additional_files(url: str, expected_hash: str, cache: Path, what: str, verify: str | bool) -> Path:
+    """The additional files unpacked once per tarball hash under `cache/additional/<sha256>`.
+
+    A `file://` folder (registered before tarballs) is checked with the dataset hash rule instead. Safe when
+    several threads or `medperf` processes materialise the same container at once: each unpacks into its own
+    temporary folder and publishes it with one rename; a loser finds the winner's folder and checks it."""
+    source = _local_path(url) if urlparse(url).scheme in ("", "file") else None
+    if source is not None and source.is_dir():
+        dest = cache / "additional" / f"folder-{expected_hash}"
+        if dest.exists() and folders_hash([dest]) == expected_hash:
+            return dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".additional-"))
+        try:
+            shutil.copytree(source, tmp, dirs_exist_ok=True)
+            actual = folders_hash([tmp])
+            if expected_hash and actual != expected_hash:
+                raise IntegrityError(
+                    f"{what}: {url} has hash {actual}, but {expected_hash} was registered",
+                    "the files were changed after registration; ask the container owner",
+                )
+            return _publish_folder(tmp, dest, lambda d: folders_hash([d]) == expected_hash)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    tarball = fetch_file(url, expected_hash, cache / "files", what, verify=verify)
+    dest = cache / "additional" / tarball.name
+    if dest.is_dir():  # published whole by one rename: complete
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".additional-"))
+    try:
+        extract_tarball(tarball, tmp)
+        return _publish_folder(tmp, dest, lambda d: d.is_dir())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
-    """Write the container's parameters file and fetch its additional files under `cache/<id>/`.
+def materialize(container: dict[str, Any], cache: Path, *, verify: str | bool = True) -> LocalContainer:
+    """The container made runnable here: its config, parameters file and additional files under `cache`.
 
-    Every file is published atomically (a temporary name, then one rename), so models of a `benchmark run
-    --parallel`, or two commands, sharing the metrics container's folder need no lock."""
-    return _materialize(container, cache)
+    Our server sends the config and parameters inline (the fast path); a container registered the MedPerf way
+    has them, and its additional files, only at URLs with their sha256: they are downloaded (`verify`: the TLS
+    CA bundle or False), checked and cached by hash (`cache/files/<sha256>`), shared by every container that
+    names the same bytes. Every file is published atomically (a temporary name, then one rename), so models of
+    a `benchmark run --parallel`, or two commands, sharing the metrics container's folder need no lock."""
+    return _materialize(container, cache, verify)
 
 
-def _materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
+def _config(container: dict[str, Any], cache: Path, what: str, verify: str | bool) -> ContainerConfig:
+    raw = container.get("container_config")
+    if raw:
+        return parse_container_config(raw)
+    url = container.get("git_mlcube_url") or ""
+    if not url:
+        raise ConfigError(f"{what} has neither an inline container_config nor a git_mlcube_url",
+                          "ask the container owner to register its config")
+    path = fetch_file(url, str(container.get("mlcube_hash") or ""), cache / "files", f"{what}'s config", verify=verify)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{what}'s config at {url} is not YAML: {e}", "ask the container owner") from None
+    return parse_container_config(loaded)
+
+
+def _materialize(container: dict[str, Any], cache: Path, verify: str | bool = True) -> LocalContainer:
     cid = int(container["id"])
+    what = f"container {cid} ({container.get('name', '')})"
     folder = cache / str(cid)
     folder.mkdir(parents=True, exist_ok=True)
-    raw = container.get("container_config")
-    if not raw:
-        raise ConfigError(f"container {cid} has no inline container_config", "re-register it with its config")
-    config = parse_container_config(raw)
+    config = _config(container, cache, what, verify)
     parameters_file = None
-    if container.get("parameters_config") is not None:
+    if container.get("parameters_config") is None and container.get("git_parameters_url"):
+        parameters_file = fetch_file(
+            container["git_parameters_url"], str(container.get("parameters_hash") or ""), cache / "files",
+            f"{what}'s parameters", verify=verify,
+        )
+    elif container.get("parameters_config") is not None:
         parameters_file = folder / "parameters.yaml"
         text = yaml.safe_dump(container["parameters_config"], sort_keys=True)
         if not parameters_file.exists() or parameters_file.read_text(encoding="utf-8") != text:
@@ -147,9 +204,9 @@ def _materialize(container: dict[str, Any], cache: Path) -> LocalContainer:
             Path(name).replace(parameters_file)
     additional = None
     if container.get("additional_files_tarball_url"):
-        additional = _fetch_additional_files(
-            container["additional_files_tarball_url"], container.get("additional_files_tarball_hash", ""),
-            folder / "additional_files",
+        additional = _additional_files(
+            container["additional_files_tarball_url"], str(container.get("additional_files_tarball_hash") or ""),
+            cache, f"{what}'s additional files", verify,
         )
     return LocalContainer(
         container_id=cid, name=str(container.get("name", cid)), config=config,

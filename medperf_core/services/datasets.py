@@ -142,7 +142,8 @@ def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = 
     if current.is_operational:
         raise InvalidTransitionError(f"dataset {dataset_id} is operational and cannot be prepared again",
                                      "register the data as a new dataset to prepare it differently")
-    prep = materialize(client.backend.get_container(row["data_preparation_mlcube"]), client.storage / "containers")
+    prep = materialize(client.backend.get_container(row["data_preparation_mlcube"]), client.storage / "containers",
+                       verify=client.profile.certificate or True)
     folder = dataset_folder(client, dataset_id)
     data, labels, stats = folder / "data", folder / "labels", folder / "statistics.yaml"
     done = [] if force else list(row["steps_done"])

@@ -64,8 +64,11 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     started = time.monotonic()
     try:
         cache = client.storage / "containers"
-        model = materialize(client.backend.get_container(model_id), cache)
-        evaluator = materialize(client.backend.get_container(int(benchmark["data_evaluator_mlcube"])), cache)
+        verify = client.profile.certificate or True
+        model = materialize(client.backend.get_container(model_id), cache, verify=verify)
+        evaluator = materialize(
+            client.backend.get_container(int(benchmark["data_evaluator_mlcube"])), cache, verify=verify
+        )
         data_folder = dataset_folder(client, dataset_id)
         predictions, results = folder / "predictions", folder / "results.yaml"
         shutil.rmtree(predictions, ignore_errors=True)

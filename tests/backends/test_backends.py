@@ -49,6 +49,7 @@ def _flow(backend_for: Any) -> list[Any]:
             "name": "bench",
             "data_preparation_mlcube": ids[0],
             "reference_model_mlcube": ids[1],
+            "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
             "data_evaluator_mlcube": ids[2],
             "state": "OPERATION",
         }

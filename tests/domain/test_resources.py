@@ -114,7 +114,7 @@ def test_every_answer_has_exactly_the_wire_fields(tmp_path: Path) -> None:
         admin = services.users.identify(DEMO_USERS["testadmin@example.com"])
         benchmark = services.benchmarks.create(bo, {
             "name": "b", "data_preparation_mlcube": ids[0], "reference_model_mlcube": ids[1],
-            "data_evaluator_mlcube": ids[2], "state": "OPERATION",
+            "data_evaluator_mlcube": ids[2], "state": "OPERATION", "demo_dataset_tarball_url": "https://x.test/d.tgz",
         })
         benchmark = services.benchmarks.update(admin, benchmark["id"], {"approval_status": "APPROVED"})
         dataset = services.datasets.create(do, {
@@ -134,7 +134,9 @@ def test_every_answer_has_exactly_the_wire_fields(tmp_path: Path) -> None:
             BENCHMARK: benchmark,
             DATASET: dataset,
             ASSOCIATIONS["dataset"]: association,
-            ASSOCIATIONS["model"]: services.associations.of_benchmark(bo, "model", benchmark["id"]).results[0],
+            ASSOCIATIONS["model"]: services.associations.request(
+                bo, "model", {"model_mlcube": ids[2], "benchmark": benchmark["id"]}
+            ),
             RESULT: result,
         }
         for resource, answer in answers.items():

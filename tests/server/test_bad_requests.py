@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 import requests
-from _server_helpers import Client, make_container
+from _server_helpers import CONFIG, Client, make_container, unique
 
 BAD: list[tuple[str, str, object, int, str]] = [
     ("POST", "/mlcubes/", {"name": 5, "container_config": {}}, 400, "name"),
@@ -21,6 +21,7 @@ BAD: list[tuple[str, str, object, int, str]] = [
             "name": "b",
             "data_preparation_mlcube": "one",
             "reference_model_mlcube": 1,
+            "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
             "data_evaluator_mlcube": 1,
         },
         400,
@@ -33,6 +34,7 @@ BAD: list[tuple[str, str, object, int, str]] = [
             "name": "b",
             "data_preparation_mlcube": 999999,
             "reference_model_mlcube": 1,
+            "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
             "data_evaluator_mlcube": 1,
         },
         400,
@@ -206,8 +208,8 @@ def test_a_list_without_limit_is_one_page_of_32(clients: dict[str, Client], worl
 @pytest.mark.parametrize(
     ("field", "value", "says"),
     [
-        ("description", "x" * 1_000_000, "description: at most 1000 characters, got 1000000"),
-        ("location", "x" * 1001, "location: at most 1000 characters, got 1001"),
+        ("description", "x" * 1_000_000, "description: at most 20 characters, got 1000000"),  # MedPerf's limit
+        ("location", "x" * 21, "location: at most 20 characters, got 21"),
         ("user_metadata", {"blob": "x" * 300_000}, "user_metadata: at most 262144 characters of JSON"),
     ],
 )
@@ -224,5 +226,44 @@ def test_text_fields_have_size_limits(
     assert do.ok("GET", "/me/datasets/?limit=1")["count"] == before
     changed = do.put(f"/datasets/{world['D2']}/", {field: value})
     assert changed.status_code == 400 and field in changed.json(), changed.text[:300]
-    fits = do.post("/datasets/", {**body, field: value[:1000] if isinstance(value, str) else {"blob": "x"}})
+    fits = do.post("/datasets/", {**body, field: value[:20] if isinstance(value, str) else {"blob": "x"}})
     assert fits.status_code == 201, fits.text[:300]
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/benchmarks/", "name"), ("/benchmarks/", "description"), ("/datasets/", "name"),
+     ("/datasets/", "description"), ("/datasets/", "location"), ("/mlcubes/", "name")],
+)
+def test_medperfs_text_limits_are_enforced_at_registration(
+    clients: dict[str, Client], world: dict[str, int], path: str, field: str
+) -> None:
+    bodies = {
+        "/benchmarks/": {
+            "name": unique("b")[:12], "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
+            "data_preparation_mlcube": world["prep"], "reference_model_mlcube": world["ref"],
+            "data_evaluator_mlcube": world["prep"],
+        },
+        "/datasets/": {
+            "name": unique("d")[:12], "input_data_hash": "h", "generated_uid": "h",
+            "data_preparation_mlcube": world["prep"],
+        },
+        "/mlcubes/": {"name": unique("c")[:12], "container_config": CONFIG},
+    }
+    before = clients["bo"].get(path + "?limit=1").json()["count"]
+    response = clients["bo"].post(path, {**bodies[path], field: "x" * 21})
+    assert response.status_code == 400, response.text
+    assert response.json() == {field: [f"{field}: at most 20 characters, got 21"]}
+    assert clients["bo"].get(path + "?limit=1").json()["count"] == before
+    assert clients["bo"].post(path, {**bodies[path], field: "x" * 20}).status_code == 201
+
+
+def test_a_benchmark_needs_a_demo_dataset_url(clients: dict[str, Client], world: dict[str, int]) -> None:
+    body = {
+        "name": unique("b")[:12], "data_preparation_mlcube": world["prep"], "reference_model_mlcube": world["ref"],
+        "data_evaluator_mlcube": world["prep"],
+    }
+    for demo in ({}, {"demo_dataset_tarball_url": ""}):
+        response = clients["bo"].post("/benchmarks/", {**body, **demo})
+        assert response.status_code == 400 and "demo_dataset_tarball_url" in response.json(), response.text
+    created = clients["bo"].ok("POST", "/benchmarks/", {**body, "demo_dataset_tarball_url": "https://x.test/d.tgz"})
+    emptied = clients["bo"].put(f"/benchmarks/{created['id']}/", {"demo_dataset_tarball_url": ""})
+    assert emptied.status_code == 400 and "demo_dataset_tarball_url" in emptied.json()

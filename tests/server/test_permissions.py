@@ -145,6 +145,7 @@ def test_only_the_dataset_owner_requests_its_association(
             "name": f"other-{d}",
             "data_preparation_mlcube": world["prep"],
             "reference_model_mlcube": world["ref"],
+            "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
             "data_evaluator_mlcube": world["prep"],
         },
     )["id"]

@@ -9,16 +9,18 @@ from _server_helpers import run_medperf
 
 from medperf_core.domain.resources import BENCHMARK, CONTAINER, MODEL_ASSOCIATION
 from medperf_core.server.services import ServerServices
+from medperf_core.services.hashing import file_hash
 
 
 @pytest.mark.parametrize(
     ("demo", "containers", "benchmarks", "models"),
-    [("data", 4, 1, {2, 4}), ("model", 3, 1, {2}), ("benchmark", 0, 0, set())],
+    [("data", 4, 1, {4}), ("model", 3, 1, set()), ("benchmark", 0, 0, set())],
 )
 def test_seed(tmp_path: Path, demo: str, containers: int, benchmarks: int, models: set[int]) -> None:
     data = tmp_path / "server"
     done = run_medperf(
-        "server", "seed", "--demo", demo, "--data-dir", str(data), "--no-build", home=str(tmp_path / "home")
+        "server", "seed", "--demo", demo, "--data-dir", str(data), "--no-build", "--public-url",
+        "https://medperf.test", home=str(tmp_path / "home"),
     )
     assert done.returncode == 0, done.stderr
     services = ServerServices.open(data)
@@ -40,8 +42,22 @@ def test_seed(tmp_path: Path, demo: str, containers: int, benchmarks: int, model
                 if r["approval_status"] == "APPROVED"
             ]
             assert {r["model_mlcube"] for r in approved} == models
+        for row in [*rows, *found]:
+            assert len(row["name"]) <= 20 and len(row.get("description", "")) <= 20, row
+        if benchmarks:
+            assert found[0]["demo_dataset_tarball_url"] == (
+                f"https://medperf.test/api/v0/files/{found[0]['demo_dataset_tarball_hash']}"
+            )
+        for row in rows:  # every published file is in the server's store under its hash
+            assert len(row["image_hash"]) in (0, 64) and not row["image_hash"].startswith("sha256:")
+            for url, digest in (("git_mlcube_url", "mlcube_hash"), ("git_parameters_url", "parameters_hash"),
+                                ("additional_files_tarball_url", "additional_files_tarball_hash")):
+                if row[url]:
+                    assert row[url] == f"https://medperf.test/api/v0/files/{row[digest]}"
+                    assert file_hash(data / "files" / row[digest]) == row[digest]
+        assert any(r["additional_files_tarball_url"] for r in rows) == (demo != "benchmark")
         if demo == "model":  # the benchmark-owner tutorial's result: its demo dataset and the CNN's weights
-            assert found[0]["demo_dataset_tarball_url"].startswith("file://")
+            assert found[0]["demo_dataset_tarball_url"].startswith("https://medperf.test/api/v0/files/")
             assert rows[1]["additional_files_tarball_hash"] and found[0]["approval_status"] == "APPROVED"
         users = {e.payload["email"] for e in services.store.read_all() if e.type == "user.registered"}
         assert users == {f"test{r}@example.com" for r in ("admin", "bo", "mo", "do")}

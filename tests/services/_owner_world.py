@@ -197,6 +197,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             "name": "fake",
             "data_preparation_mlcube": prep,
             "reference_model_mlcube": reference,
+            "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
             "data_evaluator_mlcube": metrics,
             "state": "OPERATION",
         }

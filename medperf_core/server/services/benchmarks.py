@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from medperf_core.domain import associations, policies
 from medperf_core.domain import benchmarks as domain
+from medperf_core.domain import policies
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import (
-    AssociationApproved,
     BenchmarkMarkedOperational,
     BenchmarkRegistered,
     BenchmarkUpdated,
@@ -62,7 +61,6 @@ class BenchmarkService:
     def create(self, caller: Caller, body: Json) -> Json:
         data = domain.registration_fields(clean(body, BENCHMARK, creating=True))
         self._check(data, operational=data.get("state") == "OPERATION")
-        model = data["reference_model_mlcube"]
 
         def build(bid: int) -> list[Append]:
             registered = {k: v for k, v in data.items() if k in domain.IN_REGISTRATION}
@@ -70,12 +68,9 @@ class BenchmarkService:
             extra = {k: v for k, v in data.items() if k not in domain.IN_REGISTRATION}
             if extra:
                 events.append(BenchmarkUpdated(benchmark_id=bid, changes=extra))
-            # The reference model belongs to the benchmark: its association is approved at once, as in MedPerf.
-            joined = [
-                associations.request(None, kind="model", benchmark=bid, entity=model, initiated_by=caller.id),
-                AssociationApproved(kind="model", benchmark=bid, entity=model, approved_by=caller.id),
-            ]
-            return [Append(stream(bid), 0, events), Append(associations.stream_name("model", bid, model), 0, joined)]
+            # The reference model belongs to the benchmark without an association row: MedPerf's clients add it
+            # to the rows of /benchmarks/{id}/models themselves (a row would list it twice).
+            return [Append(stream(bid), 0, events)]
 
         new_id = self.writer.create(BENCHMARK, build, caller.actor)
         return self.get(caller, new_id)

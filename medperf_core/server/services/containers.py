@@ -24,6 +24,13 @@ def _check_config(config: Any) -> None:
         raise FieldError("container_config", f"container_config: {e.message}") from e
 
 
+def _cleaned(body: Json, *, creating: bool = False) -> Json:
+    data = clean(body, CONTAINER, creating=creating)
+    if "image_hash" in data:  # stored and answered as the bare hex digest MedPerf's client compares
+        data["image_hash"] = domain.bare_image_hash(data["image_hash"])
+    return data
+
+
 def stream(container_id: int) -> str:
     return f"container-{container_id}"
 
@@ -57,7 +64,7 @@ class ContainerService:
             raise FieldConflictError("name", f"name: a container named {name!r} already exists")
 
     def create(self, caller: Caller, body: Json) -> Json:
-        data = clean(body, CONTAINER, creating=True)
+        data = _cleaned(body, creating=True)
         if "container_config" not in data and not data.get("git_mlcube_url"):
             raise FieldError(
                 "container_config", "container_config: give the container config (or git_mlcube_url)"
@@ -95,7 +102,7 @@ class ContainerService:
         def decide(_events: list[DomainEvent]) -> list[DomainEvent]:
             current = CONTAINER.cls(**self.get(caller, container_id))
             domain.require_owner(current, caller)
-            data = clean(body, CONTAINER)
+            data = _cleaned(body)
             if "container_config" in data:
                 _check_config(data["container_config"])
             new = domain.update(current, caller, data)

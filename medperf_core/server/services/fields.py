@@ -52,7 +52,7 @@ def size_error(spec: FieldSpec, value: Any) -> str | None:
 def clean(body: Mapping[str, Any], resource: Resource, *, creating: bool = False) -> Json:
     """The writable fields the body sets (unknown and read-only fields, and nulls, are ignored), checked.
 
-    Creating, the resource's required fields must be present and not empty.
+    Creating, the resource's required fields must be present and not empty; updating, they cannot be emptied.
     """
     if not isinstance(body, Mapping):
         raise UserError("the request body must be a JSON object")
@@ -61,8 +61,7 @@ def clean(body: Mapping[str, Any], resource: Resource, *, creating: bool = False
         value = body.get(spec.name)
         if value is not None:
             out[spec.name] = _check(spec, value)
-    if creating:
-        for spec in resource.fields:
-            if spec.required and (spec.name not in out or out[spec.name] == ""):
-                raise FieldError(spec.name, f"{spec.name}: this field is required")
+    for spec in resource.fields:
+        if spec.required and (out.get(spec.name) == "" or (creating and spec.name not in out)):
+            raise FieldError(spec.name, f"{spec.name}: this field is required")
     return out

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from medperf_core.containers.config import ContainerConfig
+from medperf_core.containers.execution import normalise_digest
 from medperf_core.containers.runner import RunRequest, RunResult
 from medperf_core.errors import ContainerFailedError, IntegrityError
 
@@ -50,7 +51,7 @@ class ExampleRunner:
         config = request.config
         config.task(request.task)  # a ConfigError naming the known tasks when it does not exist
         digest = self.image_hash(config)
-        if request.expected_image_hash and request.expected_image_hash != digest:
+        if request.expected_image_hash and normalise_digest(request.expected_image_hash) != digest:
             raise IntegrityError(
                 f"image {config.image} has digest {digest}, not the registered {request.expected_image_hash}"
             )
