@@ -93,7 +93,7 @@ curl -fsS "$url/healthz" >/dev/null || die "the server did not answer on $url/he
 
 if [ "$TUTORIAL" = data ]; then
   say "seeding the server with the data-owner tutorial's benchmark"
-  "$medperf" server seed --demo data --data-dir "$server_dir" </dev/null
+  "$medperf" server seed --demo data --data-dir "$server_dir" --public-url "$url" </dev/null
   say "toy data in ./medperf_tutorial"
   "$medperf" tutorial setup data </dev/null
 else

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from medperf_core.testing.runner_contract import require_engine
-from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, start_server
+from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, free_port, start_server
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_MEDPERF = REPO / ".venv" / "bin" / "medperf"
@@ -81,11 +81,15 @@ class Tutorial:
         self.work.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "server-data"
         self.server_home = root / "server-home"
+        port = free_port()  # known before seeding: the seeded files are published under the server's URL
         seeded = self.medperf(
-            "server", "seed", "--demo", "data", "--data-dir", str(self.data_dir), home=self.server_home
+            "server", "seed", "--demo", "data", "--data-dir", str(self.data_dir),
+            "--public-url", f"http://127.0.0.1:{port}", home=self.server_home,
         )
         assert "benchmark 1" in seeded.stdout, seeded.stdout
-        self.server: ServerProcess = start_server(self.data_dir, env={"MEDPERF_HOME": str(self.server_home)})
+        self.server: ServerProcess = start_server(
+            self.data_dir, port, env={"MEDPERF_HOME": str(self.server_home)}
+        )
         self.url = server_url(self.server) if server_url else self.server.url
         self.medperf("profile", "set", "--server", self.url)
         if platform != "docker":

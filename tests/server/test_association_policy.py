@@ -116,7 +116,7 @@ def test_an_operational_benchmark_needs_operational_containers(clients: dict[str
     prep, ref = (make_container(bo)["id"] for _ in range(2))
     draft = make_container(bo, state="DEVELOPMENT")["id"]
     body = {"name": "needs-operational", "data_preparation_mlcube": prep, "reference_model_mlcube": ref,
-            "data_evaluator_mlcube": draft}
+            "data_evaluator_mlcube": draft, "demo_dataset_tarball_url": "https://example.org/demo.tar.gz"}
     refused = bo.post("/benchmarks/", {**body, "state": "OPERATION"})
     assert refused.status_code == 400 and f"container {draft} is in development" in refused.text, refused.text
     created = bo.ok("POST", "/benchmarks/", body)  # in development it may use containers in development

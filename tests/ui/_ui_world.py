@@ -50,7 +50,7 @@ def metrics(n_cases: int | None, accuracy: float, auc: float) -> dict[str, Any]:
 def world_of_sites(clients: dict[str, Client]) -> dict[str, Any]:
     bo, mo = clients["bo"], clients["mo"]
     benchmark = make_benchmark(
-        bo, state="OPERATION", description="Chest X-ray: normal vs pneumonia", approved_by=clients["admin"]
+        bo, state="OPERATION", description="Chest X-ray triage", approved_by=clients["admin"]
     )
     b, prep = benchmark["id"], benchmark["data_preparation_mlcube"]
     models = {"ref": benchmark["reference_model_mlcube"], "x": make_container(mo)["id"]}
