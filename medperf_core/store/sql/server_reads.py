@@ -7,6 +7,7 @@ only ids), then those rows. So the last page of a long list costs about what the
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -88,6 +89,8 @@ class SqlServerReads:
         self._head_position = head_position
         self._dialect = dialect
         self._kept: dict[tuple[Any, ...], tuple[int, Any]] = {}
+        self._issued: dict[str, int] = {}
+        self._ids_lock = threading.Lock()
 
     def _cached(self, session: Session, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """`compute()`'s answer, reused while the log stays at the position it was computed at. The position is
@@ -171,7 +174,16 @@ class SqlServerReads:
 
     def next_id(self, resource: Resource) -> int:
         with self._reading() as session:
-            return int(session.execute(self._dialect.next_id_sql.format(table=resource.table)).fetchone()[0])
+            value = int(session.execute(self._dialect.next_id_sql.format(table=resource.table)).fetchone()[0])
+        if self._dialect.id_sequence_sql:  # a database sequence never hands out one value twice
+            return value
+        # max(id) + 1: threads of this process creating at once would all take the same id and retry one winner per
+        # round; an id handed out here is not handed out again by this process (other processes retry on a taken
+        # id). A create that fails afterwards leaves a gap, as a sequence would.
+        with self._ids_lock:
+            value = max(value, self._issued.get(resource.table, 0) + 1)
+            self._issued[resource.table] = value
+        return value
 
     def dataset_visible_to(self, user_id: int, dataset_id: int) -> Json | None:
         return self._one(DATASET, f"id = ? AND {_DATASET_VISIBLE}", [dataset_id, user_id, user_id])
