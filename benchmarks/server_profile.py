@@ -1,0 +1,99 @@
+"""Where a request's time goes: py-spy samples a server under wrk and sorts the busy samples into parts.
+
+    python benchmarks/server_profile.py [/benchmarks/1/] [--database sqlite|postgresql] [--seconds 6]
+
+Starts a server (one worker) filled as `server_load.py` fills it, runs wrk with 50 connections on the path as the
+data owner, records the server with py-spy (`pip install py-spy`) and prints the share of busy samples per part
+(auth, the database, serialisation, validation, the services, the HTTP layer) and the hottest lines. Each sample is
+given to the innermost frame that belongs to a part. py-spy slows the server down; compare shares, not req/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import server_load
+
+from medperf_core.testing.server import start_server
+
+PARTS: list[tuple[str, tuple[str, ...]]] = [
+    ("auth", ("medperf_core/server/auth.py", "jwt/", "hmac")),
+    ("database", ("sqlite3", "psycopg", "medperf_core/store/")),
+    ("serialisation", ("json/", "render (starlette", "jsonable_encoder", "serialize_response")),
+    ("validation", ("pydantic", "fastapi/dependencies", "medperf_core/server/services/fields.py")),
+    ("services", ("medperf_core/server/services", "medperf_core/domain")),
+    ("http layer", ("uvicorn", "starlette", "fastapi", "asyncio", "uvloop", "anyio", "httptools", "threading")),
+]
+IDLE = ("select (selectors", "_worker (concurrent", "wait (threading", "get (queue", "run_forever", "_run_once")
+
+
+def part_of(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for name, keys in PARTS:
+            if any(k in frame for k in keys):
+                return name
+    return "other"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", nargs="?", default="/benchmarks/1/")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--datasets", type=int, default=300)
+    args = parser.parse_args()
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists() or not shutil.which("wrk"):
+        raise SystemExit("needs py-spy (pip install py-spy) and wrk (apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp, server_load.database(args.database) as url, start_server(
+        Path(tmp) / "server", env={"MEDPERF_HOME": f"{tmp}/home"}, command=server_load._medperf(), database=url,
+        timeout=60,
+    ) as server:
+        server_load.fill(server, args.datasets)
+        token = server.token("testdo@example.com")
+        wrk = subprocess.Popen(
+            ["wrk", "-t2", "-c50", f"-d{args.seconds + 2}s", "-H", f"Authorization: Bearer {token}",
+             f"{server.api}{args.path}"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        time.sleep(1)
+        raw = Path(tmp) / "samples.txt"
+        subprocess.run(
+            [py_spy, "record", "-p", str(server.process.pid), "-d", str(args.seconds), "-f", "raw", "-o", str(raw),
+             "-r", "200", "--nonblocking"],
+            capture_output=True, check=True,
+        )
+        out = wrk.communicate()[0]
+        samples = raw.read_text()
+    parts: collections.Counter[str] = collections.Counter()
+    lines: collections.Counter[str] = collections.Counter()
+    busy = 0
+    for line in samples.splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if any(k in frames[-1] for k in IDLE):
+            continue
+        n = int(count)
+        busy += n
+        parts[part_of(frames)] += n
+        lines[frames[-1]] += n
+    rate = next((x for x in out.splitlines() if x.startswith("Requests/sec")), "")
+    print(f"GET {args.path} on {args.database}, 50 connections, under py-spy: {rate}; {busy} busy samples")
+    for name, n in parts.most_common():
+        print(f"  {name:<14} {100 * n / max(1, busy):5.1f} %")
+    print("hottest lines:")
+    for frame, n in lines.most_common(12):
+        print(f"  {100 * n / max(1, busy):5.1f} %  {frame[:140]}")
+
+
+if __name__ == "__main__":
+    main()
