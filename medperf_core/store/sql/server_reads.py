@@ -67,7 +67,7 @@ def _decoder(resource: Resource) -> _Decoder:
     return found
 
 
-CACHED = 1024  # answers kept per process; all forgotten at once past this
+CACHED = 1024  # answers kept per process (single rows and pages of at most MAX_LIMIT rows); all forgotten past this
 _HEAD = "SELECT COALESCE(MAX(position), 0) FROM events"
 
 
@@ -130,6 +130,8 @@ class SqlServerReads:
     def _page_in(
         self, session: Session, resource: Resource, where: str, args: Sequence[Any], limit: int | None, offset: int
     ) -> Page:
+        if limit is None:  # every row (internal callers): not kept, its size has no bound
+            return self._read_page(session, resource, where, args, limit, offset)
         key = ("page", resource.name, where, *args, limit, offset)
         page: Page = self._cached(session, key, lambda: self._read_page(session, resource, where, args, limit, offset))
         return Page(page.count, [dict(r) for r in page.results])
