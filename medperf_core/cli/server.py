@@ -157,6 +157,7 @@ def start(
     import uvicorn
 
     from medperf_core.server.app import create_app, prepare
+    from medperf_core.store.backends import redact_url
 
     # Several workers: uvicorn's `workers=` rather than gunicorn with uvicorn workers. It needs no further
     # package (gunicorn would be one more dependency, and not on Windows), keeps the same --ssl-* and
@@ -174,6 +175,7 @@ def start(
     scheme = "https" if ssl_certfile else "http"
     typer.echo(
         f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir}"
+        f"{f', database {redact_url(database)}' if database else ''}"
         f"{f', {workers} workers' if workers > 1 else ''})",
         err=True,
     )

@@ -6,6 +6,7 @@ its scheme (`sqlite:///var/lib/medperf/events.db`, `memory:`). A plain path mean
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -61,6 +62,11 @@ def parse_url(url: str | Path) -> tuple[str, str]:
     if rest.startswith("//"):
         rest = rest[2:]
     return scheme.lower(), rest
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (`postgresql://user:***@host/db`), for messages and logs."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def backend_for(url: str | Path, host: PluginHost | None = None) -> tuple[EventStoreBackend, str]:

@@ -65,10 +65,13 @@ def test_migrations_apply_once(postgres_url: str) -> None:
             r.close()
 
 
-def test_a_bad_url_is_one_clear_error(postgres_url: str) -> None:
+def test_a_bad_url_is_one_clear_error_without_the_password(postgres_url: str) -> None:
     missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database_here"
     with pytest.raises(ConfigError, match=r"cannot connect to PostgreSQL at .*no_such_database_here"):
         PostgresRecorder(missing)
+    with pytest.raises(ConfigError) as refused:
+        PostgresRecorder("postgresql://medperf:hunter2@127.0.0.1:1/medperf")  # nothing listens on port 1
+    assert "hunter2" not in refused.value.one_line() and "medperf:***@127.0.0.1:1" in refused.value.one_line()
 
 
 def test_several_streams_in_one_transaction_roll_back_together(postgres_url: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from medperf_core.errors import ConcurrencyError, ConfigError, ConflictError
+from medperf_core.store.backends import redact_url
 from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
 from medperf_core.store.postgres.migrations import migrate
 from medperf_core.store.postgres.session import PostgresSession
@@ -31,11 +31,6 @@ from medperf_core.store.records import StoredEvent
 COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
 APPEND_LOCK = 0x6D65_6470_0002  # pg_advisory_xact_lock key held by every append and rebuild
 POOL_SIZE_ENV = "MEDPERF_POSTGRES_POOL_SIZE"  # connections per server process (default 8)
-
-
-def redact(conninfo: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", conninfo)
 
 
 def _pool_size() -> int:
@@ -70,7 +65,7 @@ def connect(conninfo: str, **kw: Any) -> psycopg.Connection[Any]:
     except psycopg.OperationalError as e:
         reason = " ".join(str(e).split())
         raise ConfigError(
-            f"cannot connect to PostgreSQL at {redact(conninfo)}: {reason}",
+            f"cannot connect to PostgreSQL at {redact_url(conninfo)}: {reason}",
             "check the URL (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE), that the database exists and "
             "that the server accepts this user",
         ) from None
