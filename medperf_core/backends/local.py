@@ -115,17 +115,19 @@ class LocalBackend:
     def get_dataset(self, dataset_id: int) -> Json:
         return self.services.datasets.get(self._caller(), dataset_id)
 
-    def create_dataset(self, body: Json) -> Json:
-        return self.services.datasets.create(self._caller(), body)
+    def create_dataset(self, body: Json, key: str | None = None) -> Json:
+        return self.services.datasets.create(self._caller(), body, key)
 
     def update_dataset(self, dataset_id: int, body: Json) -> Json:
         return self.services.datasets.update(self._caller(), dataset_id, body)
 
     # --- associations ---------------------------------------------------------------------------------------
 
-    def request_dataset_association(self, dataset_id: int, benchmark_id: int, metadata: Json) -> Json:
-        body = {"dataset": dataset_id, "benchmark": benchmark_id, "metadata": metadata}
-        return self.services.associations.request(self._caller(), "dataset", body)
+    def request_dataset_association(
+        self, dataset_id: int, benchmark_id: int, metadata: Json, key: str | None = None
+    ) -> Json:
+        body = {"dataset": dataset_id, "benchmark": benchmark_id, "metadata": metadata, "approval_status": "PENDING"}
+        return self.services.associations.request(self._caller(), "dataset", body, key)
 
     def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
         return self.services.associations.update(
@@ -176,8 +178,8 @@ class LocalBackend:
 
     # --- results --------------------------------------------------------------------------------------------
 
-    def submit_result(self, body: Json) -> Json:
-        return self.services.results.submit(self._caller(), body)
+    def submit_result(self, body: Json, key: str | None = None) -> Json:
+        return self.services.results.submit(self._caller(), body, key)
 
     def get_result(self, result_id: int) -> Json:
         return self.services.results.get(self._caller(), result_id)

@@ -95,11 +95,12 @@ class RestBackend:
 
     # --- transport ------------------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: Json | None = None, **kw: Any) -> Any:
+    def request(self, method: str, path: str, body: Json | None = None, key: str | None = None, **kw: Any) -> Any:
         url = path if path.startswith(("http://", "https://")) else self.base + path
+        headers = {"Idempotency-Key": key} if key else None
         try:
             response = self.session.request(
-                method, url, json=body, timeout=self.timeout, verify=self.verify, **kw
+                method, url, json=body, timeout=self.timeout, verify=self.verify, headers=headers, **kw
             )
         except requests.exceptions.SSLError as e:
             raise ServerError(
@@ -138,8 +139,8 @@ class RestBackend:
             url = page.get("next")
         return rows
 
-    def post(self, path: str, body: Json) -> Json:
-        result: Json = self.request("POST", path, body)
+    def post(self, path: str, body: Json, key: str | None = None) -> Json:
+        result: Json = self.request("POST", path, body, key)
         return result
 
     def put(self, path: str, body: Json) -> Json:
@@ -211,15 +212,17 @@ class RestBackend:
     def get_dataset(self, dataset_id: int) -> Json:
         return self.get(f"/datasets/{dataset_id}/")
 
-    def create_dataset(self, body: Json) -> Json:
-        return self.post("/datasets/", body)
+    def create_dataset(self, body: Json, key: str | None = None) -> Json:
+        return self.post("/datasets/", body, key)
 
     def update_dataset(self, dataset_id: int, body: Json) -> Json:
         return self.put(f"/datasets/{dataset_id}/", body)
 
     # --- associations ---------------------------------------------------------------------------------------
 
-    def request_dataset_association(self, dataset_id: int, benchmark_id: int, metadata: Json) -> Json:
+    def request_dataset_association(
+        self, dataset_id: int, benchmark_id: int, metadata: Json, key: str | None = None
+    ) -> Json:
         return self.post(
             "/datasets/benchmarks/",
             {
@@ -228,6 +231,7 @@ class RestBackend:
                 "metadata": metadata,
                 "approval_status": "PENDING",
             },
+            key,
         )
 
     def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
@@ -282,8 +286,8 @@ class RestBackend:
 
     # --- results --------------------------------------------------------------------------------------------
 
-    def submit_result(self, body: Json) -> Json:
-        return self.post("/results/", body)
+    def submit_result(self, body: Json, key: str | None = None) -> Json:
+        return self.post("/results/", body, key)
 
     def get_result(self, result_id: int) -> Json:
         return self.get(f"/results/{result_id}/")

@@ -19,7 +19,13 @@ from medperf_core.domain.events import (
     DomainEvent,
 )
 from medperf_core.domain.updates import changed, check_operational_rules
-from medperf_core.errors import ConflictError, FieldConflictError, InvalidTransitionError, PermissionDeniedError
+from medperf_core.errors import (
+    ConflictError,
+    FieldConflictError,
+    FieldError,
+    InvalidTransitionError,
+    PermissionDeniedError,
+)
 
 
 class DatasetState(enum.StrEnum):
@@ -139,6 +145,37 @@ def registration_events(dataset_id: int, owner: int, data: dict[str, Any]) -> li
     return events
 
 
+def check_registration_state(data: dict[str, Any]) -> None:
+    """Registration always starts in DEVELOPMENT: OPERATION needs the prepared data's hash and statistics,
+    which only exist after a preparation (PUT them with the state)."""
+    if data.get("state", "DEVELOPMENT") != "DEVELOPMENT":
+        raise FieldError(
+            "state",
+            "state: a dataset is registered in DEVELOPMENT",
+            "prepare it, then PUT /datasets/{id}/ with generated_uid, generated_metadata and state OPERATION "
+            "(medperf dataset set_operational)",
+        )
+
+
+def check_operational_request(current: resources.Dataset, data: dict[str, Any]) -> None:
+    """The move to OPERATION carries the prepared data's hash and its statistics (MedPerf's set_operational PUT);
+    the prepared hash differs from the raw data's unless the data was submitted as prepared."""
+    uid = data.get("generated_uid")
+    if not uid:
+        raise FieldError("generated_uid", "generated_uid: the move to OPERATION needs the prepared data's hash")
+    if not data.get("generated_metadata"):
+        raise FieldError(
+            "generated_metadata", "generated_metadata: the move to OPERATION needs the prepared data's statistics"
+        )
+    raw = data.get("input_data_hash") or current.input_data_hash
+    if uid == raw and not current.submitted_as_prepared:
+        raise FieldError(
+            "generated_uid",
+            "generated_uid: equals the raw data's hash, so the data was never prepared",
+            f"prepare it first: medperf dataset prepare --data_uid {current.id}",
+        )
+
+
 def require_owner(current: resources.Dataset, by: Caller) -> None:
     if current.owner != by.id:
         raise PermissionDeniedError(f"only the owner of dataset {current.id} can change it")
@@ -155,6 +192,8 @@ def update(
     that prepared-data hash (two operational datasets never share one)."""
     require_owner(current, by)
     data = dict(data)
+    if data.get("state") == "OPERATION" and current.state != "OPERATION":
+        check_operational_request(current, data)
     state = data.pop("state", None)
     report = data.pop("report", None)
     changes = changed(current, data)

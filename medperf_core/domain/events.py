@@ -390,3 +390,52 @@ class DatasetUpdated(DomainEvent):
 
     dataset_id: int
     changes: dict[str, Any] = attrs.field(factory=_dict)
+
+
+# --- requests: idempotency on the server, intents on the client ---------------------------------------------
+
+
+@event("request.idempotency_key_recorded")
+@attrs.frozen(kw_only=True)
+class IdempotencyKeyRecorded(DomainEvent):
+    """The server created something for a request carrying `Idempotency-Key: key` (scoped to the user);
+    `answer` names what it created, so the same key again returns that, never a second one."""
+
+    key: str
+    user_id: int
+    operation: str
+    fingerprint: str
+    answer: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("request.pending")
+@attrs.frozen(kw_only=True)
+class RequestPending(DomainEvent):
+    """The client is about to send a write to the server (recorded before it is sent). `operation` names what
+    (e.g. `dataset.create`); `body` is what is sent; `context` is what only this machine needs afterwards."""
+
+    key: str
+    operation: str
+    body: dict[str, Any] = attrs.field(factory=_dict)
+    context: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("request.done")
+@attrs.frozen(kw_only=True)
+class RequestDone(DomainEvent):
+    """The server answered the pending request `key` with success; `answer` is its body."""
+
+    key: str
+    operation: str
+    answer: dict[str, Any] = attrs.field(factory=_dict)
+
+
+@event("request.failed")
+@attrs.frozen(kw_only=True)
+class RequestFailed(DomainEvent):
+    """The server refused the pending request `key` (it will not be sent again)."""
+
+    key: str
+    operation: str
+    error: str
+

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -83,6 +83,19 @@ async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = 
 
 DEFAULT_PAGE = 32  # rows of a list asked for without `limit` (MedPerf's server pages the same)
 MAX_LIMIT = 1000  # the largest `limit` a list accepts; more is a 400
+
+
+async def idempotency_key(
+    key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="A client-generated key (e.g. a UUID). The same key again, with the same body, answers 201 "
+        "with what the first request created (never a second entity); with another body, 409.",
+    ),
+) -> str | None:
+    return key
 
 
 class PageParams:

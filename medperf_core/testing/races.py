@@ -9,7 +9,7 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -52,6 +52,7 @@ class HttpCall:
     body: Any = None
     worker: int | None = None
     after: float = 0.0
+    headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -107,6 +108,7 @@ def _send(index: int, call: HttpCall, barrier: Any, results: Any, timeout: float
     headers = {"Content-Type": "application/json"}
     if call.token:
         headers["Authorization"] = f"Bearer {call.token}"
+    headers.update(call.headers)
     body = None if call.body is None else json.dumps(call.body)
     url = urllib.parse.urlsplit(call.url)
     target = url.path + (f"?{url.query}" if url.query else "")

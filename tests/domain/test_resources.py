@@ -118,8 +118,10 @@ def test_every_answer_has_exactly_the_wire_fields(tmp_path: Path) -> None:
         })
         benchmark = services.benchmarks.update(admin, benchmark["id"], {"approval_status": "APPROVED"})
         dataset = services.datasets.create(do, {
-            "name": "d", "input_data_hash": "h", "generated_uid": "u", "data_preparation_mlcube": ids[0],
-            "state": "OPERATION",
+            "name": "d", "input_data_hash": "h", "generated_uid": "h", "data_preparation_mlcube": ids[0],
+        })
+        dataset = services.datasets.update(do, dataset["id"], {
+            "generated_uid": "u", "generated_metadata": {"n": 1}, "state": "OPERATION",
         })
         association = services.associations.request(
             do, "dataset", {"dataset": dataset["id"], "benchmark": benchmark["id"]}

@@ -206,3 +206,24 @@ def test_workers_are_processes_that_share_writes(tmp_path: Path) -> None:
             [read] = race_http([HttpCall("GET", f"{server.api}/datasets/{dataset_id}/", do_token, worker=reader)])
             assert (read.status, read.served_by) == (200, reader), read
             assert json.loads(read.text)["input_data_hash"] == raw
+
+
+def test_concurrent_retries_with_one_key_create_one_dataset(
+    racy_server: ServerProcess, role: dict[str, Client]
+) -> None:
+    """Both workers decide on the same state with the same Idempotency-Key: one dataset, both answers 201 with it."""
+    benchmark = make_benchmark(role["bo"])
+    raw = uuid.uuid4().hex
+    body = {"name": f"retried-{raw[:8]}", "input_data_hash": raw, "generated_uid": raw,
+            "data_preparation_mlcube": benchmark["data_preparation_mlcube"]}
+    token = racy_server.token(DEMO_EMAILS["do"])
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    outcomes = race_http([
+        HttpCall("POST", f"{racy_server.api}/datasets/", token, body, worker=racy_server.worker_pids[i % 2],
+                 after=DELAY / 2 * (i % 2), headers=key)
+        for i in range(2)
+    ])
+    assert [o.status for o in outcomes] == [201, 201], outcomes
+    assert len({json.loads(o.text)["id"] for o in outcomes}) == 1
+    named = [d for d in role["do"].ok("GET", "/me/datasets/?limit=10000")["results"] if d["name"] == body["name"]]
+    assert len(named) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from _server_helpers import Client, associate_dataset, make_benchmark, make_container, make_dataset
+from _server_helpers import Client, associate_dataset, make_benchmark, make_container, make_dataset, unique
 
 
 def test_an_operational_dataset_keeps_its_hashes_and_statistics(
@@ -63,7 +63,8 @@ def test_generated_uid_is_unique_among_operational_datasets(
     first = make_dataset(do, world["prep"])
     second = make_dataset(do, world["prep"], operational=False)
     response = do.put(
-        f"/datasets/{second['id']}/", {"generated_uid": first["generated_uid"], "state": "OPERATION"}
+        f"/datasets/{second['id']}/",
+        {"generated_uid": first["generated_uid"], "generated_metadata": {"n": 1}, "state": "OPERATION"},
     )
     assert response.status_code == 409
     assert "generated_uid" in response.json()
@@ -165,3 +166,30 @@ def test_frozen_containers_and_benchmarks(clients: dict[str, Client], world: dic
     assert response.status_code == 400 and "image_hash" in response.json()["detail"]
     response = bo.put(f"/benchmarks/{world['B']}/", {"reference_model_mlcube": world["X"]})
     assert response.status_code == 400 and "reference_model_mlcube" in response.json()["detail"]
+
+
+def test_registration_starts_in_development(clients: dict[str, Client], world: dict[str, int]) -> None:
+    raw = uuid.uuid4().hex
+    body = {"name": unique("dataset"), "input_data_hash": raw, "generated_uid": raw,
+            "data_preparation_mlcube": world["prep"], "state": "OPERATION"}
+    response = clients["do"].post("/datasets/", body)
+    assert response.status_code == 400
+    assert "DEVELOPMENT" in response.json()["state"][0]
+
+
+def test_operational_needs_the_prepared_hash_and_statistics(
+    clients: dict[str, Client], world: dict[str, int]
+) -> None:
+    do = clients["do"]
+    dataset = make_dataset(do, world["prep"], operational=False)
+    path, raw = f"/datasets/{dataset['id']}/", dataset["input_data_hash"]
+    refused = {
+        "generated_uid": {"state": "OPERATION"},
+        "generated_metadata": {"generated_uid": uuid.uuid4().hex, "state": "OPERATION"},
+    }
+    for field, body in refused.items():
+        response = do.put(path, body)
+        assert response.status_code == 400 and field in response.json(), response.text
+    never_prepared = do.put(path, {"generated_uid": raw, "generated_metadata": {"n": 1}, "state": "OPERATION"})
+    assert never_prepared.status_code == 400 and "never prepared" in never_prepared.text
+    assert do.ok("GET", path)["state"] == "DEVELOPMENT"

@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, page_params, paginated, services
+from medperf_core.server.http import PageParams, Routes, caller, idempotency_key, page_params, paginated, services
 from medperf_core.server.models import AssociationPolicyUpdate, BenchmarkCreate, BenchmarkUpdate
 from medperf_core.server.services import Caller, ServerServices
 
 routes = Routes(["benchmarks"])
 Svc = Depends(services)
 Me = Depends(caller)
+Key = Depends(idempotency_key)
 Pages = Depends(page_params)
 
 
@@ -24,8 +25,10 @@ def list_benchmarks(
 
 
 @routes.post("/benchmarks/")
-def create_benchmark(body: BenchmarkCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.benchmarks.create(who, body.data())
+def create_benchmark(
+    body: BenchmarkCreate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
+) -> dict[str, Any]:
+    return svc.benchmarks.create(who, body.data(), key)
 
 
 @routes.get("/benchmarks/{benchmark_id}/")

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, page_params, paginated, services
+from medperf_core.server.http import PageParams, Routes, caller, idempotency_key, page_params, paginated, services
 from medperf_core.server.models import (
     AssociationUpdate,
     DatasetAssociationCreate,
@@ -18,6 +18,7 @@ from medperf_core.server.services import Caller, ServerServices
 routes = Routes(["datasets"])
 Svc = Depends(services)
 Me = Depends(caller)
+Key = Depends(idempotency_key)
 Pages = Depends(page_params)
 
 
@@ -29,15 +30,17 @@ def list_datasets(
 
 
 @routes.post("/datasets/")
-def create_dataset(body: DatasetCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.datasets.create(who, body.data())
+def create_dataset(
+    body: DatasetCreate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
+) -> dict[str, Any]:
+    return svc.datasets.create(who, body.data(), key)
 
 
 @routes.post("/datasets/benchmarks/")
 def request_dataset_association(
-    body: DatasetAssociationCreate, svc: ServerServices = Svc, who: Caller = Me
+    body: DatasetAssociationCreate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
 ) -> dict[str, Any]:
-    return svc.associations.request(who, "dataset", body.data())
+    return svc.associations.request(who, "dataset", body.data(), key)
 
 
 @routes.get("/datasets/{dataset_id}/")

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, page_params, paginated, services
+from medperf_core.server.http import PageParams, Routes, caller, idempotency_key, page_params, paginated, services
 from medperf_core.server.models import (
     AssociationUpdate,
     ContainerCreate,
@@ -18,6 +18,7 @@ from medperf_core.server.services import Caller, ServerServices
 routes = Routes(["mlcubes"])
 Svc = Depends(services)
 Me = Depends(caller)
+Key = Depends(idempotency_key)
 Pages = Depends(page_params)
 
 
@@ -29,15 +30,17 @@ def list_containers(
 
 
 @routes.post("/mlcubes/")
-def create_container(body: ContainerCreate, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
-    return svc.containers.create(who, body.data())
+def create_container(
+    body: ContainerCreate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
+) -> dict[str, Any]:
+    return svc.containers.create(who, body.data(), key)
 
 
 @routes.post("/mlcubes/benchmarks/")
 def request_model_association(
-    body: ModelAssociationCreate, svc: ServerServices = Svc, who: Caller = Me
+    body: ModelAssociationCreate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
 ) -> dict[str, Any]:
-    return svc.associations.request(who, "model", body.data())
+    return svc.associations.request(who, "model", body.data(), key)
 
 
 @routes.get("/mlcubes/{container_id}/")

@@ -20,6 +20,7 @@ from medperf_core.server.services.benchmarks import stream as benchmark_stream_n
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.datasets import DatasetService
 from medperf_core.server.services.fields import clean
+from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
 
 ENTITY_FIELD = {"dataset": "dataset", "model": "model_mlcube"}
@@ -48,10 +49,15 @@ class AssociationService:
     def latest(self, kind: str, entity_id: int, benchmark_id: int) -> Json | None:
         return self.reads.find(ASSOCIATIONS[kind], **{ENTITY_FIELD[kind]: entity_id, "benchmark": benchmark_id})
 
-    def request(self, caller: Caller, kind: str, body: Json) -> Json:
+    def request(self, caller: Caller, kind: str, body: Json, key: str | None = None) -> Json:
         """A request decided on the association's stream and the benchmark's (whose events hold its policy), both
         appended at the versions loaded: a policy changed meanwhile makes the Writer decide again."""
         column = ENTITY_FIELD[kind]
+        path = "/datasets/benchmarks/" if kind == "dataset" else "/mlcubes/benchmarks/"
+        claim = Claim.of(key, caller.id, f"POST {path}", body) if key else None
+        first = self.writer.first_answer(claim)
+        if first is not None:
+            return self.get(caller, kind, int(first["entity"]), int(first["benchmark"]))
         data = clean(body, ASSOCIATIONS[kind], creating=True)
         entity_id, benchmark_id = data[column], data["benchmark"]
         association = domain.stream_name(kind, benchmark_id, entity_id)
@@ -97,7 +103,8 @@ class AssociationService:
                     new.append(by_policy)
             return {association: new}
 
-        self.writer.decide_many([association, benchmark_stream], decide, caller.actor)
+        self.writer.decide_many([association, benchmark_stream], decide, caller.actor, claim,
+                                {"kind": kind, "entity": entity_id, "benchmark": benchmark_id})
         found = self.latest(kind, entity_id, benchmark_id)
         assert found is not None
         return found

@@ -16,6 +16,7 @@ from medperf_core.errors import FieldConflictError, FieldError, InvalidTransitio
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.fields import clean
+from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
 from medperf_core.store.store import Append
 
@@ -58,7 +59,11 @@ class BenchmarkService:
                     "register the container with --operational (or submit the benchmark without --operational)",
                 )
 
-    def create(self, caller: Caller, body: Json) -> Json:
+    def create(self, caller: Caller, body: Json, key: str | None = None) -> Json:
+        claim = Claim.of(key, caller.id, "POST /benchmarks/", body) if key else None
+        first = self.writer.first_answer(claim)
+        if first is not None:
+            return self.get(caller, int(first["id"]))
         data = domain.registration_fields(clean(body, BENCHMARK, creating=True))
         self._check(data, operational=data.get("state") == "OPERATION")
 
@@ -72,7 +77,7 @@ class BenchmarkService:
             # to the rows of /benchmarks/{id}/models themselves (a row would list it twice).
             return [Append(stream(bid), 0, events)]
 
-        new_id = self.writer.create(BENCHMARK, build, caller.actor)
+        new_id = self.writer.create(BENCHMARK, build, caller.actor, claim)
         return self.get(caller, new_id)
 
     def update(self, caller: Caller, benchmark_id: int, body: Json) -> Json:

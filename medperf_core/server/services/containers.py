@@ -11,6 +11,7 @@ from medperf_core.domain.resources import CONTAINER
 from medperf_core.errors import ConfigError, FieldConflictError, FieldError, NotFoundError
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.fields import clean
+from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
 from medperf_core.store.store import Append
 
@@ -63,7 +64,11 @@ class ContainerService:
         if self.reads.find(CONTAINER, name=name) is not None:
             raise FieldConflictError("name", f"name: a container named {name!r} already exists")
 
-    def create(self, caller: Caller, body: Json) -> Json:
+    def create(self, caller: Caller, body: Json, key: str | None = None) -> Json:
+        claim = Claim.of(key, caller.id, "POST /mlcubes/", body) if key else None
+        first = self.writer.first_answer(claim)
+        if first is not None:
+            return self.get(caller, int(first["id"]))
         data = _cleaned(body, creating=True)
         if "container_config" not in data and not data.get("git_mlcube_url"):
             raise FieldError(
@@ -95,7 +100,7 @@ class ContainerService:
                 events.append(ContainerUpdated(container_id=cid, changes=extra))
             return [Append(stream(cid), 0, events)]
 
-        new_id = self.writer.create(CONTAINER, build, caller.actor)
+        new_id = self.writer.create(CONTAINER, build, caller.actor, claim)
         return self.get(caller, new_id)
 
     def update(self, caller: Caller, container_id: int, body: Json) -> Json:

@@ -10,6 +10,7 @@ from medperf_core.errors import FieldError, NotFoundError
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.fields import clean
+from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
 from medperf_core.store.store import Append
 
@@ -48,16 +49,20 @@ class DatasetService:
                 "data_preparation_mlcube", f"data_preparation_mlcube: container {container_id} does not exist"
             )
 
-    def create(self, caller: Caller, body: Json) -> Json:
+    def create(self, caller: Caller, body: Json, key: str | None = None) -> Json:
+        claim = Claim.of(key, caller.id, "POST /datasets/", body) if key else None
+        first = self.writer.first_answer(claim)
+        if first is not None:
+            return self.get(caller, int(first["id"]))
         data = clean(body, DATASET, creating=True)
+        domain.check_registration_state(data)
         self._container_exists(data["data_preparation_mlcube"])
         new_id = self.writer.create(
             DATASET,
             lambda did: [Append(stream(did), 0, domain.registration_events(did, caller.id, data))],
             caller.actor,
+            claim,
         )
-        if data.get("state") == "OPERATION":  # submitted already prepared and operational
-            return self.update(caller, new_id, {"state": "OPERATION"})
         return self.get(caller, new_id)
 
     def update(self, caller: Caller, dataset_id: int, body: Json) -> Json:

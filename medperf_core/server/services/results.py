@@ -13,6 +13,7 @@ from medperf_core.server.services.benchmarks import BenchmarkService
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.datasets import DatasetService
 from medperf_core.server.services.fields import clean
+from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
 from medperf_core.store.store import Append
 
@@ -43,7 +44,11 @@ class ResultService:
                 "results need an approved association",
             )
 
-    def submit(self, caller: Caller, body: Json) -> Json:
+    def submit(self, caller: Caller, body: Json, key: str | None = None) -> Json:
+        claim = Claim.of(key, caller.id, "POST /results/", body) if key else None
+        first = self.writer.first_answer(claim)
+        if first is not None:
+            return self.get(caller, int(first["id"]))
         data = clean(body, RESULT, creating=True)
         b, m, d = data["benchmark"], data["model"], data["dataset"]
         dataset = self.datasets.get(caller, d)
@@ -67,7 +72,7 @@ class ResultService:
             )
             return [Append(f"result-{rid}", 0, [event])]
 
-        new_id = self.writer.create(RESULT, build, caller.actor)
+        new_id = self.writer.create(RESULT, build, caller.actor, claim)
         return self.get(caller, new_id)
 
     def get(self, caller: Caller, result_id: int) -> Json:

@@ -9,6 +9,7 @@ from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import Resource
 from medperf_core.errors import ConcurrencyError, ConflictError, InvalidTransitionError
 from medperf_core.server.read_model import ServerReadModel
+from medperf_core.server.services.idempotency import Claim, recorded
 from medperf_core.server.settings import decision_delay
 from medperf_core.store import EventStore
 from medperf_core.store.store import Append
@@ -30,8 +31,14 @@ class Writer:
         self.store = store
         self.reads = reads
 
-    def decide(self, stream: str, decide: Decide, actor: str) -> None:
+    def decide(
+        self, stream: str, decide: Decide, actor: str, claim: Claim | None = None, answer: dict[str, Any] | None = None
+    ) -> None:
+        """With a `claim` (an Idempotency-Key), `answer` is recorded under the key in the same append; a key
+        recorded already (by an earlier or a concurrent request) means the decision was made: nothing is appended."""
         for attempt in range(ATTEMPTS):
+            if recorded(self.store, claim) is not None:
+                return
             events, version = self.store.load(stream)
             try:
                 new = list(decide(events))
@@ -45,20 +52,31 @@ class Writer:
             if not new:
                 return
             _pause_for_tests()
+            appends = [Append(stream, version, new)]
+            if claim is not None:
+                appends.append(claim.append(answer or {}))
             try:
-                self.store.append(stream, version, new, actor)
+                self.store.append_all(appends, actor)
                 return
             except ConcurrencyError:
                 continue
         raise _busy(stream)
 
+    def first_answer(self, claim: Claim | None) -> dict[str, Any] | None:
+        """What an earlier request with the same Idempotency-Key created (None: a new key, or no key)."""
+        return recorded(self.store, claim)
+
     def decide_many(self, streams: Sequence[str], decide: Callable[[dict[str, list[DomainEvent]]],
-                    Mapping[str, Sequence[DomainEvent]]], actor: str) -> None:
+                    Mapping[str, Sequence[DomainEvent]]], actor: str, claim: Claim | None = None,
+                    answer: dict[str, Any] | None = None) -> None:
         """One decision over several streams, appended together at the versions loaded (all or nothing).
 
         Every loaded stream is checked at its loaded version, also those that get no new event: a decision read
-        from a stream (a benchmark's policy) is retried when that stream moved meanwhile."""
+        from a stream (a benchmark's policy) is retried when that stream moved meanwhile. A `claim` is recorded
+        with `answer` in the same append, as in `decide`."""
         for attempt in range(ATTEMPTS):
+            if recorded(self.store, claim) is not None:
+                return
             loaded = {s: self.store.load(s) for s in streams}
             try:
                 new = decide({s: events for s, (events, _v) in loaded.items()})
@@ -72,6 +90,8 @@ class Writer:
             if not any(new.values()):
                 return
             appends = [Append(s, loaded[s][1], list(new.get(s, ()))) for s in streams]
+            if claim is not None:
+                appends.append(claim.append(answer or {}))
             _pause_for_tests()
             try:
                 self.store.append_all(appends, actor)
@@ -80,13 +100,24 @@ class Writer:
                 continue
         raise _busy(", ".join(streams))
 
-    def create(self, resource: Resource, build: Callable[[int], Sequence[Append]], actor: str) -> int:
-        """Allocate the next id and append the new entity's streams at version 0; a taken id means the next one."""
+    def create(
+        self, resource: Resource, build: Callable[[int], Sequence[Append]], actor: str, claim: Claim | None = None
+    ) -> int:
+        """Allocate the next id and append the new entity's streams at version 0; a taken id means the next one.
+
+        With a `claim` (an Idempotency-Key) the key is recorded in the same append, naming the new id; a key
+        recorded already (by an earlier or a concurrent request) returns the id it names."""
         for _ in range(ATTEMPTS):
+            first = recorded(self.store, claim)
+            if first is not None:
+                return int(first["id"])
             new_id = self.reads.next_id(resource)
             _pause_for_tests()
+            appends = list(build(new_id))
+            if claim is not None:
+                appends.append(claim.append({"resource": resource.name, "id": new_id}))
             try:
-                self.store.append_all(build(new_id), actor)
+                self.store.append_all(appends, actor)
                 return new_id
             except ConcurrencyError:
                 continue
