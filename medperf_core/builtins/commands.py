@@ -28,6 +28,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
 # Single commands at the top level: (module, function name, command name).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("medperf_core.cli.plugins", "plugins", "plugins"),
+    ("medperf_core.cli.sync", "sync", "sync"),
 )
 
 

@@ -33,6 +33,11 @@ def submit(
         plan = datasets.plan_submission(client, name=name, description=description, location=location,
                                         data_path=data_path, labels_path=labels_path, benchmark=benchmark,
                                         data_prep=data_prep)
+        if "existing" in plan:
+            found = datasets.submit(client, plan)
+            typer.echo(f"✅ This data is already registered as dataset {found['id']} ({found['name']}); recorded on "
+                       f"this machine with its paths. Next: medperf dataset prepare --data_uid {found['id']}")
+            return
         shown = {k: plan["body"][k] for k in ("name", "description", "location", "input_data_hash",
                                               "data_preparation_mlcube", "state")}
         shown["benchmark"] = benchmark

@@ -25,9 +25,16 @@ def _root(
     version: bool = typer.Option(
         False, "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
     ),
+    offline: bool = typer.Option(
+        False, "--offline", help="Work without the server: prepare, test, run; submissions wait for `medperf sync`."
+    ),
 ) -> None:
     """MedPerf: benchmark medical AI models on private data that never leaves your machine."""
     DEBUG["on"] = debug
+    if offline:
+        import os
+
+        os.environ["MEDPERF_OFFLINE"] = "1"
 
 
 def build_app() -> typer.Typer:

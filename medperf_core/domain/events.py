@@ -193,6 +193,17 @@ class DatasetMarkedOperational(DomainEvent):
     statistics: dict[str, Any] = attrs.field(factory=_dict)
 
 
+@event("dataset.located")
+@attrs.frozen(kw_only=True)
+class DatasetLocated(DomainEvent):
+    """The owner told this machine where the raw data of a dataset registered elsewhere (or before the local
+    log was lost) lives; only in the owner's own log."""
+
+    dataset_id: int
+    data_path: str
+    labels_path: str
+
+
 @event("dataset.report_updated")
 @attrs.frozen(kw_only=True)
 class DatasetReportUpdated(DomainEvent):

@@ -7,6 +7,7 @@ from typing import Any
 from medperf_core.domain import associations as machine
 from medperf_core.domain import events as ev
 from medperf_core.errors import InvalidTransitionError, NotFoundError
+from medperf_core.services import server_cache
 from medperf_core.services.client import Client
 from medperf_core.services.datasets import Say, local_dataset
 from medperf_core.services.execution import ModelOutcome, run_model
@@ -20,7 +21,7 @@ def compatibility_test(client: Client, benchmark_id: int, dataset_id: int, *, no
         step = "set_operational" if dataset["state"] == "prepared" else "prepare"
         raise InvalidTransitionError(f"dataset {dataset_id} is not operational",
                                      f"run: medperf dataset {step} --data_uid {dataset_id}")
-    benchmark = client.backend.get_benchmark(benchmark_id)
+    benchmark = server_cache.benchmark(client, benchmark_id)
     if int(benchmark["data_preparation_mlcube"]) != int(dataset["data_preparation_mlcube"]):
         raise InvalidTransitionError(
             f"dataset {dataset_id} was prepared with container {dataset['data_preparation_mlcube']}, benchmark "
@@ -30,14 +31,11 @@ def compatibility_test(client: Client, benchmark_id: int, dataset_id: int, *, no
 
 
 def request(client: Client, benchmark_id: int, dataset_id: int, outcome: ModelOutcome) -> dict[str, Any]:
+    from medperf_core.services import outbox
+
     metadata = {"test_result": outcome.metrics}
-    created = client.backend.request_dataset_association(dataset_id, benchmark_id, metadata)
-    stream = machine.stream_name("dataset", benchmark_id, dataset_id)
-    events, version = client.store.load(stream)
-    client.record(stream, version, machine.request(machine.fold(events), kind="dataset", benchmark=benchmark_id,
-                                          entity=dataset_id, initiated_by=int(client.me["id"]), metadata=metadata))
-    sync(client, created)
-    return created
+    body = {"dataset": dataset_id, "benchmark": benchmark_id, "metadata": metadata, "approval_status": "PENDING"}
+    return outbox.send(client, "association.request", body, {"dataset": dataset_id, "benchmark": benchmark_id})
 
 
 def decide(client: Client, benchmark_id: int, dataset_id: int, status: str) -> dict[str, Any]:
@@ -68,6 +66,16 @@ def list_mine(client: Client) -> list[dict[str, Any]]:
 
 
 def require_approved(client: Client, benchmark_id: int, dataset_id: int) -> None:
+    if client.offline:  # what the local log last learnt from the server
+        found = [a for a in client.local.associations()
+                 if (a["kind"], a["benchmark"], a["entity"]) == ("dataset", benchmark_id, dataset_id)]
+        if not found or found[0]["status"] != "APPROVED":
+            state = found[0]["status"].lower() if found else "not known on this machine"
+            raise InvalidTransitionError(
+                f"the association of dataset {dataset_id} with benchmark {benchmark_id} is {state}",
+                "run `medperf sync` online to learn the committee's decision",
+            )
+        return
     try:
         row = client.backend.get_dataset_association(dataset_id, benchmark_id)
     except NotFoundError:

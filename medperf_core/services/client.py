@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medperf_core.domain.events import DomainEvent
-from medperf_core.errors import AuthenticationError, ConcurrencyError
+from medperf_core.errors import AuthenticationError, ConcurrencyError, ServerError
 from medperf_core.profiles import Profile, ProfileStore
 
 if TYPE_CHECKING:
@@ -19,12 +21,30 @@ if TYPE_CHECKING:
     from medperf_core.store.backends import ClientStorage
 
 
+OFFLINE_ENV = "MEDPERF_OFFLINE"
+
+
+def is_offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes")
+
+
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
 class Client:
     """What every data-owner service receives. Closes its store when used as a context manager."""
 
-    def __init__(self, profile: Profile | None = None, host: PluginHost | None = None) -> None:
+    def __init__(
+        self, profile: Profile | None = None, host: PluginHost | None = None, *, offline: bool | None = None,
+        flush: bool = True,
+    ) -> None:
+        """`offline`: never talk to the server (default: MEDPERF_OFFLINE, set by `medperf --offline`);
+        `flush`: send this machine's pending requests before the first use of the server."""
         self.profile = profile or ProfileStore().active()
         self._host = host
+        self.offline = is_offline() if offline is None else offline
+        self._flush = flush
 
     @property
     def host(self) -> PluginHost:
@@ -34,10 +54,40 @@ class Client:
             self._host = get_plugin_host()
         return self._host
 
-    @cached_property
+    @property
     def backend(self) -> ServerBackend:
+        """The server; the first use sends the requests an earlier command left pending (their answers come
+        before anything this command asks)."""
+        backend = self._backend
+        if self._flush:
+            self._flush = False
+            from medperf_core.services.outbox import finish_pending, pending
+
+            if pending(self):
+                sys.stderr.write("Sending the requests an earlier command left pending:\n")
+                finish_pending(self, say=_to_stderr)
+        return backend
+
+    def flush_pending(self) -> None:
+        """Send what earlier commands left pending now (online only), before this command decides anything."""
+        if not self.offline:
+            self.backend  # noqa: B018 (the first use flushes)
+
+    def waiting(self, operation: str, **context: Any) -> dict[str, Any] | None:
+        """A pending request of this kind about the same thing (e.g. the result uid), if one waits."""
+        for row in self.local.requests("pending"):
+            if row["operation"] == operation and all(row["context"].get(k) == v for k, v in context.items()):
+                return row
+        return None
+
+    @cached_property
+    def _backend(self) -> ServerBackend:
         from medperf_core.backends import get_backend
 
+        if self.offline:
+            raise ServerError(
+                "offline: this needs the server", "run it again online (without --offline / MEDPERF_OFFLINE)"
+            )
         if not self.profile.token:
             raise AuthenticationError(
                 f"profile {self.profile.name!r} is not logged in", "run: medperf auth login -e EMAIL"
@@ -93,7 +143,7 @@ class Client:
     def close(self) -> None:
         if "_storage" in self.__dict__:
             self.store.close()
-        backend = self.__dict__.get("backend")
+        backend = self.__dict__.get("_backend")
         if backend is not None and hasattr(backend, "close"):
             backend.close()
 

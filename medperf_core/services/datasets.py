@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable
@@ -18,8 +19,10 @@ from medperf_core.errors import (
     InvalidTransitionError,
     MedperfError,
     NotFoundError,
+    ServerError,
     UserError,
 )
+from medperf_core.services import server_cache
 from medperf_core.services.client import Client
 from medperf_core.services.containers import LocalContainer, materialize
 from medperf_core.services.hashing import folders_hash
@@ -69,7 +72,7 @@ def plan_submission(
         raise UserError("no benchmark and no preparation container given", "pass --benchmark ID (or --data_prep ID)")
     if benchmark is not None:
         try:
-            prep = int(client.backend.get_benchmark(benchmark)["data_preparation_mlcube"])
+            prep = int(server_cache.warm_benchmark(client, benchmark)["data_preparation_mlcube"])
         except NotFoundError as e:
             raise NotFoundError(f"benchmark {benchmark} does not exist on the server ({e.message})",
                                 "see the benchmarks with: medperf benchmark ls") from e
@@ -79,13 +82,16 @@ def plan_submission(
     else:
         prep = int(data_prep)  # type: ignore[arg-type]
         try:
-            client.backend.get_container(prep)
+            server_cache.container(client, prep)
         except NotFoundError as e:
             raise NotFoundError(f"container {prep} does not exist on the server ({e.message})",
                                 "pass the benchmark instead: --benchmark ID (see medperf benchmark ls)") from e
     data_hash = folders_hash([data, labels])
     for row in client.backend.list_my_datasets():
         if row.get("input_data_hash") == data_hash and row.get("data_preparation_mlcube") == prep:
+            local = client.local.dataset(int(row["id"]))
+            if local is None or not local.get("data_path"):  # registered elsewhere, or the local log was lost
+                return {"existing": row, "benchmark": benchmark, "data_path": str(data), "labels_path": str(labels)}
             raise ConflictError(
                 f"this data is already registered as dataset {row['id']} ({row.get('name')})",
                 f"use it: medperf dataset prepare --data_uid {row['id']}",
@@ -104,25 +110,40 @@ def plan_submission(
 
 
 def submit(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
-    """Register the dataset on the server, then in the local log (with the local paths, never sent)."""
-    created = client.backend.create_dataset(plan["body"])
-    body = plan["body"]
-    client.record(
-        stream(int(created["id"])),
-        0,
-        ev.DatasetRegistered(
-            dataset_id=int(created["id"]), name=body["name"], owner=int(created.get("owner") or client.me["id"]),
-            description=body["description"], location=body["location"], input_data_hash=body["input_data_hash"],
-            generated_uid=body["generated_uid"], data_preparation_mlcube=body["data_preparation_mlcube"],
-            benchmark=plan["benchmark"], data_path=plan["data_path"], labels_path=plan["labels_path"],
-        ),
-    )
-    return created
+    """Register the dataset on the server, then in the local log (with the local paths, never sent): the request
+    is recorded before it is sent, so a kill at any moment is finished by the next command."""
+    from medperf_core.services import outbox
+
+    if "existing" in plan:
+        return adopt(client, plan)
+    context = {k: plan[k] for k in ("benchmark", "data_path", "labels_path")}
+    return outbox.send(client, "dataset.create", plan["body"], context)
+
+
+def adopt(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
+    """Record on this machine a dataset the server has from this data (registered before the local log was lost,
+    or from another machine), with the local paths; nothing is sent."""
+    from medperf_core.services.sync import registered_from, sync_actor
+
+    row = plan["existing"]
+    dataset_id = int(row["id"])
+    events, version = client.store.load(stream(dataset_id))
+    if dataset_machine.fold(events) is None:
+        event: ev.DomainEvent = registered_from(row, plan["data_path"], plan["labels_path"])
+        client.store.append(stream(dataset_id), version, [event], sync_actor(client))
+    else:
+        client.record(stream(dataset_id), version, ev.DatasetLocated(
+            dataset_id=dataset_id, data_path=plan["data_path"], labels_path=plan["labels_path"]))
+    return dict(row)
 
 
 def _report(client: Client, dataset_id: int, version: int, status: str) -> int:
+    """Progress for the server's dataset `report`: best effort (offline or unreachable, only the local log has
+    it; the server learns the outcome when the dataset is set operational)."""
     report = {"execution_status": status}
-    client.backend.update_dataset(dataset_id, {"report": report})
+    if not client.offline:
+        with contextlib.suppress(ServerError):
+            client.backend.update_dataset(dataset_id, {"report": report})
     return client.record(stream(dataset_id), version, ev.DatasetReportUpdated(dataset_id=dataset_id, report=report))
 
 
@@ -142,10 +163,18 @@ def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = 
     if current.is_operational:
         raise InvalidTransitionError(f"dataset {dataset_id} is operational and cannot be prepared again",
                                      "register the data as a new dataset to prepare it differently")
-    prep = materialize(client.backend.get_container(row["data_preparation_mlcube"]), client.storage / "containers",
-                       verify=client.profile.certificate or True)
     folder = dataset_folder(client, dataset_id)
     data, labels, stats = folder / "data", folder / "labels", folder / "statistics.yaml"
+    if not force and row["state"] == "prepared" and set(STEPS) <= set(row["steps_done"]) and data.is_dir():
+        for index, step in enumerate(STEPS, start=1):  # finished: nothing to run, append or send
+            say(f"[{index}/{len(STEPS)}] {step}: already done, skipped")
+        return {"generated_uid": row["generated_uid"], "statistics": row["statistics"], "folder": str(folder)}
+    if not row.get("data_path"):
+        raise UserError(f"this machine does not know where the raw data of dataset {dataset_id} is",
+                        "give it with: medperf dataset submit (same data, paths and benchmark) — it recognises the "
+                        "dataset and records the paths")
+    prep = materialize(server_cache.container(client, row["data_preparation_mlcube"]), client.storage / "containers",
+                       verify=client.profile.certificate or True)
     done = [] if force else list(row["steps_done"])
     if force or "prepare" not in done:
         done = []  # a new preparation invalidates the later steps
@@ -201,6 +230,10 @@ def _run_step(client: Client, prep: LocalContainer, step: str, row: dict[str, An
 
 
 def plan_operational(client: Client, dataset_id: int) -> dict[str, Any]:
+    client.flush_pending()
+    if client.waiting("dataset.operational", dataset=dataset_id):
+        raise ConflictError(f"dataset {dataset_id} was set operational and the request waits to be sent",
+                            "send it with: medperf sync")
     row = local_dataset(client, dataset_id)
     if row["state"] == "operational":
         raise InvalidTransitionError(f"dataset {dataset_id} is already operational", "nothing to do")
@@ -212,10 +245,11 @@ def plan_operational(client: Client, dataset_id: int) -> dict[str, Any]:
 
 
 def set_operational(client: Client, dataset_id: int, body: dict[str, Any]) -> None:
-    events, version = client.store.load(stream(dataset_id))
+    events, _version = client.store.load(stream(dataset_id))
     current = dataset_machine.fold(events)
     assert current is not None
-    event = dataset_machine.mark_operational(current, generated_uid=body["generated_uid"],
-                                             statistics=body["generated_metadata"])
-    client.backend.update_dataset(dataset_id, body)
-    client.record(stream(dataset_id), version, event)
+    dataset_machine.mark_operational(current, generated_uid=body["generated_uid"],
+                                     statistics=body["generated_metadata"])  # refuses before anything is sent
+    from medperf_core.services import outbox
+
+    outbox.send(client, "dataset.operational", body, {"dataset": dataset_id})

@@ -13,6 +13,7 @@ import yaml
 
 from medperf_core.domain import executions as machine
 from medperf_core.errors import InvalidTransitionError, MedperfError
+from medperf_core.services import server_cache
 from medperf_core.services.client import Client
 from medperf_core.services.containers import materialize
 from medperf_core.services.datasets import Say, dataset_folder, local_dataset
@@ -65,9 +66,9 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     try:
         cache = client.storage / "containers"
         verify = client.profile.certificate or True
-        model = materialize(client.backend.get_container(model_id), cache, verify=verify)
+        model = materialize(server_cache.container(client, model_id), cache, verify=verify)
         evaluator = materialize(
-            client.backend.get_container(int(benchmark["data_evaluator_mlcube"])), cache, verify=verify
+            server_cache.container(client, int(benchmark["data_evaluator_mlcube"])), cache, verify=verify
         )
         data_folder = dataset_folder(client, dataset_id)
         predictions, results = folder / "predictions", folder / "results.yaml"
@@ -96,7 +97,7 @@ def benchmark_models(client: Client, benchmark: dict[str, Any]) -> list[int]:
     """The reference model plus every model whose latest association with the benchmark is approved, in priority
     order (higher first; equal priorities by UID)."""
     latest: dict[int, dict[str, Any]] = {}
-    for row in sorted(client.backend.benchmark_models(int(benchmark["id"])),
+    for row in sorted(server_cache.benchmark_models(client, int(benchmark["id"])),
                       key=lambda r: (str(r.get("created_at", "")), int(r.get("id") or 0))):
         latest[int(row["model_mlcube"])] = row
     approved = {m for m, row in latest.items() if row.get("approval_status") == "APPROVED"}
@@ -110,7 +111,7 @@ def run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models:
     """Every model on the dataset, up to `parallel` at once (None: the runner's default_parallel(), else 1)."""
     from medperf_core.services.associations import require_approved
 
-    benchmark = client.backend.get_benchmark(benchmark_id)
+    benchmark = server_cache.benchmark(client, benchmark_id)
     require_approved(client, benchmark_id, dataset_id)
     wanted = benchmark_models(client, benchmark)
     if models:
@@ -155,7 +156,7 @@ def run_parallel(client: Client, wanted: list[int], one: Callable[[Client, int],
     from medperf_core.containers import cancel
 
     def worker(model_id: int) -> ModelOutcome:
-        with Client(client.profile) as own:
+        with Client(client.profile, offline=client.offline, flush=False) as own:
             return one(own, model_id)
 
     cancel.reset()

@@ -22,3 +22,9 @@ class LocalState(Protocol):
 
     def executions(self, benchmark: int | None = None) -> list[Row]:
         """Local executions in the order they started, only one benchmark's when given."""
+
+    def requests(self, state: str | None = None) -> list[Row]:
+        """Writes to the server recorded before they were sent (`pending`, `done`, `failed`), oldest first."""
+
+    def associations(self) -> list[Row]:
+        """Association requests recorded in this machine's log: kind, benchmark, entity, status."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from medperf_core.domain import executions as machine
-from medperf_core.errors import NotFoundError
+from medperf_core.errors import ConflictError, NotFoundError
 from medperf_core.services.client import Client
 from medperf_core.services.execution import local_execution, stream
 
@@ -22,6 +22,10 @@ def get_local(client: Client, uid: str) -> dict[str, Any]:
 
 
 def plan_submission(client: Client, uid: str) -> dict[str, Any]:
+    client.flush_pending()
+    if client.waiting("result.submit", uid=uid):
+        raise ConflictError(f"result {uid} is already submitted and waits to be sent to the server",
+                            "send it with: medperf sync")
     row = get_local(client, uid)
     events, _ = client.store.load(stream(uid))
     machine.submit(machine.fold(events), result_id=0, owner=0)  # refuses early: unfinished or already submitted
@@ -30,10 +34,9 @@ def plan_submission(client: Client, uid: str) -> dict[str, Any]:
 
 
 def submit(client: Client, uid: str, body: dict[str, Any]) -> dict[str, Any]:
-    events, version = client.store.load(stream(uid))
+    events, _version = client.store.load(stream(uid))
     current = machine.fold(events)
-    machine.submit(current, result_id=0, owner=0)
-    created = client.backend.submit_result(body)
-    submitted = machine.submit(current, result_id=int(created["id"]), owner=int(client.me["id"]))
-    client.record(stream(uid), version, submitted)
-    return created
+    machine.submit(current, result_id=0, owner=0)  # refuses before anything is sent
+    from medperf_core.services import outbox
+
+    return outbox.send(client, "result.submit", body, {"uid": uid})

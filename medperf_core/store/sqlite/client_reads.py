@@ -8,7 +8,7 @@ from typing import Any
 from medperf_core.services.local_state import Row
 from medperf_core.store.sqlite.recorder import SQLiteRecorder
 
-_JSON = ("statistics", "steps_done", "report", "metrics", "images")
+_JSON = ("statistics", "steps_done", "report", "metrics", "images", "body", "context", "answer")
 
 
 def _decode(row: dict[str, Any]) -> Row:
@@ -41,3 +41,11 @@ class SQLiteLocalState:
         if benchmark is None:
             return self._rows("SELECT * FROM local_executions ORDER BY started_at, uid", [])
         return self._rows("SELECT * FROM local_executions WHERE benchmark = ? ORDER BY started_at, uid", [benchmark])
+
+    def requests(self, state: str | None = None) -> list[Row]:
+        if state is None:
+            return self._rows("SELECT * FROM local_requests ORDER BY position", [])
+        return self._rows("SELECT * FROM local_requests WHERE state = ? ORDER BY position", [state])
+
+    def associations(self) -> list[Row]:
+        return self._rows("SELECT * FROM local_associations ORDER BY kind, benchmark, entity", [])

@@ -60,7 +60,7 @@ class LocalDatasets(SQLiteProjection):
                                       "statistics": _json(event.statistics), "operational_at": stored.recorded_at})
         elif isinstance(event, ev.DatasetReportUpdated):
             table.update(dataset_id, {"report": _json(event.report)})
-        elif isinstance(event, ev.DatasetImported):
+        elif isinstance(event, ev.DatasetImported | ev.DatasetLocated):
             table.update(dataset_id, {"data_path": event.data_path, "labels_path": event.labels_path})
 
 
@@ -123,4 +123,32 @@ class LocalExecutions(SQLiteProjection):
                                      "submitted_at": stored.recorded_at})
 
 
-CLIENT_PROJECTIONS: list[SQLiteProjection] = [LocalDatasets(), LocalAssociations(), LocalExecutions()]
+class LocalRequests(SQLiteProjection):
+    """Writes to the server recorded before they were sent: pending until the server's answer is recorded."""
+
+    name = "local_requests"
+    version = 1
+    tables: Sequence[str] = ("local_requests",)
+
+    def schema(self) -> list[str]:
+        return [
+            """CREATE TABLE IF NOT EXISTS local_requests (
+                key TEXT PRIMARY KEY, operation TEXT, state TEXT, body TEXT, context TEXT, answer TEXT,
+                error TEXT, position INTEGER, created_at TEXT, finished_at TEXT)"""
+        ]
+
+    def apply(self, db: Database, event: ev.DomainEvent, stored: StoredEvent) -> None:
+        table = db.table("local_requests")
+        if isinstance(event, ev.RequestPending):
+            table.insert({"key": event.key, "operation": event.operation, "state": "pending",
+                          "body": _json(event.body), "context": _json(event.context), "answer": _json({}),
+                          "error": "", "position": stored.position, "created_at": stored.recorded_at,
+                          "finished_at": None}, replace=True)
+        elif isinstance(event, ev.RequestDone):
+            table.update(event.key, {"state": "done", "answer": _json(event.answer),
+                                     "finished_at": stored.recorded_at})
+        elif isinstance(event, ev.RequestFailed):
+            table.update(event.key, {"state": "failed", "error": event.error, "finished_at": stored.recorded_at})
+
+
+CLIENT_PROJECTIONS: list[SQLiteProjection] = [LocalDatasets(), LocalAssociations(), LocalExecutions(), LocalRequests()]

@@ -1,0 +1,211 @@
+"""Intent first: every write to the server is recorded in the client's log as a pending request (with a
+client-generated idempotency key) before it is sent, and as done, together with its local consequences, after.
+
+A command killed anywhere leaves either nothing sent, or a pending request that the next command (any command
+that talks to the server, or `medperf sync`) sends again with the same key: the server answers with what the first
+attempt created, and the local log catches up. Offline, requests simply stay pending.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from medperf_core.domain import associations as association_machine
+from medperf_core.domain import datasets as dataset_machine
+from medperf_core.domain import events as ev
+from medperf_core.domain import executions as execution_machine
+from medperf_core.errors import AuthenticationError, ConcurrencyError, MedperfError, ServerError
+from medperf_core.services.client import Client
+from medperf_core.store.store import Append
+
+Json = dict[str, Any]
+Say = Callable[[str], None]
+
+
+def request_stream(key: str) -> str:
+    return f"request-{key}"
+
+
+@attrs.frozen
+class Operation:
+    """How to send one kind of request, and what it means locally once the server has accepted it."""
+
+    describe: Callable[[Json, Json], str]
+    send: Callable[[Client, Json, Json, str], Json]
+    consequences: Callable[[Client, Json, Json, Json], list[Append]]
+
+
+# --- the operations ---------------------------------------------------------------------------------------------
+
+
+def _dataset_created(client: Client, body: Json, context: Json, answer: Json) -> list[Append]:
+    dataset_id = int(answer["id"])
+    stream = f"dataset-{dataset_id}"
+    events, version = client.store.load(stream)
+    if dataset_machine.fold(events) is not None:
+        return []  # already known here (e.g. reconciled by `medperf sync` meanwhile)
+    return [Append(stream, version, [ev.DatasetRegistered(
+        dataset_id=dataset_id, name=body["name"], owner=int(answer["owner"]), description=body.get("description", ""),
+        location=body.get("location", ""), input_data_hash=body["input_data_hash"],
+        generated_uid=body["generated_uid"], data_preparation_mlcube=int(body["data_preparation_mlcube"]),
+        benchmark=context.get("benchmark"), data_path=context.get("data_path"), labels_path=context.get("labels_path"),
+    )])]
+
+
+def _dataset_operational(client: Client, body: Json, context: Json, answer: Json) -> list[Append]:
+    dataset_id = int(context["dataset"])
+    stream = f"dataset-{dataset_id}"
+    events, version = client.store.load(stream)
+    current = dataset_machine.fold(events)
+    if current is None or current.is_operational:
+        return []
+    event = dataset_machine.mark_operational(current, generated_uid=body["generated_uid"],
+                                             statistics=body["generated_metadata"], require_prepared=False)
+    return [Append(stream, version, [event])]
+
+
+def _association_requested(client: Client, body: Json, context: Json, answer: Json) -> list[Append]:
+    benchmark, dataset = int(context["benchmark"]), int(context["dataset"])
+    stream = association_machine.stream_name("dataset", benchmark, dataset)
+    events, version = client.store.load(stream)
+    if association_machine.fold(events) is not None:
+        return []
+    new: list[ev.DomainEvent] = [ev.AssociationRequested(
+        kind="dataset", benchmark=benchmark, entity=dataset, initiated_by=int(answer.get("initiated_by") or 0),
+        metadata=body.get("metadata", {}),
+    )]
+    new += decision_events("dataset", benchmark, dataset, answer)
+    return [Append(stream, version, new)]
+
+
+def decision_events(kind: str, benchmark: int, entity: int, row: Json) -> list[ev.DomainEvent]:
+    """The approval or rejection a server row shows (none while it is pending)."""
+    status = row.get("approval_status")
+    if status == "APPROVED":
+        return [ev.AssociationApproved(kind=kind, benchmark=benchmark, entity=entity,
+                                       approved_by=int(row.get("approved_by") or 0))]
+    if status == "REJECTED":
+        return [ev.AssociationRejected(kind=kind, benchmark=benchmark, entity=entity,
+                                       rejected_by=int(row.get("rejected_by") or 0))]
+    return []
+
+
+def _result_submitted(client: Client, body: Json, context: Json, answer: Json) -> list[Append]:
+    uid = str(context["uid"])
+    stream = f"execution-{uid}"
+    events, version = client.store.load(stream)
+    current = execution_machine.fold(events)
+    if current is None or current.state is not execution_machine.ExecutionState.FINISHED:
+        return []  # submitted already (reconciled meanwhile), or run again since: the server's answer stays above
+    return [Append(stream, version, [execution_machine.submit(current, result_id=int(answer["id"]),
+                                                              owner=int(answer.get("owner") or 0))])]
+
+
+OPERATIONS: dict[str, Operation] = {
+    "dataset.create": Operation(
+        describe=lambda body, ctx: f"registration of dataset {body.get('name')!r}",
+        send=lambda client, body, ctx, key: client.backend.create_dataset(body, key),
+        consequences=_dataset_created,
+    ),
+    "dataset.operational": Operation(
+        describe=lambda body, ctx: f"dataset {ctx['dataset']} set operational",
+        send=lambda client, body, ctx, key: client.backend.update_dataset(int(ctx["dataset"]), body),
+        consequences=_dataset_operational,
+    ),
+    "association.request": Operation(
+        describe=lambda body, ctx: f"association of dataset {ctx['dataset']} with benchmark {ctx['benchmark']}",
+        send=lambda client, body, ctx, key: client.backend.request_dataset_association(
+            int(ctx["dataset"]), int(ctx["benchmark"]), body.get("metadata", {}), key),
+        consequences=_association_requested,
+    ),
+    "result.submit": Operation(
+        describe=lambda body, ctx: f"result {ctx['uid']}",
+        send=lambda client, body, ctx, key: client.backend.submit_result(body, key),
+        consequences=_result_submitted,
+    ),
+}
+
+
+# --- sending ----------------------------------------------------------------------------------------------------
+
+
+class Pending(ServerError):
+    """The request is recorded and will be sent later (the server is unreachable, or the client is offline)."""
+
+    exit_code = 8
+
+
+def send(client: Client, operation: str, body: Json, context: Json | None = None) -> Json:
+    """Record the request, send it, record the answer with its local consequences; the server's answer.
+
+    Offline or unreachable: raises `Pending` (the request stays in the log for `medperf sync`). Refused by the
+    server: the request is recorded as failed and the server's error is raised."""
+    key = str(uuid.uuid4())
+    context = dict(context or {})
+    client.record(request_stream(key), 0, ev.RequestPending(key=key, operation=operation, body=body, context=context))
+    return _deliver(client, key, operation, body, context)
+
+
+def _deliver(client: Client, key: str, operation: str, body: Json, context: Json) -> Json:
+    op = OPERATIONS[operation]
+    what = op.describe(body, context)
+    if client.offline:
+        raise Pending(f"offline: the {what} is recorded and waits", "send it later with: medperf sync")
+    try:
+        answer = op.send(client, body, context, key)
+    except AuthenticationError:
+        raise  # not an answer about the request: it stays pending until the user logs in again
+    except ServerError as e:  # unreachable or a 5xx: nothing known, so the request stays pending
+        raise Pending(f"the {what} was not confirmed by the server ({e.message})",
+                      "it is recorded; re-run the command or `medperf sync` to send it again") from e
+    except MedperfError as e:
+        client.record(request_stream(key), 1, ev.RequestFailed(key=key, operation=operation, error=e.one_line()))
+        raise
+    for _ in range(8):
+        appends = [Append(request_stream(key), 1, [ev.RequestDone(key=key, operation=operation, answer=answer)]),
+                   *op.consequences(client, body, context, answer)]
+        try:
+            client.store.append_all(appends, client.actor)
+            return answer
+        except ConcurrencyError:
+            if _finished(client, key):
+                return answer
+            continue
+    raise ConcurrencyError(f"the local log kept changing while recording the {what}",
+                           "another medperf command runs on this machine; wait for it and re-run this one")
+
+
+def _finished(client: Client, key: str) -> bool:
+    events, _ = client.store.load(request_stream(key))
+    return len(events) > 1
+
+
+def pending(client: Client) -> list[Json]:
+    return client.local.requests("pending")
+
+
+def finish_pending(client: Client, say: Say | None = None) -> list[tuple[Json, str]]:
+    """Send every pending request again with its key, oldest first; (request, outcome) for each.
+
+    Stops at the first that cannot reach the server (the others would not either)."""
+    outcomes: list[tuple[Json, str]] = []
+    for row in pending(client):
+        what = OPERATIONS[row["operation"]].describe(row["body"], row["context"])
+        try:
+            answer = _deliver(client, row["key"], row["operation"], row["body"], row["context"])
+        except (Pending, AuthenticationError) as e:
+            outcomes.append((row, f"still pending: {e.one_line()}"))
+            if say is not None:
+                say(f"  {outcomes[-1][1]}")
+            break
+        except MedperfError as e:
+            outcomes.append((row, f"refused: {e.one_line()}"))
+        else:
+            outcomes.append((row, f"sent: {what} (server id {answer.get('id')})"))
+        if say is not None:
+            say(f"  {outcomes[-1][1]}")
+    return outcomes
