@@ -31,7 +31,8 @@ class Profile:
     token: str | None = None
     gpus: str | None = None
     timeout: float | None = None  # seconds to wait for the server
-    container_timeout: float | None = None  # seconds a container task may run before it is killed
+    # seconds a container task may run before it is killed; None: the default (services.tasks), 0: no limit
+    container_timeout: float | None = None
     # The Slurm runner's settings (partition, account, time_limit, cpus, memory, gpus, extra_args, shared_dir);
     # medperf_slurm.settings reads them. Empty for other platforms.
     slurm: dict[str, Any] = attrs.field(factory=dict, hash=False)

@@ -63,8 +63,9 @@ def set_(
     certificate: Path = typer.Option(None, "--certificate", help="The server's TLS certificate (PEM)."),
     gpus: str = typer.Option(None, "--gpus", help="GPUs for containers: all, a count, or device=0,1."),
     timeout: float = typer.Option(None, "--timeout", help="Seconds to wait for the server."),
-    container_timeout: float = typer.Option(
-        None, "--container-timeout", help="Seconds a container task may run before it is killed."
+    container_timeout: str = typer.Option(
+        None, "--container-timeout",
+        help="Seconds a container task may run before it is killed (default 43200, 12 h); `none`: no limit.",
     ),
     slurm_partition: str = typer.Option(None, "--slurm-partition", help="Slurm: the partition (sbatch -p)."),
     slurm_account: str = typer.Option(None, "--slurm-account", help="Slurm: the account (sbatch -A)."),
@@ -112,9 +113,7 @@ def set_(
     if timeout is not None:
         changes["timeout"] = timeout
     if container_timeout is not None:
-        if container_timeout <= 0:
-            raise UserError("--container-timeout must be positive", "give seconds, e.g. 3600")
-        changes["container_timeout"] = container_timeout
+        changes["container_timeout"] = _container_timeout(container_timeout)
     slurm = {
         "partition": slurm_partition,
         "account": slurm_account,
@@ -150,3 +149,17 @@ def delete(name: str = typer.Argument(..., help="The profile to delete (not the 
     """Delete a profile's settings (its local storage folder stays)."""
     ProfileStore().delete(name)
     typer.echo(f"✅ deleted profile {name!r}")
+
+
+def _container_timeout(text: str) -> float:
+    """Seconds (positive), or `none` for no limit (stored as 0)."""
+    if text.strip().lower() == "none":
+        return 0.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if seconds <= 0:
+        raise UserError(f"--container-timeout {text!r} is neither positive seconds nor none",
+                        "give seconds, e.g. 3600, or none for no limit")
+    return seconds

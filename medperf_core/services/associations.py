@@ -26,8 +26,11 @@ def compatibility_test(client: Client, benchmark_id: int, dataset_id: int, *, no
         raise InvalidTransitionError(
             f"dataset {dataset_id} was prepared with container {dataset['data_preparation_mlcube']}, benchmark "
             f"{benchmark_id} expects {benchmark['data_preparation_mlcube']}", "register the data for that benchmark")
-    return run_model(client, benchmark, int(benchmark["reference_model_mlcube"]), dataset_id, no_cache=no_cache,
-                     say=say)
+    from medperf_core.services.datasets import dataset_lock
+
+    with dataset_lock(client, dataset_id):
+        return run_model(client, benchmark, int(benchmark["reference_model_mlcube"]), dataset_id,
+                         no_cache=no_cache, say=say)
 
 
 def request(client: Client, benchmark_id: int, dataset_id: int, outcome: ModelOutcome) -> dict[str, Any]:

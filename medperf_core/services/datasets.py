@@ -6,6 +6,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -154,8 +155,21 @@ def _reset_output(path: Path) -> None:
         path.unlink()
 
 
+def dataset_lock(client: Client, dataset_id: int) -> AbstractContextManager[None]:
+    """One command at a time on a dataset's folders (prepare, compatibility test, benchmark run)."""
+    from medperf_core.locks import command_lock
+
+    return command_lock(client.storage, stream(dataset_id), f"dataset {dataset_id}")
+
+
 def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = print) -> dict[str, Any]:
     """Run prepare → sanity_check → statistics; finished steps are skipped unless `force`."""
+    local_dataset(client, dataset_id)
+    with dataset_lock(client, dataset_id):
+        return _prepare(client, dataset_id, force=force, say=say)
+
+
+def _prepare(client: Client, dataset_id: int, *, force: bool, say: Say) -> dict[str, Any]:
     row = local_dataset(client, dataset_id)
     events, version = client.store.load(stream(dataset_id))
     current = dataset_machine.fold(events)
@@ -188,6 +202,11 @@ def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = 
         started = time.monotonic()
         try:
             _run_step(client, prep, step, row, data, labels, stats, log)
+        except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: the runner stopped the container
+            version = client.record(stream(dataset_id), version, ev.DatasetPreparationFailed(
+                dataset_id=dataset_id, step=step, error="interrupted", log_path=str(log)))
+            _report(client, dataset_id, version, "interrupted")
+            raise
         except MedperfError as e:
             version = client.record(stream(dataset_id), version, ev.DatasetPreparationFailed(
                 dataset_id=dataset_id, step=step, error=e.message, log_path=str(log)))

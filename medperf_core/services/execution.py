@@ -84,6 +84,9 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     except MedperfError as e:
         client.record(stream(uid), version, machine.fail(current, error=e.one_line(), log_path=str(logs)))
         raise
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: the runner stopped the container
+        client.record(stream(uid), version, machine.fail(current, error="interrupted", log_path=str(logs)))
+        raise
     elapsed = time.monotonic() - started
     say(f"  model {model_id}: done in {elapsed:.1f} s")
     client.record(stream(uid), version, machine.finish(
@@ -108,7 +111,17 @@ def benchmark_models(client: Client, benchmark: dict[str, Any]) -> list[int]:
 def run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models: list[int] | None = None,
                   no_cache: bool = False, ignore_model_errors: bool = False, parallel: int | None = None,
                   say: Say = print) -> list[ModelOutcome]:
-    """Every model on the dataset, up to `parallel` at once (None: the runner's default_parallel(), else 1)."""
+    """Every model on the dataset, up to `parallel` at once (None: the runner's default_parallel(), else 1);
+    one command at a time on the dataset."""
+    from medperf_core.services.datasets import dataset_lock
+
+    with dataset_lock(client, dataset_id):
+        return _run_benchmark(client, benchmark_id, dataset_id, models=models, no_cache=no_cache,
+                              ignore_model_errors=ignore_model_errors, parallel=parallel, say=say)
+
+
+def _run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models: list[int] | None,
+                   no_cache: bool, ignore_model_errors: bool, parallel: int | None, say: Say) -> list[ModelOutcome]:
     from medperf_core.services.associations import require_approved
 
     benchmark = server_cache.benchmark(client, benchmark_id)

@@ -6,8 +6,21 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from medperf_core.containers.runner import RunRequest, RunResult
+from medperf_core.profiles import Profile
 from medperf_core.services.client import Client
 from medperf_core.services.containers import LocalContainer
+
+DEFAULT_TIMEOUT_S = 12 * 3600.0  # generous: a preparation of a large dataset; `none` (0) turns it off
+
+
+def task_timeout(profile: Profile) -> float | None:
+    """The profile's container timeout; unset: DEFAULT_TIMEOUT_S (on Slurm: its own time limit, when set);
+    0 (`--container-timeout none`): no limit."""
+    if profile.container_timeout is not None:
+        return profile.container_timeout or None
+    if profile.platform == "slurm" and profile.slurm.get("time_limit"):
+        return None  # the Slurm runner applies its time limit
+    return DEFAULT_TIMEOUT_S
 
 
 def run_task(
@@ -26,7 +39,10 @@ def run_task(
         outputs=dict(outputs),
         log_path=log_path,
         expected_image_hash=container.image_hash or None,
-        timeout=client.profile.container_timeout,
+        timeout=task_timeout(client.profile),
         gpus=client.profile.gpus,
     )
-    return client.runner.run(request)
+    from medperf_core.containers import cancel
+
+    with cancel.sigterm_unwinds():  # SIGTERM unwinds like Ctrl-C: the runner stops its container
+        return client.runner.run(request)

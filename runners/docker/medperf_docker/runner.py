@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from medperf_core.containers.config import ContainerConfig
 from medperf_core.containers.execution import PreparedRun, check_image_hash, fail, finish_run, prepare_run
 from medperf_core.containers.gpus import parse_gpus
+from medperf_core.containers.leftovers import LABEL_OWNER, owner, owner_alive
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
 from medperf_core.errors import EngineUnavailableError, RunnerError
@@ -25,6 +26,21 @@ def rebuild_hint(image: str) -> str:
         f"rebuild it with `docker build -t {image} <its folder>` (tutorial images: "
         "scripts/build-tutorial-images.sh); medperf never pulls images"
     )
+
+
+def remove_leftovers(client: docker.DockerClient) -> list[str]:
+    """Remove the containers of medperf clients on this host that no longer run; their names."""
+    removed = []
+    try:
+        leftovers = client.containers.list(all=True, filters={"label": LABEL_OWNER})
+    except Exception:  # a listing error must not stop this client's own run
+        return removed
+    for container in leftovers:
+        if not owner_alive(container.labels.get(LABEL_OWNER, "")):
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+                removed.append(container.name)
+    return removed
 
 
 class DockerRunner:
@@ -51,6 +67,7 @@ class DockerRunner:
                     f"cannot reach the Docker engine: {e}", f"start it, or {INSTALL_HINT}"
                 ) from e
             self._client = client
+            remove_leftovers(client)
         return self._client
 
     def check_available(self) -> None:
@@ -112,7 +129,7 @@ class DockerRunner:
             device_requests=device_requests,
             security_opt=["no-new-privileges"],
             cap_drop=["ALL"],
-            labels={"org.medperf.task": prepared.task.name},
+            labels={"org.medperf.task": prepared.task.name, LABEL_OWNER: owner()},
             detach=True,
         )
 

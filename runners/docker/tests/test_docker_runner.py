@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,31 @@ class TestDockerRunner(RunnerContract):
             with pytest.raises(ContainerFailedError):
                 runner.run(self.request(config, tmp_path / task, task, **options))
             assert _containers_for(task) == []
+
+    def test_a_killed_clients_container_is_removed_when_the_next_runner_starts(
+        self, runner: DockerRunner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        """SIGKILL leaves no `finally`: the container keeps running, labelled with its dead client; the next
+        client's runner removes it when it starts."""
+        request = self.request(config, tmp_path, "sleep")
+        script = (
+            "import pickle, sys\n"
+            "from medperf_docker.runner import DockerRunner\n"
+            "DockerRunner().run(pickle.loads(sys.stdin.buffer.read()))\n"
+        )
+        client = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE)
+        assert client.stdin is not None
+        client.stdin.write(pickle.dumps(request))
+        client.stdin.close()
+        deadline = time.monotonic() + 60
+        while not _containers_for("sleep") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _containers_for("sleep"), "the client never started its container"
+        client.send_signal(signal.SIGKILL)
+        client.wait()
+        assert _containers_for("sleep"), "the container outlived its client, as expected before cleanup"
+        DockerRunner().check_available()
+        assert _containers_for("sleep") == []
 
     def test_a_missing_image_says_to_build_it_and_never_pulls(
         self, runner: DockerRunner, config: ContainerConfig, tmp_path: Path

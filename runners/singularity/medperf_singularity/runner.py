@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -20,6 +21,7 @@ from medperf_core.containers.execution import (
     prepare_run,
 )
 from medperf_core.containers.gpus import parse_gpus
+from medperf_core.containers.leftovers import ENV_OWNER, orphaned_processes, owner
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
 from medperf_core.errors import ConfigError, EngineUnavailableError, RunnerError
@@ -60,6 +62,9 @@ class SingularityRunner:
                 "no `singularity` binary on PATH (apptainer installs it as a link)", INSTALL_HINT
             )
         self._client()
+        for pid in orphaned_processes():  # runs of clients that were killed: stop them
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
 
     def image_hash(self, config: ContainerConfig) -> str:
         """The Docker image id the SIF is built from; the SIF is built (once) here so runs start fast."""
@@ -130,6 +135,7 @@ class SingularityRunner:
             try:
                 process = subprocess.Popen(
                     command,
+                    env={**os.environ, ENV_OWNER: owner()},  # who started it, for removal if this client dies
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,

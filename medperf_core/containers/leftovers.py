@@ -1,0 +1,64 @@
+"""Containers never outlive their client: every run is labelled with the client process that started it, and a
+runner removes, when it starts, what clients that no longer run left behind (killed by SIGKILL, power loss)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+LABEL_OWNER = "org.medperf.client"  # "<host>:<pid>:<start time>" of the client process
+ENV_OWNER = "MEDPERF_CONTAINER_OF"  # the same, in the environment of an Apptainer process
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (tells a reused pid from the original)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner() -> str:
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def owner_alive(value: str) -> bool:
+    """Whether the client named by `value` still runs; True for another host's clients (not ours to judge)."""
+    host, _, rest = value.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _start_time(pid) == start
+
+
+def orphaned_processes() -> list[int]:
+    """Process-group leaders started for a client that no longer runs (Apptainer runs: their environment)."""
+    found = []
+    marker = f"{ENV_OWNER}=".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        for item in environ.split(b"\0"):
+            if item.startswith(marker) and not owner_alive(item[len(marker):].decode(errors="replace")):
+                pid = int(entry.name)
+                try:
+                    if os.getpgid(pid) == pid:
+                        found.append(pid)
+                except ProcessLookupError:
+                    pass
+                break
+    return found
