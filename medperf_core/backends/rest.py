@@ -38,8 +38,15 @@ _ERRORS: dict[int, type[MedperfError]] = {
 _HINTS = {401: "log in with: medperf auth login -e EMAIL"}
 
 
+def _looks_like_html(response: requests.Response) -> bool:
+    kind = response.headers.get("Content-Type", "")
+    return "html" in kind or (response.text or "").lstrip()[:1] == "<"
+
+
 def server_message(response: requests.Response) -> str:
-    """The server's error as one line: `detail`, or `field: message` pairs."""
+    """The server's error as one line: `detail`, or `field: message` pairs (never a page of HTML)."""
+    if _looks_like_html(response):
+        return f"an HTML page ({response.status_code} {response.reason}), not a medperf server's answer"
     try:
         body = response.json()
     except ValueError:
@@ -53,6 +60,24 @@ def server_message(response: requests.Response) -> str:
             parts += [m if str(m).startswith(f"{key}:") else f"{key}: {m}" for m in map(str, messages)]
         return "; ".join(parts)
     return str(body)[:300]
+
+
+def speaks_tls(url: str, timeout: float = 3.0) -> bool:
+    """Whether the host:port of an http:// URL completes a TLS handshake (an HTTPS server asked in plain HTTP)."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=parts.hostname):
+            return True
+    except (OSError, ssl.SSLError):
+        return False
 
 
 def retry_policy(retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> Retry:
@@ -108,6 +133,12 @@ class RestBackend:
                 "set the server's certificate: medperf profile set --certificate FILE",
             ) from e
         except (requests.ConnectionError, requests.Timeout) as e:
+            if self.profile.server.startswith("http://") and speaks_tls(self.profile.server):
+                https = "https://" + self.profile.server.removeprefix("http://")
+                raise ServerError(
+                    f"the server at {self.profile.server} speaks HTTPS (TLS), not plain HTTP",
+                    f"medperf profile set --server {https} (and --certificate FILE for a self-signed one)",
+                ) from e
             raise ServerError(
                 f"cannot reach the server at {self.profile.server} ({type(e).__name__})",
                 "is it running? see: medperf profile view",
@@ -116,13 +147,26 @@ class RestBackend:
 
     def _result(self, method: str, url: str, response: requests.Response) -> Any:
         expected = 201 if method == "POST" else 200
-        if response.status_code == expected:
-            return response.json()
-        message = server_message(response)
         where = f"{method} {url.removeprefix(self.base)}"
+        if response.status_code == expected:
+            try:
+                return response.json()
+            except ValueError:
+                raise ServerError(
+                    f"{self.profile.server} is not a medperf server: {where} answered "
+                    f"{response.headers.get('Content-Type') or 'something'} instead of JSON",
+                    "check the profile's server URL: medperf profile view",
+                ) from None
+        message = server_message(response)
+        if _looks_like_html(response):
+            raise ServerError(f"{self.profile.server} is not a medperf server: {where} answered {message}",
+                              "check the profile's server URL: medperf profile view")
         error = _ERRORS.get(response.status_code)
         if error is not None:
-            raise error(f"the server refused {where}: {message}", _HINTS.get(response.status_code))
+            hint = _HINTS.get(response.status_code)
+            if hint and hint in message:  # the server already said how to fix it
+                hint = None
+            raise error(f"the server refused {where}: {message}", hint)
         raise ServerError(f"the server answered {response.status_code} to {where}: {message}")
 
     def get(self, path: str) -> Json:

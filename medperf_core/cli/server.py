@@ -43,6 +43,17 @@ def _data_dir(value: Path | None) -> Path:
     return (value or default_data_dir()).expanduser().resolve()
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -118,6 +129,11 @@ def start(
         envvar="MEDPERF_DATABASE_URL",
         help="The server's database URL (default: sqlite in --data-dir); its scheme picks the event recorder.",
     ),
+    insecure_demo_auth: bool = typer.Option(
+        False,
+        "--insecure-demo-auth",
+        help="Allow --auth local (anyone may take any demo user's token, admin included) on a non-loopback --host.",
+    ),
     workers: int = typer.Option(
         1,
         "--workers",
@@ -133,6 +149,19 @@ def start(
     if auth not in AUTH_MODES:
         raise UserError(f"unknown auth provider {auth!r}", f"use one of {', '.join(AUTH_MODES)}")
     _require_server_extra(auth)
+    if auth == "local" and not _loopback(host):
+        if not insecure_demo_auth:
+            raise UserError(
+                f"--auth local on --host {host} would hand out every demo user's token (admin included) to anyone "
+                "who can reach it",
+                "use --auth jwt for a real server, or --host 127.0.0.1; for a demo on a trusted network add "
+                "--insecure-demo-auth",
+            )
+        typer.echo(
+            f"⚠️  WARNING: --auth local on {host}: ANYONE who reaches this server can act as ANY demo user, admin "
+            "included (--insecure-demo-auth). Never hold real data on it.",
+            err=True,
+        )
     decision_delay_seconds()  # a malformed MEDPERF_SERVER_DECISION_DELAY fails here, not on every write
     if public_url is not None:
         public_url = _check_public_url(public_url)

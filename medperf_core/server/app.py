@@ -101,6 +101,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.settings = settings
     app.state.files = FileStore(settings.data_dir / FILES_DIR)
     install_error_handlers(app)
+    from medperf_core.server.openapi import document
+
+    document(app)
     app.add_middleware(WorkerHeader)
     for module in (me, benchmarks, leaderboard, mlcubes, datasets, results, files):
         app.include_router(module.routes.router, prefix=API_PREFIX)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -98,6 +98,10 @@ async def idempotency_key(
     return key
 
 
+MAX_INT = 2**63 - 1  # the largest id or offset the database holds; larger ones are refused with 400
+Id = Annotated[int, Path(ge=-MAX_INT - 1, le=MAX_INT, description="An id (a 64-bit integer).")]
+
+
 class PageParams:
     """`limit` and `offset` as MedPerf's clients send them; every list is paged, none answers every row."""
 
@@ -108,7 +112,7 @@ class PageParams:
 
 async def page_params(
     limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_LIMIT, description=f"rows per page (at most {MAX_LIMIT})"),
-    offset: int = Query(0, ge=0, description="rows to skip"),
+    offset: int = Query(0, ge=0, le=MAX_INT, description="rows to skip"),
 ) -> PageParams:
     return PageParams(limit, offset)
 
@@ -173,7 +177,32 @@ def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"internal server error ({type(exc).__name__})"}, status_code=500)
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (404 of an unknown path, 405) as our error body; a 405 names every method the path
+    takes in `Allow` (each method of a path is a route of its own, so Starlette's header names only one)."""
+    from starlette.exceptions import HTTPException
+    from starlette.routing import Match
+
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = [
+            method
+            for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in request.app.router.routes)
+        ]
+        headers["Allow"] = ", ".join(allowed)
+    return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=headers or None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from starlette.exceptions import HTTPException
+
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(MedperfError, _medperf_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

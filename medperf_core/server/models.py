@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from medperf_core.domain.resources import (
     ASSOCIATIONS,
@@ -31,6 +31,9 @@ class Body(BaseModel):
         return self.model_dump(exclude_unset=True, exclude_none=True)
 
 
+MAX_INT = 2**63 - 1  # what the database stores: larger integers are refused with 400, never reach it
+
+
 def _size_check(spec: FieldSpec) -> Any:
     def check(value: Any) -> Any:
         problem = size_error(spec, value)
@@ -44,6 +47,10 @@ def _size_check(spec: FieldSpec) -> Any:
 def _annotation(spec: FieldSpec) -> Any:
     if spec.choices:
         return Literal[spec.choices]
+    if spec.kind is int:
+        return Annotated[int, Field(ge=-MAX_INT - 1, le=MAX_INT)]
+    if spec.kind is str and spec.required:
+        return Annotated[str, Field(min_length=1), _size_check(spec)]
     if spec.kind is str:
         return Annotated[str, _size_check(spec)]  # the same message as the local backend's
     if spec.kind is list:

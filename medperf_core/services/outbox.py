@@ -166,8 +166,8 @@ def _deliver(client: Client, key: str, operation: str, body: Json, context: Json
         client.record(request_stream(key), 1, ev.RequestFailed(key=key, operation=operation, error=e.one_line()))
         raise
     for _ in range(8):
-        appends = [Append(request_stream(key), 1, [ev.RequestDone(key=key, operation=operation, answer=answer)]),
-                   *op.consequences(client, body, context, answer)]
+        appends = [*op.consequences(client, body, context, answer),
+                   Append(request_stream(key), 1, [ev.RequestDone(key=key, operation=operation, answer=answer)])]
         try:
             client.store.append_all(appends, client.actor)
             return answer

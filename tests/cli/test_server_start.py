@@ -106,3 +106,23 @@ def test_start_on_an_unreachable_postgresql_is_one_line(tmp_path: Path, postgres
     assert done.returncode != 0, done.stderr
     assert "cannot connect to PostgreSQL" in done.stderr and "no_such_database" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_local_auth_beyond_loopback_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
+         "--data-dir", str(tmp_path / "data"), "--host", "0.0.0.0"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "h")},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--auth local on --host 0.0.0.0" in done.stderr and "--insecure-demo-auth" in done.stderr
+    assert not (tmp_path / "data" / "events.db").exists()
+
+
+def test_local_auth_beyond_loopback_runs_when_told_and_says_so_loudly(tmp_path: Path) -> None:
+    from medperf_core.testing.server import start_server
+
+    args = ("--host", "0.0.0.0", "--insecure-demo-auth")
+    with start_server(tmp_path / "data", extra_args=args, env={"MEDPERF_HOME": str(tmp_path / "h")}) as server:
+        assert server.token("testadmin@example.com")
+    assert "WARNING: --auth local on 0.0.0.0" in server.log()

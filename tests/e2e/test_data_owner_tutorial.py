@@ -9,21 +9,29 @@ import pytest
 from _e2e import SUBMIT_ARGS, Tutorial
 
 EXPECTED_EVENTS = [
+    "request.pending",  # the registration, recorded before it is sent
     "dataset.registered",
+    "request.done",  # the server's answer, recorded with its consequence
     "dataset.report_updated",  # preparation started
     "dataset.preparation_step_finished",  # prepare
     "dataset.preparation_step_finished",  # sanity_check
     "dataset.preparation_step_finished",  # statistics
     "dataset.prepared",
     "dataset.report_updated",  # preparation finished
+    "request.pending",
     "dataset.marked_operational",
+    "request.done",
     "execution.started",  # compatibility test: the reference model
     "execution.finished",
+    "request.pending",
     "association.requested",
+    "request.done",
     "association.approved",  # seen by the data owner when it next asks the server
     "execution.started",  # benchmark run: the second model
     "execution.finished",
+    "request.pending",
     "result.submitted",
+    "request.done",
 ]
 
 
@@ -116,7 +124,7 @@ def check_client_log(t: Tutorial) -> list[dict[str, Any]]:
     assert [e["type"] for e in events] == EXPECTED_EVENTS
     assert {e["actor"] for e in events} == {"testdo@example.com"}
     assert [e["position"] for e in events] == list(range(1, len(events) + 1))
-    submitted = events[-1]["payload"]
+    submitted = events[-2]["payload"]
     assert submitted["uid"] == "b1m4d1" and submitted["result_id"] == 1
     assert "intact" in t.medperf("events", "verify").stdout
     assert "every projection equals the live state" in t.medperf("events", "replay", "--check-only").stdout
@@ -138,7 +146,8 @@ def check_rerun(t: Tutorial) -> None:
     assert [e["type"] for e in new] == ["execution.started", "execution.finished"]
     assert {e["stream"] for e in new} == {"execution-b1m2d1"}
     # the rerun does not touch the submitted result on the server
-    assert t.get("do", "/results/1/")["results"] == t.events()[14]["payload"]["metrics"]
+    submitted = t.events()[EXPECTED_EVENTS.index("result.submitted")]["payload"]
+    assert t.get("do", "/results/1/")["results"] == submitted["metrics"]
 
 
 @pytest.mark.docker

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, idempotency_key, page_params, paginated, services
+from medperf_core.server.http import Id, PageParams, Routes, caller, idempotency_key, page_params, paginated, services
 from medperf_core.server.models import AssociationPolicyUpdate, BenchmarkCreate, BenchmarkUpdate
 from medperf_core.server.services import Caller, ServerServices
 
@@ -32,20 +32,20 @@ def create_benchmark(
 
 
 @routes.get("/benchmarks/{benchmark_id}/")
-def get_benchmark(benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+def get_benchmark(benchmark_id: Id, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
     return svc.benchmarks.get(who, benchmark_id)
 
 
 @routes.put("/benchmarks/{benchmark_id}/")
 def update_benchmark(
-    benchmark_id: int, body: BenchmarkUpdate, svc: ServerServices = Svc, who: Caller = Me
+    benchmark_id: Id, body: BenchmarkUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     return svc.benchmarks.update(who, benchmark_id, body.data())
 
 
 @routes.put("/benchmarks/{benchmark_id}/association_policy/")
 def update_association_policy(
-    benchmark_id: int, body: AssociationPolicyUpdate, svc: ServerServices = Svc, who: Caller = Me
+    benchmark_id: Id, body: AssociationPolicyUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     """The owner's auto-approval policy for dataset and model association requests."""
     return svc.benchmarks.update_policy(who, benchmark_id, body.data())
@@ -53,20 +53,20 @@ def update_association_policy(
 
 @routes.get("/benchmarks/{benchmark_id}/models/")
 def benchmark_models(
-    benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+    benchmark_id: Id, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
     return paginated(request, p, svc.associations.of_benchmark(who, "model", benchmark_id, p.limit, p.offset))
 
 
 @routes.get("/benchmarks/{benchmark_id}/datasets/")
 def benchmark_datasets(
-    benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+    benchmark_id: Id, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
     return paginated(request, p, svc.associations.of_benchmark(who, "dataset", benchmark_id, p.limit, p.offset))
 
 
 @routes.get("/benchmarks/{benchmark_id}/results/")
 def benchmark_results(
-    benchmark_id: int, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
+    benchmark_id: Id, request: Request, p: PageParams = Pages, svc: ServerServices = Svc, who: Caller = Me
 ) -> Response:
     return paginated(request, p, svc.results.of_benchmark(who, benchmark_id, p.limit, p.offset))

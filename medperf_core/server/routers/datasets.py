@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, idempotency_key, page_params, paginated, services
+from medperf_core.server.http import Id, PageParams, Routes, caller, idempotency_key, page_params, paginated, services
 from medperf_core.server.models import (
     AssociationUpdate,
     DatasetAssociationCreate,
@@ -44,26 +44,26 @@ def request_dataset_association(
 
 
 @routes.get("/datasets/{dataset_id}/")
-def get_dataset(dataset_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+def get_dataset(dataset_id: Id, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
     return svc.datasets.get(who, dataset_id)
 
 
 @routes.put("/datasets/{dataset_id}/")
 def update_dataset(
-    dataset_id: int, body: DatasetUpdate, svc: ServerServices = Svc, who: Caller = Me
+    dataset_id: Id, body: DatasetUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     return svc.datasets.update(who, dataset_id, body.data())
 
 
 @routes.get("/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
 def get_dataset_association(
-    dataset_id: int, benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me
+    dataset_id: Id, benchmark_id: Id, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     return svc.associations.get(who, "dataset", dataset_id, benchmark_id)
 
 
 @routes.put("/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
 def decide_dataset_association(
-    dataset_id: int, benchmark_id: int, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
+    dataset_id: Id, benchmark_id: Id, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     return svc.associations.update(who, "dataset", dataset_id, benchmark_id, body.data())

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, page_params, paginated, services
+from medperf_core.server.http import Id, PageParams, Routes, caller, page_params, paginated, services
 from medperf_core.server.services import Caller, ServerServices
 
 routes = Routes(["me", "users"])
@@ -70,5 +70,5 @@ def list_users(
 
 
 @routes.get("/users/{user_id}/")
-def get_user(user_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+def get_user(user_id: Id, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
     return svc.users.get(who, user_id)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, idempotency_key, page_params, paginated, services
+from medperf_core.server.http import Id, PageParams, Routes, caller, idempotency_key, page_params, paginated, services
 from medperf_core.server.models import (
     AssociationUpdate,
     ContainerCreate,
@@ -44,26 +44,26 @@ def request_model_association(
 
 
 @routes.get("/mlcubes/{container_id}/")
-def get_container(container_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+def get_container(container_id: Id, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
     return svc.containers.get(who, container_id)
 
 
 @routes.put("/mlcubes/{container_id}/")
 def update_container(
-    container_id: int, body: ContainerUpdate, svc: ServerServices = Svc, who: Caller = Me
+    container_id: Id, body: ContainerUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     return svc.containers.update(who, container_id, body.data())
 
 
 @routes.get("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
 def get_model_association(
-    container_id: int, benchmark_id: int, svc: ServerServices = Svc, who: Caller = Me
+    container_id: Id, benchmark_id: Id, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     return svc.associations.get(who, "model", container_id, benchmark_id)
 
 
 @routes.put("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
 def decide_model_association(
-    container_id: int, benchmark_id: int, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
+    container_id: Id, benchmark_id: Id, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
 ) -> dict[str, Any]:
     return svc.associations.update(who, "model", container_id, benchmark_id, body.data())

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from medperf_core.server.http import PageParams, Routes, caller, idempotency_key, page_params, paginated, services
+from medperf_core.server.http import Id, PageParams, Routes, caller, idempotency_key, page_params, paginated, services
 from medperf_core.server.models import ResultCreate
 from medperf_core.server.services import Caller, ServerServices
 
@@ -32,5 +32,5 @@ def submit_result(
 
 
 @routes.get("/results/{result_id}/")
-def get_result(result_id: int, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
+def get_result(result_id: Id, svc: ServerServices = Svc, who: Caller = Me) -> dict[str, Any]:
     return svc.results.get(who, result_id)
