@@ -93,6 +93,7 @@ def associate(
     from medperf_core.services.client import Client
 
     with Client() as client:
+        associations.require_not_requested(client, benchmark_uid, data_uid)
         typer.echo(f"Running the compatibility test of benchmark {benchmark_uid} on dataset {data_uid} …")
         from medperf_core.cli.progress import steps
 

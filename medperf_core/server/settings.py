@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -75,3 +76,15 @@ def decision_delay() -> float:
     if seconds:
         time.sleep(seconds)
     return seconds
+
+
+COMMIT_DELAY_ENV = "MEDPERF_SERVER_COMMIT_DELAY"
+
+
+def commit_delay() -> None:
+    """Fault injection for crash trials: sleep MEDPERF_SERVER_COMMIT_DELAY seconds after a write is committed and
+    before it is answered, so that a client can be killed exactly between the server's commit and its answer."""
+    raw = os.environ.get(COMMIT_DELAY_ENV, "").strip()
+    if raw:
+        with contextlib.suppress(ValueError):
+            time.sleep(max(float(raw), 0.0))

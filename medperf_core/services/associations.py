@@ -6,7 +6,7 @@ from typing import Any
 
 from medperf_core.domain import associations as machine
 from medperf_core.domain import events as ev
-from medperf_core.errors import InvalidTransitionError, NotFoundError
+from medperf_core.errors import ConflictError, InvalidTransitionError, NotFoundError
 from medperf_core.services import server_cache
 from medperf_core.services.client import Client
 from medperf_core.services.datasets import Say, local_dataset
@@ -33,9 +33,24 @@ def compatibility_test(client: Client, benchmark_id: int, dataset_id: int, *, no
                          no_cache=no_cache, say=say)
 
 
+def require_not_requested(client: Client, benchmark_id: int, dataset_id: int) -> None:
+    """Refuse a second request (after pending requests were sent): one already waits or was approved."""
+    client.flush_pending()
+    events, _version = client.store.load(machine.stream_name("dataset", benchmark_id, dataset_id))
+    current = machine.fold(events)
+    waiting = client.waiting("association.request", dataset=dataset_id, benchmark=benchmark_id)
+    if waiting or (current is not None and current.status is not machine.ApprovalStatus.REJECTED):
+        status = "waiting to be sent" if waiting else current.status.value.lower()  # type: ignore[union-attr]
+        raise ConflictError(
+            f"dataset {dataset_id} already requested to join benchmark {benchmark_id} (association {status})",
+            "see it with: medperf association ls" + ("; send it with: medperf sync" if waiting else ""),
+        )
+
+
 def request(client: Client, benchmark_id: int, dataset_id: int, outcome: ModelOutcome) -> dict[str, Any]:
     from medperf_core.services import outbox
 
+    require_not_requested(client, benchmark_id, dataset_id)
     metadata = {"test_result": outcome.metrics}
     body = {"dataset": dataset_id, "benchmark": benchmark_id, "metadata": metadata, "approval_status": "PENDING"}
     return outbox.send(client, "association.request", body, {"dataset": dataset_id, "benchmark": benchmark_id})

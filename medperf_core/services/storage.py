@@ -154,6 +154,8 @@ def profile_entries(name: str, storage: Path, store_url: str | None, registered:
             add("local server", path.name, path, note="the `local` backend's database")
         elif path.name == "locks":
             add("locks", path.name, path, note="one file per command lock")
+        elif path.name == "server-cache":
+            add("server cache", path.name, path, note="benchmarks and containers last read, for --offline")
         elif not _TEMPORARY.search(path.name):
             add("other", path.name, path)
     log_size = sum(size_of(storage / f) for f in _LOG_FILES if (storage / f).exists())

@@ -81,7 +81,9 @@ def role(racy_server: Racers) -> dict[str, Client]:
     return {r: Client(racy_server.first, r) for r in ("admin", "bo", "do")}
 
 
-def race(racers: Racers, role: str, calls: list[tuple[str, str, dict[str, object]]]) -> list[HttpOutcome]:
+def race(
+    racers: Racers, role: str, calls: list[tuple[str, str, dict[str, object]]], headers: dict[str, str] | None = None
+) -> list[HttpOutcome]:
     """Each (method, path, body) from its own client process as `role`, alternating between the two workers (or
     servers); the second one's racers start DELAY/2 later."""
     outcomes = race_http(
@@ -93,6 +95,7 @@ def race(racers: Racers, role: str, calls: list[tuple[str, str, dict[str, object
                 body,
                 worker=racers.targets[i % 2][1],
                 after=DELAY / 2 * (i % 2),
+                headers=headers or {},
             )
             for i, (method, path, body) in enumerate(calls)
         ]
@@ -208,21 +211,13 @@ def test_workers_are_processes_that_share_writes(tmp_path: Path) -> None:
             assert json.loads(read.text)["input_data_hash"] == raw
 
 
-def test_concurrent_retries_with_one_key_create_one_dataset(
-    racy_server: ServerProcess, role: dict[str, Client]
-) -> None:
-    """Both workers decide on the same state with the same Idempotency-Key: one dataset, both answers 201 with it."""
+def test_concurrent_retries_with_one_key_create_one_dataset(racy_server: Racers, role: dict[str, Client]) -> None:
+    """Both racers decide on the same state with the same Idempotency-Key: one dataset, both answers 201 with it."""
     benchmark = make_benchmark(role["bo"])
     raw = uuid.uuid4().hex
     body = {"name": f"retried-{raw[:8]}", "input_data_hash": raw, "generated_uid": raw,
             "data_preparation_mlcube": benchmark["data_preparation_mlcube"]}
-    token = racy_server.token(DEMO_EMAILS["do"])
-    key = {"Idempotency-Key": str(uuid.uuid4())}
-    outcomes = race_http([
-        HttpCall("POST", f"{racy_server.api}/datasets/", token, body, worker=racy_server.worker_pids[i % 2],
-                 after=DELAY / 2 * (i % 2), headers=key)
-        for i in range(2)
-    ])
+    outcomes = race(racy_server, "do", [("POST", "/datasets/", body)] * 2, {"Idempotency-Key": str(uuid.uuid4())})
     assert [o.status for o in outcomes] == [201, 201], outcomes
     assert len({json.loads(o.text)["id"] for o in outcomes}) == 1
     named = [d for d in role["do"].ok("GET", "/me/datasets/?limit=10000")["results"] if d["name"] == body["name"]]

@@ -10,7 +10,7 @@ from medperf_core.domain.resources import Resource
 from medperf_core.errors import ConcurrencyError, ConflictError, InvalidTransitionError
 from medperf_core.server.read_model import ServerReadModel
 from medperf_core.server.services.idempotency import Claim, recorded
-from medperf_core.server.settings import decision_delay
+from medperf_core.server.settings import commit_delay, decision_delay
 from medperf_core.store import EventStore
 from medperf_core.store.store import Append
 
@@ -57,6 +57,7 @@ class Writer:
                 appends.append(claim.append(answer or {}))
             try:
                 self.store.append_all(appends, actor)
+                commit_delay()
                 return
             except ConcurrencyError:
                 continue
@@ -95,6 +96,7 @@ class Writer:
             _pause_for_tests()
             try:
                 self.store.append_all(appends, actor)
+                commit_delay()
                 return
             except ConcurrencyError:
                 continue
@@ -118,6 +120,7 @@ class Writer:
                 appends.append(claim.append({"resource": resource.name, "id": new_id}))
             try:
                 self.store.append_all(appends, actor)
+                commit_delay()
                 return new_id
             except ConcurrencyError:
                 continue
