@@ -94,6 +94,11 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted; re-run the same command to resume", 130)
     except Exception as e:
+        from medperf_core.failures import translate
+
+        known = translate(e)
+        if known is not None and not DEBUG["on"]:
+            return _fail(known.one_line(), known.exit_code)
         if DEBUG["on"]:
             raise
         return _fail(f"unexpected {type(e).__name__}: {e} (re-run with --debug for the traceback)", 70)

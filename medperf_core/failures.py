@@ -1,0 +1,59 @@
+"""What the machine did wrong, said as such: a full disk and a corrupt local database become one clear line with
+what to do, instead of an OSError or sqlite3 error."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import sqlite3
+from pathlib import Path
+
+from medperf_core.errors import MedperfError
+
+_FULL = ("database or disk is full", "disk i/o error")
+_CORRUPT = ("database disk image is malformed", "file is not a database", "malformed database schema")
+
+
+class DiskFullError(MedperfError):
+    exit_code = 9
+
+
+class CorruptDatabaseError(MedperfError):
+    exit_code = 10
+
+
+def _home() -> Path:
+    from medperf_core.config import medperf_home
+
+    return medperf_home()
+
+
+def _free_mb(path: Path) -> float:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free / 2**20
+    except OSError:
+        return 0.0
+
+
+def translate(error: BaseException) -> MedperfError | None:
+    """The MedperfError that says what `error` means for the user, or None when it is not one of these."""
+    text = str(error).lower()
+    full = (isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+        isinstance(error, sqlite3.OperationalError) and any(s in text for s in _FULL)
+    )
+    if full:
+        home = _home()
+        return DiskFullError(
+            f"no space left on device under {home} ({_free_mb(home):.0f} MB free)",
+            "free some space (medperf storage cleanup removes leftovers), then run the same command again: "
+            "nothing was recorded half-way",
+        )
+    if isinstance(error, sqlite3.DatabaseError) and any(s in text for s in _CORRUPT):
+        return CorruptDatabaseError(
+            f"the local database under {_home()} is corrupt ({error})",
+            "save what is readable with `medperf events export -o FILE`, move the profile's events.db away (or "
+            "restore a backup), then `medperf sync` brings back what the server knows",
+        )
+    return None
