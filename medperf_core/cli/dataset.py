@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medperf_core.cli.ui import JSON_HELP, confirm, dump, print_json, table, view_format
+from medperf_core.cli.ui import JSON_HELP, confirm, dump, print_json, queued, table, view_format
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -71,13 +71,19 @@ def set_operational(data_uid: int = DataUid, yes: bool = Yes) -> None:
     """Send the prepared data's hash and statistics and mark the dataset operational (irreversible)."""
     from medperf_core.services import datasets
     from medperf_core.services.client import Client
+    from medperf_core.services.outbox import Pending
 
     with Client() as client:
         body = datasets.plan_operational(client, data_uid)
         typer.echo(f"Dataset {data_uid} will be marked operational; this cannot be undone. To be sent:")
         typer.echo(dump(body))
         confirm("Mark it operational?", yes)
-        datasets.set_operational(client, data_uid, body)
+        try:
+            datasets.set_operational(client, data_uid, body)
+        except Pending as e:
+            if queued(client, e):
+                return
+            raise
     typer.echo(f"✅ Dataset {data_uid} is operational")
 
 
@@ -91,6 +97,7 @@ def associate(
     """Run the compatibility test (reference model + metrics) and request to join the benchmark."""
     from medperf_core.services import associations
     from medperf_core.services.client import Client
+    from medperf_core.services.outbox import Pending
 
     with Client() as client:
         associations.require_not_requested(client, benchmark_uid, data_uid)
@@ -102,7 +109,12 @@ def associate(
         typer.echo("Executive summary (to be sent with the association request):")
         typer.echo(dump({"dataset": data_uid, "benchmark": benchmark_uid, "test_result": outcome.metrics}))
         confirm(f"Request association of dataset {data_uid} with benchmark {benchmark_uid}?", yes)
-        row = associations.request(client, benchmark_uid, data_uid, outcome)
+        try:
+            row = associations.request(client, benchmark_uid, data_uid, outcome)
+        except Pending as e:
+            if queued(client, e):
+                return
+            raise
     typer.echo(f"✅ Association requested (status {row.get('approval_status')})")
 
 

@@ -32,8 +32,6 @@ def _root(
     """MedPerf: benchmark medical AI models on private data that never leaves your machine."""
     DEBUG["on"] = debug
     if offline:
-        import os
-
         os.environ["MEDPERF_OFFLINE"] = "1"
 
 
@@ -66,6 +64,17 @@ def _click_exception() -> type[Exception]:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every error into one line on stderr and a non-zero exit code."""
+    offline = os.environ.get("MEDPERF_OFFLINE")  # --offline sets it for this command only
+    try:
+        return _run(argv)
+    finally:
+        if offline is None:
+            os.environ.pop("MEDPERF_OFFLINE", None)
+        else:
+            os.environ["MEDPERF_OFFLINE"] = offline
+
+
+def _run(argv: list[str] | None) -> int:
     click_exception = _click_exception()
     args = list(sys.argv[1:] if argv is None else argv)
     DEBUG["on"] = "--debug" in args

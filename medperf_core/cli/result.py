@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medperf_core.cli.ui import JSON_HELP, confirm, dump, print_json, table, view_format
+from medperf_core.cli.ui import JSON_HELP, confirm, dump, print_json, queued, table, view_format
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -78,11 +78,17 @@ def submit(
     """Send one result's metrics to the server (once)."""
     from medperf_core.services import results
     from medperf_core.services.client import Client
+    from medperf_core.services.outbox import Pending
 
     with Client() as client:
         body = results.plan_submission(client, result)
         typer.echo("This will be sent to the server:")
         typer.echo(dump(body))
         confirm(f"Submit result {result}?", yes)
-        created = results.submit(client, result, body)
+        try:
+            created = results.submit(client, result, body)
+        except Pending as e:
+            if queued(client, e):
+                return
+            raise
     typer.echo(f"✅ Result {result} submitted (server UID {created['id']})")

@@ -67,3 +67,14 @@ def dump(value: Any, fmt: str = "yaml") -> str:
     import yaml
 
     return str(yaml.safe_dump(value, sort_keys=False, default_flow_style=False))
+
+
+def queued(client: object, error: Exception) -> bool:
+    """Offline, a submission recorded to be sent later is success: say so (True). Otherwise the caller re-raises."""
+    if not getattr(client, "offline", False):
+        return False
+    import typer
+
+    hint = getattr(error, "hint", None)
+    typer.echo(f"⏳ {getattr(error, 'message', error)}" + (f" ({hint})" if hint else ""))
+    return True

@@ -161,3 +161,17 @@ def test_a_lost_home_is_rebuilt_by_sync_and_the_data_re_prepared(world: World) -
         assert again.recorded == [] and again.sent == []
     assert len(world.backends["bo"].list_benchmark_results(world.benchmark)) == 1
     assert result_uid(world.benchmark, world.model, dataset) == uid
+
+
+def test_offline_result_submit_on_the_command_line_is_queued(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    from medperf_core.cli.main import run as medperf
+
+    dataset = associated(world)
+    uid = run(world, dataset)[world.model].uid
+    world.client.close()
+    assert medperf(["--offline", "result", "submit", "--result", uid, "-y"]) == 0
+    assert "⏳ offline: the result" in capsys.readouterr().out
+    assert world.backends["bo"].list_benchmark_results(world.benchmark) == []
+    assert medperf(["sync"]) == 0
+    assert "✅ sent: result" in capsys.readouterr().out
+    assert len(world.backends["bo"].list_benchmark_results(world.benchmark)) == 1
