@@ -75,7 +75,7 @@ def test_acknowledged_writes_survive_and_retries_are_not_duplicated(tmp_path: Pa
                 assert answer.status_code == 201, answer.text
                 final[key] = int(answer.json()["id"])
         assert all(final[key] == ident for key, ident in acknowledged.items())
-        rows = session.get(f"{again.api}/me/datasets/?limit=10000", timeout=10).json()["results"]
+        rows = session.get(f"{again.api}/me/datasets/?limit=1000", timeout=10).json()["results"]
         names = [r["name"] for r in rows if r["name"].startswith("burst-")]
         assert len(names) == len(set(names)) == WRITERS * PER_WRITER
     with open_server_storage(data, audit=True).store as store:
