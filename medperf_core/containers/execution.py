@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import attrs
 
@@ -37,6 +40,35 @@ class StagedOutput:
         return self.staging_dir / PurePosixPath(self.volume.mount_path).name
 
 
+def _words(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+@attrs.frozen
+class ImageDefaults:
+    """What an image runs when a task does not say: its ENTRYPOINT, CMD and working directory."""
+
+    entrypoint: tuple[str, ...] = attrs.field(default=(), converter=_words)
+    cmd: tuple[str, ...] = attrs.field(default=(), converter=_words)
+    workdir: str = "/"
+
+    @classmethod
+    def from_docker(cls, config: Mapping[str, Any] | None) -> ImageDefaults:
+        """From `docker image inspect`'s `Config` (Entrypoint, Cmd and WorkingDir may each be null)."""
+        config = config or {}
+        return cls(config.get("Entrypoint"), config.get("Cmd"), str(config.get("WorkingDir") or "/"))
+
+    def to_json(self) -> str:
+        return json.dumps({"entrypoint": list(self.entrypoint), "cmd": list(self.cmd), "workdir": self.workdir})
+
+    @classmethod
+    def from_json(cls, text: str) -> ImageDefaults:
+        data = json.loads(text)
+        return cls(data["entrypoint"], data["cmd"], str(data["workdir"]))
+
+
 @attrs.frozen
 class PreparedRun:
     """A validated request, ready for an engine: the command, the mounts, and what to collect afterwards."""
@@ -47,9 +79,25 @@ class PreparedRun:
     staged: tuple[StagedOutput, ...]
     output_dirs: tuple[tuple[Volume, Path], ...]
 
+    def argv(self, image: ImageDefaults) -> tuple[str, ...]:
+        """What the container executes: the task's entrypoint and command over the image's own (Docker's rules)."""
+        argv = self.task.argv(image.entrypoint, image.cmd)
+        if not argv:
+            raise ConfigError(
+                f"{self.label} gives no command and the image sets neither ENTRYPOINT nor CMD",
+                "add `run_args: {command: ...}` to the task, or an ENTRYPOINT/CMD to the image",
+            )
+        return argv
+
     @property
-    def command(self) -> tuple[str, ...]:
-        return self.task.command
+    def environment(self) -> dict[str, str]:
+        """The config's `run_args.environment`, then the caller's variables (which win)."""
+        return {**self.task.environment, **self.request.env}
+
+    @property
+    def gpus(self) -> str | None:
+        """The caller's choice; without one, what the config asks for."""
+        return self.request.gpus if self.request.gpus is not None else self.task.gpus
 
     @property
     def label(self) -> str:

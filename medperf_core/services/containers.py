@@ -216,13 +216,18 @@ def _materialize(container: dict[str, Any], cache: Path, verify: str | bool = Tr
 
 
 def local_container(path: Path) -> LocalContainer:
-    """A container from local files, in MedPerf's layout: `DIR/container_config.yaml` (or the config's path),
-    `DIR/workspace/parameters.yaml` and `DIR/workspace/additional_files/` when they exist. Not hash-checked."""
+    """A container from local files, in MedPerf's layout: `DIR/container_config.yaml` or `DIR/mlcube.yaml` (or the
+    config's path), `DIR/workspace/parameters.yaml` and `DIR/workspace/additional_files/` when they exist. Not
+    hash-checked."""
     from medperf_core.containers.config import load_container_config
 
-    config_path = path / "container_config.yaml" if path.is_dir() else path
+    config_path = path
+    if path.is_dir():
+        config_path = next((c for c in (path / "container_config.yaml", path / "mlcube.yaml") if c.is_file()),
+                           path / "container_config.yaml")
     if not config_path.is_file():
-        raise ConfigError(f"no container config at {path}", "give a container_config.yaml or the folder holding it")
+        raise ConfigError(f"no container config at {path}",
+                          "give a container_config.yaml (or mlcube.yaml) or the folder holding it")
     folder = config_path.parent
     parameters = next((p for p in (folder / "workspace" / "parameters.yaml", folder / "parameters.yaml")
                        if p.is_file()), None)

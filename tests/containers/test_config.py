@@ -119,8 +119,24 @@ _PREP_IN = ["tasks", "prepare", "input_volumes"]
             "inside another",
             "sibling",
         ),
-        (["tasks", "prepare", "run_args"], _DELETE, "no run_args.command", "command"),
-        (["tasks", "prepare", "run_args", "command"], [], "no run_args.command", "command"),
+        (["tasks", "prepare", "run_args", "command"], [], "run_args.command .* is empty", "leave it out"),
+        (["tasks", "prepare", "run_args", "command"], {"a": 1}, "run_args.command .* is empty", "command:"),
+        (["tasks", "prepare", "run_args", "entrypoint"], "", "run_args.entrypoint .* is empty", "entrypoint:"),
+        (["tasks", "prepare", "run_args", "ports"], ["0.0.0.0:8080:80"], "run_args.ports .* network", "ports"),
+        (["tasks", "prepare", "run_args", "network"], "host", "run_args.network .* network", "network"),
+        (["tasks", "prepare", "run_args", "network_mode"], "host", "run_args.network_mode .* network", "network"),
+        (["tasks", "prepare", "run_args", "privileged"], True, "run_args.privileged .* privileges", "privileged"),
+        (["tasks", "prepare", "run_args", "cap_add"], ["SYS_ADMIN"], "run_args.cap_add .* privileges", "cap_add"),
+        (["tasks", "prepare", "run_args", "user"], "0:0", "run_args.user .* privileges", "user"),
+        (["tasks", "prepare", "run_args", "volumes"], ["/:/host"], "run_args.volumes .* mounts", "volumes"),
+        (["tasks", "prepare", "run_args", "remove"], True, "run_args.remove .* not supported", "environment"),
+        (["tasks", "prepare", "run_args", "environment"], ["A=1"], "environment .* mapping", "NAME: value"),
+        (["tasks", "prepare", "run_args", "environment"], {"1A": "x"}, "invalid variable name", "letters"),
+        (["tasks", "prepare", "run_args", "environment"], {"A": {"b": 1}}, "environment.A", "A: value"),
+        (["tasks", "prepare", "run_args", "shm_size"], "lots", "shm_size .* not a size", "2g"),
+        (["tasks", "prepare", "run_args", "gpus"], "some", "run_args.gpus", "device=0,1"),
+        (["tasks", "prepare", "run_args", "gpus"], [0, 1], "run_args.gpus", "device=0,1"),
+        (["tasks", "prepare", "run_args"], "python3 x.py", "run_args of .* must be a mapping", "command"),
         (["tasks", "prepare", "run_args", "command"], "python3 'unclosed", "cannot be split", "quotes"),
         (["tasks"], _DELETE, "no `tasks`", "tasks"),
         (["tasks"], {}, "no `tasks`", "tasks"),
@@ -140,6 +156,141 @@ def test_invalid_configs_raise_one_config_error_with_a_hint(
 ) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         parse_container_config(_mutate(path, value))
+    assert info.value.hint and hint in info.value.hint
+
+
+IMAGE_ENTRYPOINT = ("/bin/sh", "/entry.sh")
+IMAGE_CMD = ("default",)
+
+
+def test_a_task_without_run_args_runs_the_image_entrypoint_and_cmd() -> None:
+    data = _mutate(["tasks", "prepare", "run_args"], _DELETE)
+    task = parse_container_config(data).task("prepare")
+    assert task.command is None and task.entrypoint is None
+    assert task.argv(IMAGE_ENTRYPOINT, IMAGE_CMD) == ("/bin/sh", "/entry.sh", "default")
+    assert task.environment == {} and task.shm_size is None and task.gpus is None
+
+
+def test_run_args_without_command_keep_the_image_cmd() -> None:
+    data = _mutate(["tasks", "prepare", "run_args"], {"environment": {"ROLE": "infer", "N": 3, "ON": True}})
+    task = parse_container_config(data).task("prepare")
+    assert task.command is None
+    assert task.environment == {"ROLE": "infer", "N": "3", "ON": "true"}
+    assert task.argv(IMAGE_ENTRYPOINT, IMAGE_CMD) == ("/bin/sh", "/entry.sh", "default")
+
+
+def test_a_command_is_appended_to_the_image_entrypoint_as_docker_does() -> None:
+    task = loads_container_config(MEDPERF_STYLE).task("infer")
+    assert task.argv(IMAGE_ENTRYPOINT, IMAGE_CMD) == ("/bin/sh", "/entry.sh", "python3", "/project/infer.py")
+    assert task.argv((), IMAGE_CMD) == ("python3", "/project/infer.py")
+
+
+def test_an_entrypoint_replaces_the_image_one_and_drops_its_cmd() -> None:
+    only = parse_container_config(_mutate(["tasks", "infer", "run_args"], {"entrypoint": "/usr/bin/env python3"}))
+    # MedPerf passes a string entrypoint as one word (docker run --entrypoint), never split
+    assert only.task("infer").entrypoint == ("/usr/bin/env python3",)
+    assert only.task("infer").argv(IMAGE_ENTRYPOINT, IMAGE_CMD) == ("/usr/bin/env python3",)
+    both = parse_container_config(
+        _mutate(["tasks", "infer", "run_args"], {"entrypoint": ["/bin/sh", "-c"], "command": ["echo hi"]})
+    )
+    assert both.task("infer").argv(IMAGE_ENTRYPOINT, IMAGE_CMD) == ("/bin/sh", "-c", "echo hi")
+
+
+def test_every_run_arg_medperf_supports_is_accepted() -> None:
+    run_args = {"command": "infer --x=1", "entrypoint": "/entry", "environment": {"A": "b"}, "shm_size": "2g",
+                "gpus": "device=0,1"}
+    task = parse_container_config(_mutate(["tasks", "infer", "run_args"], run_args)).task("infer")
+    assert (task.command, task.entrypoint, dict(task.environment), task.shm_size, task.gpus) == (
+        ("infer", "--x=1"), ("/entry",), {"A": "b"}, "2g", "device=0,1"
+    )
+    for gpus, kept in ((1, "1"), ("all", "all"), (0, "0"), ("", None)):
+        counted = parse_container_config(_mutate(["tasks", "infer", "run_args", "gpus"], gpus))
+        assert counted.task("infer").gpus == kept
+    assert parse_container_config(_mutate(["tasks", "infer", "run_args", "shm_size"], 1024)).task("infer").shm_size \
+        == "1024"
+
+
+MLCUBE_MODEL = """\
+name: A model
+description: an mlcube.yaml as MedPerf's older containers ship it
+docker:
+  image: example/model-mlcube:0.1
+  build_context: ../project
+  gpu_args: --gpus=all --shm-size 1g
+tasks:
+  infer:
+    parameters:
+      inputs: {
+        data_path: data/,
+        parameters_file: parameters.yaml,
+        weights: additional_files/weights/w.txt,
+      }
+      outputs: {
+        output_path: {type: directory, default: predictions}
+      }
+  statistics:
+    entrypoint: python3 /project/stats.py --verbose
+    parameters:
+      inputs: {data_path: {type: directory, default: data}, parameters_file: parameters.yaml}
+      outputs: {output_path: statistics.yaml}
+"""
+
+
+def test_an_mlcube_yaml_maps_onto_the_same_config() -> None:
+    config = loads_container_config(MLCUBE_MODEL, Path("/x/mlcube.yaml"))
+    assert config.image == "example/model-mlcube:0.1" and config.container_type == "DockerImage"
+    infer = config.task("infer")
+    assert [(v.name, v.mount_path, v.type) for v in infer.input_volumes] == [
+        ("data_path", "/mlcube_io0", "directory"),
+        ("parameters_file", "/mlcube_io1/parameters.yaml", "file"),
+        ("additional_files", "/mlcube_io2", "directory"),
+    ]
+    assert [(v.name, v.mount_path, v.type) for v in infer.output_volumes] == [
+        ("output_path", "/mlcube_io3", "directory")
+    ]
+    # MLCube's convention: the task name, then --name=path, to the image's own ENTRYPOINT
+    assert infer.entrypoint is None and infer.command == (
+        "infer", "--data_path=/mlcube_io0", "--parameters_file=/mlcube_io1/parameters.yaml",
+        "--weights=/mlcube_io2/weights/w.txt", "--output_path=/mlcube_io3",
+    )
+    assert infer.parameters_volume is not None and infer.additional_files_volume is not None
+    assert infer.shm_size == "1g"
+    stats = config.task("statistics")
+    assert stats.entrypoint == ("python3",)
+    assert stats.command == (
+        "/project/stats.py", "--verbose", "--data_path=/mlcube_io0",
+        "--parameters_file=/mlcube_io1/parameters.yaml", "--output_path=/mlcube_io2/statistics.yaml",
+    )
+    assert stats.output("output_path") == stats.output_volumes[0] and stats.output_volumes[0].is_file
+
+
+def test_an_mlcube_yaml_loads_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "mlcube.yaml"
+    path.write_text(MLCUBE_MODEL)
+    assert load_container_config(path).task("infer").input("data_path") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("singularity: {image: x.sif}\ntasks: {infer: {parameters: {}}}\n", "no `docker:` section", "docker:"),
+        ("docker: {image: 'a b'}\ntasks: {infer: {parameters: {}}}\n", "no valid `docker.image`", "image"),
+        ("docker: {image: a:1}\n", "no `tasks`", "tasks:"),
+        ("docker: {image: a:1}\ntasks: {infer: {}}\n", "no `parameters:`", "parameters"),
+        ("docker: {image: a:1}\ntasks: {infer: {parameters: {inputs: [a]}}}\n", "inputs of .* mapping", "mlcube"),
+        ("docker: {image: a:1}\ntasks: {infer: {parameters: {inputs: {a: 3}}}}\n", "'a' .* has no path", "a:"),
+        (
+            "docker: {image: a:1}\ntasks: {infer: {parameters: {inputs: {a: {type: blob, default: x}}}}}\n",
+            "type 'blob'",
+            "type: file",
+        ),
+        ("docker: {image: a:1}\ntasks: {i: {entrypoint: \"'x\", parameters: {}}}\n", "cannot be split", "quotes"),
+        ("docker: {image: a:1, gpu_args: --shm-size lots}\ntasks: {i: {parameters: {}}}\n", "not a size", "2g"),
+    ],
+)
+def test_invalid_mlcube_yaml_raise_one_config_error(text: str, message: str, hint: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        loads_container_config(text)
     assert info.value.hint and hint in info.value.hint
 
 

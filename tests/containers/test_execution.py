@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from medperf_core.containers.config import loads_container_config
-from medperf_core.containers.execution import check_image_hash, finish_run, prepare_run
+from medperf_core.containers.execution import ImageDefaults, check_image_hash, finish_run, prepare_run
 from medperf_core.containers.gpus import GpuRequest, parse_gpus
 from medperf_core.containers.runner import RunRequest
 from medperf_core.errors import ConfigError, ContainerFailedError, IntegrityError
@@ -53,7 +53,7 @@ def test_mounts_are_resolved_read_only_inputs_and_writable_outputs(
     assert (
         by_name["output_path"].target == "/out/stats" and by_name["output_path"].source == staged.staging_dir
     )
-    assert prepared.command == ("python3", "/app/stats.py")
+    assert prepared.argv(ImageDefaults(["/entry"], ["cmd"])) == ("/entry", "python3", "/app/stats.py")
     assert (tmp_path / "logs").is_dir()
 
 
@@ -141,3 +141,26 @@ def test_gpus_are_parsed(value: str | None, expected: GpuRequest | None) -> None
 def test_bad_gpus_are_a_config_error() -> None:
     with pytest.raises(ConfigError, match="gpus"):
         parse_gpus("lots")
+
+
+def test_a_task_with_nothing_to_run_is_a_config_error(tmp_path: Path) -> None:
+    config = loads_container_config("image: bare:1\ntasks:\n  go: {}\n")
+    prepared = prepare_run(RunRequest(config=config, task="go", inputs={}, outputs={}, log_path=tmp_path / "go.log"))
+    with pytest.raises(ConfigError, match="neither ENTRYPOINT nor CMD") as info:
+        prepared.argv(ImageDefaults())
+    assert info.value.hint and "command" in info.value.hint
+    assert prepared.argv(ImageDefaults(None, ["sh"])) == ("sh",)
+
+
+def test_the_configs_environment_and_gpus_yield_to_the_callers(tmp_path: Path) -> None:
+    config = loads_container_config(
+        "image: a:1\ntasks:\n  go: {run_args: {environment: {A: config, B: config}, gpus: all}}\n"
+    )
+
+    def prepared(**options: object) -> object:
+        return prepare_run(RunRequest(config=config, task="go", inputs={}, outputs={}, log_path=tmp_path / "l",
+                                      **options))  # type: ignore[arg-type]
+
+    assert prepared(env={"B": "caller"}).environment == {"A": "config", "B": "caller"}  # type: ignore[attr-defined]
+    assert prepared().gpus == "all"  # type: ignore[attr-defined]
+    assert prepared(gpus="device=1").gpus == "device=1"  # type: ignore[attr-defined]

@@ -8,7 +8,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from medperf_core.containers.config import ContainerConfig
-from medperf_core.containers.execution import PreparedRun, check_image_hash, fail, finish_run, prepare_run
+from medperf_core.containers.execution import (
+    ImageDefaults,
+    PreparedRun,
+    check_image_hash,
+    fail,
+    finish_run,
+    prepare_run,
+)
 from medperf_core.containers.gpus import parse_gpus
 from medperf_core.containers.leftovers import LABEL_OWNER, owner, owner_alive
 from medperf_core.containers.logs import LogSink
@@ -74,26 +81,29 @@ class DockerRunner:
         self._docker()
 
     def image_hash(self, config: ContainerConfig) -> str:
+        return self._inspect(config.image)[0]
+
+    def _inspect(self, image: str) -> tuple[str, ImageDefaults]:
+        """The local image's id and what it runs by default (its ENTRYPOINT, CMD and working directory)."""
         import docker
 
         try:
-            return str(self._docker().images.get(config.image).id)
+            found = self._docker().images.get(image)
+            return str(found.id), ImageDefaults.from_docker(found.attrs.get("Config"))
         except docker.errors.ImageNotFound:
             raise RunnerError(
-                f"image {config.image} is not present in the local Docker engine",
-                f"build it first: {rebuild_hint(config.image)}",
+                f"image {image} is not present in the local Docker engine",
+                f"build it first: {rebuild_hint(image)}",
             ) from None
         except docker.errors.APIError as e:
-            raise RunnerError(
-                f"cannot inspect image {config.image}: {e.explanation or e}", rebuild_hint(config.image)
-            ) from e
+            raise RunnerError(f"cannot inspect image {image}: {e.explanation or e}", rebuild_hint(image)) from e
 
     def run(self, request: RunRequest) -> RunResult:
         prepared = prepare_run(request)
         client = self._docker()
-        digest = self.image_hash(request.config)
+        digest, defaults = self._inspect(request.config.image)
         check_image_hash(prepared, digest, rebuild_hint(request.config.image))
-        container = self._create(client, prepared, digest)
+        container = self._create(client, prepared, digest, defaults)
         try:
             exit_code, duration = self._start_and_wait(container, prepared)
         finally:
@@ -101,12 +111,13 @@ class DockerRunner:
                 container.remove(force=True)
         return finish_run(prepared, exit_code, duration, digest)
 
-    def _create(self, client: docker.DockerClient, prepared: PreparedRun, digest: str) -> Any:
+    def _create(
+        self, client: docker.DockerClient, prepared: PreparedRun, digest: str, defaults: ImageDefaults
+    ) -> Any:
         from docker.types import DeviceRequest, Mount
 
-        request = prepared.request
         mounts = [Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in prepared.mounts]
-        gpus = parse_gpus(request.gpus)
+        gpus = parse_gpus(prepared.gpus)
         device_requests = None
         if gpus is not None:
             device_requests = [
@@ -116,21 +127,24 @@ class DockerRunner:
                     capabilities=[["gpu"]],
                 )
             ]
-        command = list(prepared.command)
+        # The image's own ENTRYPOINT and CMD, resolved here with Docker's rules, so both engines run the same argv
+        argv = list(prepared.argv(defaults))
+        extra: dict[str, Any] = {"shm_size": prepared.task.shm_size} if prepared.task.shm_size else {}
         return client.containers.create(
             image=digest,  # the id we checked, not the tag, so a re-tag in between cannot swap the image
-            entrypoint=command[:1],
-            command=command[1:],
+            entrypoint=argv[:1],
+            command=argv[1:],
             mounts=mounts,
             network_disabled=True,
             network_mode="none",
             user=f"{os.getuid()}:{os.getgid()}",
-            environment=dict(request.env),
+            environment=prepared.environment,
             device_requests=device_requests,
             security_opt=["no-new-privileges"],
             cap_drop=["ALL"],
             labels={"org.medperf.task": prepared.task.name, LABEL_OWNER: owner()},
             detach=True,
+            **extra,
         )
 
     def _start_and_wait(self, container: Any, prepared: PreparedRun) -> tuple[int, float]:

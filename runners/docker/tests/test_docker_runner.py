@@ -14,6 +14,7 @@ from medperf_docker.runner import DockerRunner
 
 from medperf_core.containers.config import ContainerConfig
 from medperf_core.errors import ContainerFailedError, RunnerError
+from medperf_core.testing.formats_contract import MODEL, FormatsContract
 from medperf_core.testing.runner_contract import RunnerContract, require_engine
 
 pytestmark = pytest.mark.docker
@@ -74,6 +75,21 @@ class TestDockerRunner(RunnerContract):
         with pytest.raises(RunnerError, match="not present") as info:
             runner.run(self.request(missing, tmp_path, "network"))
         assert info.value.hint and "build" in info.value.hint
+
+
+class TestDockerFormats(FormatsContract):
+    @pytest.fixture
+    def runner(self) -> DockerRunner:
+        return require_engine(DockerRunner())
+
+    def test_shm_size_from_run_args_sizes_dev_shm(
+        self, runner: DockerRunner, image: str, raw: dict[str, Path], tmp_path: Path
+    ) -> None:
+        predictions = tmp_path / "predictions"
+        self.run(runner, self.config(MODEL, image), "infer", tmp_path,
+                 inputs={"data_path": raw["data_path"], "parameters_file": raw["parameters_file"]},
+                 outputs={"output_path": predictions})
+        assert (predictions / "shm_kb.txt").read_text().strip() == str(96 * 1024)
 
 
 def test_the_plugin_registers_docker_without_importing_the_sdk() -> None:

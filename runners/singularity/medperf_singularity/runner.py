@@ -13,6 +13,7 @@ from typing import Any
 
 from medperf_core.containers.config import ContainerConfig
 from medperf_core.containers.execution import (
+    ImageDefaults,
     PreparedRun,
     check_image_hash,
     fail,
@@ -75,8 +76,10 @@ class SingularityRunner:
     def _docker_id(self, image: str) -> str:
         return self._inspect(image)[0]
 
-    def _inspect(self, image: str) -> tuple[str, str]:
-        """The Docker image id and its working directory (Apptainer's --pwd: both engines start there)."""
+    def _inspect(self, image: str) -> tuple[str, ImageDefaults]:
+        """The Docker image id and what it runs by default: ENTRYPOINT and CMD (the SIF's runscript would run
+        them; we exec them with Docker's rules instead, which needs no shell in the image) and the working
+        directory (Apptainer's --pwd: both engines start there)."""
         import docker
 
         try:
@@ -86,7 +89,7 @@ class SingularityRunner:
                 f"image {image} is not present in the local Docker engine",
                 f"build it first: {rebuild_hint(image)}",
             ) from None
-        return str(found.id), str((found.attrs.get("Config") or {}).get("WorkingDir") or "/")
+        return str(found.id), ImageDefaults.from_docker(found.attrs.get("Config"))
 
     def run(self, request: RunRequest) -> RunResult:
         prepared = prepare_run(request)
@@ -94,22 +97,23 @@ class SingularityRunner:
         if cached is not None:
             # The SIF named by the registered digest was checked against that digest when it was built:
             # run it without asking Docker (faster, and the tag may since point elsewhere).
-            digest, sif, workdir = cached
+            digest, sif, defaults = cached
         else:
-            digest, workdir = self._inspect(request.config.image)
+            digest, defaults = self._inspect(request.config.image)
             check_image_hash(prepared, digest, rebuild_hint(request.config.image))
             sif = build_sif(
                 request.config.image, digest, lambda: self._docker_id(request.config.image), self.sif_dir()
             )
-            _workdir_file(sif).write_text(workdir, encoding="utf-8")
-        command = self._command(prepared, str(sif), workdir)
+            _defaults_file(sif).write_text(defaults.to_json(), encoding="utf-8")
+        command = self._command(prepared, str(sif), defaults)
         exit_code, duration = self._execute(command, prepared)
         return finish_run(prepared, exit_code, duration, digest)
 
-    def _command(self, prepared: PreparedRun, sif: str, workdir: str) -> list[str]:
+    def _command(self, prepared: PreparedRun, sif: str, image: ImageDefaults) -> list[str]:
         from spython.main import Client
 
-        options: list[str] = [*ISOLATION, "--pwd", workdir]
+        argv = prepared.argv(image)  # shm_size: Apptainer shares the host's /dev/shm, as MedPerf's runner does
+        options: list[str] = [*ISOLATION, "--pwd", image.workdir]
         for mount in prepared.mounts:
             if any(c in str(mount.source) for c in ",:"):
                 raise ConfigError(
@@ -117,8 +121,8 @@ class SingularityRunner:
                     "move it to a path without those characters",
                 )
             options += ["--bind", f"{mount.source}:{mount.target}:{'ro' if mount.read_only else 'rw'}"]
-        env = dict(prepared.request.env)
-        gpus = parse_gpus(prepared.request.gpus)
+        env = prepared.environment
+        gpus = parse_gpus(prepared.gpus)
         if gpus is not None:
             options.append("--nv")
             if gpus.device_ids:
@@ -126,7 +130,7 @@ class SingularityRunner:
         for key, value in env.items():
             options += ["--env", f"{key}={value}"]
         base: list[str] = Client._init_command("exec")
-        return [*base, *options, sif, *prepared.command]
+        return [*base, *options, sif, *argv]
 
     def _execute(self, command: list[str], prepared: PreparedRun) -> tuple[int, float]:
         request = prepared.request
@@ -160,19 +164,22 @@ class SingularityRunner:
         return exit_code, duration
 
 
-def _workdir_file(sif: Path) -> Path:
-    return sif.with_suffix(".workdir")
+def _defaults_file(sif: Path) -> Path:
+    return sif.with_suffix(".image.json")
 
 
-def _cached_sif(expected: str | None, root: Path | None = None) -> tuple[str, Path, str] | None:
-    """(digest, SIF, working directory) when the registered digest's SIF and its workdir are in the cache."""
+def _cached_sif(expected: str | None, root: Path | None = None) -> tuple[str, Path, ImageDefaults] | None:
+    """(digest, SIF, the image's defaults) when the registered digest's SIF and its defaults note are cached."""
     if not expected:
         return None
     digest = normalise_digest(expected)
     sif = sif_path(digest, root)
-    workdir = _workdir_file(sif)
-    if sif.is_file() and sif.stat().st_size > 0 and workdir.is_file():
-        return digest, sif, workdir.read_text(encoding="utf-8")
+    note = _defaults_file(sif)
+    if sif.is_file() and sif.stat().st_size > 0 and note.is_file():
+        try:
+            return digest, sif, ImageDefaults.from_json(note.read_text(encoding="utf-8"))
+        except (ValueError, KeyError, TypeError):
+            return None  # unreadable: inspect the image again, which rewrites it
     return None
 
 

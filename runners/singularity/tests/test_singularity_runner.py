@@ -11,6 +11,7 @@ from medperf_singularity.runner import SingularityRunner
 from medperf_singularity.sif import sif_path
 
 from medperf_core.containers.config import ContainerConfig
+from medperf_core.testing.formats_contract import FormatsContract
 from medperf_core.testing.runner_contract import RunnerContract, require_engine
 
 pytestmark = pytest.mark.singularity
@@ -38,8 +39,15 @@ class TestSingularityRunner(RunnerContract):
         built_at = sif.stat().st_mtime_ns
         runner.run(self.request(config, tmp_path, "network"))
         assert sif.stat().st_mtime_ns == built_at
-        # the SIF and its working-directory note, no temp files
-        assert sorted(p.name for p in sif.parent.iterdir()) == [sif.name, sif.with_suffix(".workdir").name]
+        # the SIF and its note of the image's ENTRYPOINT, CMD and working directory, no temp files
+        mine = sorted(p.name for p in sif.parent.iterdir() if p.name.startswith(sif.stem) or p.name.startswith("."))
+        assert mine == sorted([sif.name, sif.with_suffix(".image.json").name])
+
+
+class TestSingularityFormats(FormatsContract):
+    @pytest.fixture
+    def runner(self) -> SingularityRunner:
+        return require_engine(SingularityRunner())
 
 
 def test_the_plugin_registers_singularity_without_importing_spython() -> None:

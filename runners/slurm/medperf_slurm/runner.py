@@ -14,7 +14,7 @@ from types import FrameType
 from medperf_singularity.runner import SingularityRunner
 
 from medperf_core.containers import cancel
-from medperf_core.containers.execution import PreparedRun, fail
+from medperf_core.containers.execution import ImageDefaults, PreparedRun, fail
 from medperf_core.containers.logs import LogSink
 from medperf_core.errors import RunnerError
 from medperf_slurm import slurm
@@ -58,8 +58,8 @@ class SlurmRunner(SingularityRunner):
         cpus = slurm.partition_cpus(self.settings.partition)
         return max(1, cpus // (self.settings.cpus or 1)) if cpus else 1
 
-    def _command(self, prepared: PreparedRun, sif: str, workdir: str) -> list[str]:
-        command = super()._command(prepared, sif, workdir)
+    def _command(self, prepared: PreparedRun, sif: str, image: ImageDefaults) -> list[str]:
+        command = super()._command(prepared, sif, image)
         if self.settings.gpus and "--nv" not in command:
             command.insert(2, "--nv")  # after `singularity exec`
         return command
