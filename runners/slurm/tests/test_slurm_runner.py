@@ -21,6 +21,7 @@ from medperf_slurm.settings import SlurmSettings
 from medperf_core.containers import cancel
 from medperf_core.containers.config import ContainerConfig
 from medperf_core.errors import RunnerError
+from medperf_core.testing.formats_contract import FormatsContract
 from medperf_core.testing.runner_contract import RunnerContract, require_engine
 
 pytestmark = pytest.mark.slurm
@@ -53,6 +54,14 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("timed out waiting")
+
+
+class TestSlurmFormats(FormatsContract):
+    """The Apptainer command (the image's ENTRYPOINT and CMD resolved the same way) inside Slurm jobs."""
+
+    @pytest.fixture
+    def runner(self, shared: Path) -> SlurmRunner:
+        return require_engine(SlurmRunner(SlurmSettings(shared_dir=shared)))
 
 
 class TestSlurmRunner(RunnerContract):
