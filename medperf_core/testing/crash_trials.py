@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 import requests
 
-from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, medperf_command, start_server
+from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, free_port, medperf_command, start_server
 
 SUBMIT = ("dataset", "submit", "--name", "mytestdata", "--description", "crash trial", "--location", "here",
           "--data_path", "medperf_tutorial/sample_raw_data/images", "--labels_path",
@@ -84,9 +84,11 @@ class Template:
         self.server_home = root / "server-home"
         self.durations: dict[str, float] = {}
         live_data, live_home = root / "live" / "server-data", root / "live" / "home"
-        _must(medperf(self.server_home, self.work, "server", "seed", "--demo", "data", "--data-dir", str(live_data)),
-              "server seed")
-        server = start_server(live_data, env={"MEDPERF_HOME": str(self.server_home)})
+        # The seeded files are published under the server's URL: every server of these trials uses this one port.
+        self.port = free_port()
+        _must(medperf(self.server_home, self.work, "server", "seed", "--demo", "data", "--data-dir", str(live_data),
+                      "--public-url", f"http://127.0.0.1:{self.port}"), "server seed")
+        server = start_server(live_data, port=self.port, env={"MEDPERF_HOME": str(self.server_home)})
         try:
             for args in (("profile", "set", "--server", server.url), *((("profile", "set", "--platform", platform),)
                          if platform != "docker" else ()), ("tutorial", "setup", "data"),
@@ -111,7 +113,7 @@ class Template:
             server.stop()
 
     def _snapshot(self, name: str, server: ServerProcess, data: Path, home: Path) -> ServerProcess:
-        port = int(server.url.rsplit(":", 1)[1])
+        port = self.port
         server.stop()  # a consistent copy of the database: nothing writes while it is copied
         shutil.copytree(data, self.root / "stages" / name / "server-data")
         shutil.copytree(home, self.root / "stages" / name / "home")
@@ -127,7 +129,7 @@ class Template:
         if mode == "commit":
             env["MEDPERF_SERVER_COMMIT_DELAY"] = str(COMMIT_DELAY_S)
         trial = Trial(command, mode)
-        server = start_server(data, env=env)
+        server = start_server(data, port=self.port, env=env)
         try:
             _must(medperf(home, self.work, "profile", "set", "--server", server.url), "profile set")
             self._kill_during(trial, home, args, data, rng)
