@@ -178,9 +178,48 @@ def run_life(t: Life) -> None:
     check_events(t)
 
 
+def page_shows_the_ranking(t: Life, tmp_path: Path) -> None:
+    """After the whole life, the benchmark's page ranks both models with the submitted figures (issue 15), for the
+    committee; the data owner, signed in on the page, sees only their own site."""
+    import os
+
+    from selenium.webdriver.common.by import By
+
+    from medperf_core.testing import browser
+
+    why = browser.missing()
+    if why and os.environ.get("CI"):
+        pytest.fail(why)
+    if why:
+        pytest.skip(why)
+    submitted = {m: t.get("bo", f"/results/{i}/")["results"] for i, m in ((1, 4), (2, 2))}
+    ranked = sorted(submitted, key=lambda m: -submitted[m]["accuracy"])
+    board = t.get("bo", "/benchmarks/1/leaderboard/")
+    assert [r["model"] for r in board["rows"]] == ranked
+    for row in board["rows"]:
+        assert row["pooled"]["accuracy"]["value"] == submitted[row["model"]]["accuracy"]
+        assert (row["pooled"]["accuracy"]["sites"], row["pooled"]["accuracy"]["cases"]) == (1, 40)
+    driver = browser.start(tmp_path / "chromium-profile")
+    try:
+        for user, rows_expected in (("testbo", ranked), ("testdo", ranked)):
+            driver.delete_all_cookies()
+            driver.get(f"{t.url}/ui/benchmarks/1")
+            browser.click_and_wait(driver, driver.find_element(By.ID, f"login-{user}"))
+            rows = driver.find_elements(By.CSS_SELECTOR, "#leaderboard tbody tr")
+            assert [int(r.get_attribute("data-model")) for r in rows] == rows_expected, user
+            per_site = driver.find_elements(By.CSS_SELECTOR, "#per-site tbody tr")
+            sites = [tr.get_attribute("data-dataset") for tr in per_site]
+            assert set(sites) == {"1"} and len(sites) == 2, (user, sites)  # one site, both models
+            browser.full_page_screenshot(driver, tmp_path / "screenshots" / f"whole-life-{user}.png")
+    finally:
+        driver.quit()
+
+
 @pytest.mark.docker
-def test_the_whole_life_on_docker(life_factory: Any) -> None:
-    run_life(life_factory())
+def test_the_whole_life_on_docker(life_factory: Any, tmp_path: Path) -> None:
+    life = life_factory()
+    run_life(life)
+    page_shows_the_ranking(life, tmp_path)
 
 
 @pytest.mark.singularity
