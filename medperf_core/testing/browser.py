@@ -56,9 +56,16 @@ def full_page_screenshot(driver: Any, path: Path) -> Path:
 
 def click_and_wait(driver: Any, element: Any, timeout: float = 20) -> None:
     """Click what leads to a new page and wait until that page has loaded (the old one's elements went stale)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def gone(_driver: Any) -> bool:
+        try:
+            return bool(expected_conditions.staleness_of(element)(_driver))
+        except WebDriverException:  # Chromium may say "node does not belong to the document": the page moved on
+            return True
+
     element.click()
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(element))
+    WebDriverWait(driver, timeout).until(gone)
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")

