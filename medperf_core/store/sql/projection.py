@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from medperf_core.domain.events import DomainEvent
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.sql.dialect import SQLITE, Dialect, Session
 
 BOOKKEEPING = "_projections"
+S = TypeVar("S", bound=Session)  # the session its `apply` writes to (sqlite-utils' Database for the client's tables)
 
 
 def table_rows(dialect: Dialect, session: Session, table: str) -> list[tuple[Any, ...]]:
@@ -23,8 +24,9 @@ def table_rows(dialect: Dialect, session: Session, table: str) -> list[tuple[Any
     )
 
 
-class SqlProjection:
-    """Subclasses set name, version, tables, `schema()` (CREATE statements) and `apply`; `dialect` says where."""
+class SqlProjection(Generic[S]):
+    """Subclasses set name, version, tables, `schema()` (CREATE statements) or `create()`, and `apply`;
+    `dialect` says where."""
 
     name: str = ""
     version: int = 1
@@ -36,17 +38,21 @@ class SqlProjection:
     def schema(self) -> Sequence[str]:
         raise NotImplementedError
 
-    def built_version(self, session: Session) -> int | None:
+    def built_version(self, session: S) -> int | None:
         if not self.dialect.table_exists(session, BOOKKEEPING):
             return None
         row = session.execute(f'SELECT version FROM "{BOOKKEEPING}" WHERE name = ?', [self.name]).fetchone()
         return None if row is None else int(row[0])
 
-    def reset(self, session: Session) -> None:
-        for table in self.tables:
-            session.execute(f'DROP TABLE IF EXISTS "{table}"')
+    def create(self, session: S) -> None:
+        """Create the (dropped) tables: by default the statements of `schema()`."""
         for statement in self.schema():
             session.execute(statement)
+
+    def reset(self, session: S) -> None:
+        for table in self.tables:
+            session.execute(f'DROP TABLE IF EXISTS "{table}"')
+        self.create(session)
         session.execute(f'CREATE TABLE IF NOT EXISTS "{BOOKKEEPING}" (name TEXT PRIMARY KEY, version INTEGER)')
         session.execute(
             f'INSERT INTO "{BOOKKEEPING}" (name, version) VALUES (?, ?) '
@@ -54,8 +60,8 @@ class SqlProjection:
             [self.name, self.version],
         )
 
-    def apply(self, session: Session, event: DomainEvent, stored: StoredEvent) -> None:
+    def apply(self, session: S, event: DomainEvent, stored: StoredEvent) -> None:
         raise NotImplementedError
 
-    def snapshot(self, session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    def snapshot(self, session: S) -> dict[str, list[tuple[Any, ...]]]:
         return {table: table_rows(self.dialect, session, table) for table in self.tables}

@@ -237,7 +237,7 @@ _HANDLERS: dict[type[ev.DomainEvent], Handler] = {
 }
 
 
-class ServerTables(SqlProjection):
+class ServerTables(SqlProjection[Session]):
     """Every server table; times come from `stored.recorded_at` only. The same SQL for every dialect."""
 
     name = "server"
