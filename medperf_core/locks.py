@@ -28,6 +28,23 @@ def _holder(path: Path) -> str:
     return f"process {info.get('pid')} (`{info.get('command', 'medperf')}`, since {started})"
 
 
+def held_by(storage: Path, name: str) -> str | None:
+    """Who holds `name` now (as in the refusal message), or None when it is free; takes nothing."""
+    path = storage / "locks" / f"{name}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _holder(path)
+        return None
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def command_lock(storage: Path, name: str, what: str) -> Iterator[None]:
     """Hold `name` while inside; ConflictError naming the holder when another process holds it."""

@@ -45,6 +45,11 @@ def cleanup(
     from medperf_core.services import storage
 
     entries = storage.removable(storage.scan(used_images=_used_images() if sif else None), sif=sif)
+    busy = [(e, holder) for e in entries if (holder := storage.in_use(e))]
+    for entry, holder in busy:  # a preparation or run is writing there: its `*.partial` is not a leftover
+        typer.echo(f"Left alone: {entry.path} (dataset {entry.guard[1] if entry.guard else ''} is in use by "
+                   f"{holder})")
+    entries = [e for e in entries if all(e is not b for b, _ in busy)]
     if not entries:
         typer.echo("Nothing to remove.")
         return

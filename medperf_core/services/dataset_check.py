@@ -9,7 +9,7 @@ import attrs
 
 from medperf_core.domain import events as ev
 from medperf_core.services.client import Client
-from medperf_core.services.datasets import dataset_folder, local_dataset, stream
+from medperf_core.services.datasets import dataset_folder, dataset_lock, local_dataset, stream
 from medperf_core.services.hashing import Progress, folders_hash
 
 UNCHANGED, CHANGED, MISSING, NOT_PREPARED = "unchanged", "changed", "missing", "not prepared"
@@ -75,7 +75,13 @@ def _redo(dataset_id: int, row: dict[str, Any], what: str) -> str:
 
 def check(client: Client, dataset_id: int, *, progress: Progress | None = None) -> list[PartCheck]:
     """Both parts, compared with the server's `input_data_hash` and `generated_uid`; records the outcome in the
-    client's log (`dataset.checked`)."""
+    client's log (`dataset.checked`). One command at a time on the dataset: not while it is being prepared."""
+    local_dataset(client, dataset_id)
+    with dataset_lock(client, dataset_id):
+        return _check(client, dataset_id, progress)
+
+
+def _check(client: Client, dataset_id: int, progress: Progress | None) -> list[PartCheck]:
     row = local_dataset(client, dataset_id)
     server = client.backend.get_dataset(dataset_id)
     expected_prepared = str(server.get("generated_uid") or row.get("generated_uid") or "")

@@ -31,7 +31,7 @@ from medperf_core.domain import datasets as dataset_machine
 from medperf_core.domain import events as ev
 from medperf_core.errors import ConflictError, IntegrityError, UserError
 from medperf_core.services.client import Client
-from medperf_core.services.datasets import dataset_folder, local_dataset, stream
+from medperf_core.services.datasets import dataset_folder, dataset_lock, local_dataset, stream
 from medperf_core.services.hashing import Progress, file_hash, folders_hash
 from medperf_core.store.canonical import GENESIS_HASH, event_hash
 from medperf_core.store.mapper import to_domain_event
@@ -56,7 +56,14 @@ def _files(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
 
 
 def export(client: Client, dataset_id: int, output: Path, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Write the archive (to a temporary name, renamed when complete); returns its manifest."""
+    """Write the archive (to a temporary name, renamed when complete); returns its manifest. Holds the dataset's
+    lock, so no preparation or run changes its folders meanwhile."""
+    local_dataset(client, dataset_id)
+    with dataset_lock(client, dataset_id):
+        return _export(client, dataset_id, output, progress)
+
+
+def _export(client: Client, dataset_id: int, output: Path, progress: Progress | None) -> dict[str, Any]:
     row = local_dataset(client, dataset_id)
     folder = dataset_folder(client, dataset_id)
     if row["state"] == "registered" or not (folder / "data").is_dir():
@@ -224,36 +231,44 @@ def import_archive(client: Client, archive: Path, *, raw_dataset_path: Path | No
         _check_files(archive, root, manifest, progress)
         stored = _check_chain(archive, root, manifest)
         dataset_id = int(manifest["dataset_id"])
-        history = [to_domain_event(s) for s in stored]  # every event is one this medperf knows
-        own = stream(dataset_id)
-        current = dataset_machine.fold(e for s, e in zip(stored, history, strict=True) if s.stream == own)
-        if current is None:
-            raise _damaged(archive, "events.jsonl", f"no registration of dataset {dataset_id}")
-        if current.state is dataset_machine.DatasetState.REGISTERED or \
-                folders_hash([root / "dataset" / "data", root / "dataset" / "labels"]) != current.generated_uid:
-            raise _damaged(archive, "dataset/", "the prepared data does not hash to the dataset's prepared hash")
-        data_path, labels_path = _raw_paths(raw_dataset_path, manifest)
-        targets = {root / "dataset": dataset_folder(client, dataset_id)}
-        targets.update({root / "executions" / uid: client.storage / "executions" / uid
-                        for uid in manifest["executions"]})
-        _refuse_existing(client, dataset_id, stored, targets)
-        source = {"archive_sha256": archive_sha, "server": manifest["server"],
-                  "exported_by": manifest["exported_by"], "exported_at": manifest["exported_at"],
-                  "log_head": manifest["log_head"]}
-        appends = _appends(stored, source)
-        appends[stream(dataset_id)].append(ev.DatasetImported(
-            dataset_id=dataset_id, source=source, data_path=data_path, labels_path=labels_path))
-        moved: list[Path] = []
-        try:
-            for source_folder, target in targets.items():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source_folder.rename(target)
-                moved.append(target)
-            client.store.append_all([Append(name, 0, events) for name, events in appends.items()], client.actor)
-        except BaseException:
-            for target in moved:
-                shutil.rmtree(target, ignore_errors=True)
-            raise
+        with dataset_lock(client, dataset_id):  # two imports of one dataset at once: one adopts it
+            return _adopt(client, archive, archive_sha, root, manifest, stored, raw_dataset_path)
+
+
+def _adopt(client: Client, archive: Path, archive_sha: str, root: Path, manifest: dict[str, Any],
+           stored: list[StoredEvent], raw_dataset_path: Path | None) -> dict[str, Any]:
+    """Checked files and chain: check the prepared data and the raw folders, then move and append at once."""
+    dataset_id = int(manifest["dataset_id"])
+    history = [to_domain_event(s) for s in stored]  # every event is one this medperf knows
+    own = stream(dataset_id)
+    current = dataset_machine.fold(e for s, e in zip(stored, history, strict=True) if s.stream == own)
+    if current is None:
+        raise _damaged(archive, "events.jsonl", f"no registration of dataset {dataset_id}")
+    if current.state is dataset_machine.DatasetState.REGISTERED or \
+            folders_hash([root / "dataset" / "data", root / "dataset" / "labels"]) != current.generated_uid:
+        raise _damaged(archive, "dataset/", "the prepared data does not hash to the dataset's prepared hash")
+    data_path, labels_path = _raw_paths(raw_dataset_path, manifest)
+    targets = {root / "dataset": dataset_folder(client, dataset_id)}
+    targets.update({root / "executions" / uid: client.storage / "executions" / uid
+                    for uid in manifest["executions"]})
+    _refuse_existing(client, dataset_id, stored, targets)
+    source = {"archive_sha256": archive_sha, "server": manifest["server"],
+              "exported_by": manifest["exported_by"], "exported_at": manifest["exported_at"],
+              "log_head": manifest["log_head"]}
+    appends = _appends(stored, source)
+    appends[stream(dataset_id)].append(ev.DatasetImported(
+        dataset_id=dataset_id, source=source, data_path=data_path, labels_path=labels_path))
+    moved: list[Path] = []
+    try:
+        for source_folder, target in targets.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source_folder.rename(target)
+            moved.append(target)
+        client.store.append_all([Append(name, 0, events) for name, events in appends.items()], client.actor)
+    except BaseException:
+        for target in moved:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     return {"dataset_id": dataset_id, "state": str(current.state), "executions": manifest["executions"],
             "events": len(stored), "raw_data": data_path is not None, "source": source}
 

@@ -40,6 +40,9 @@ class Entry:
     status: str = "kept"
     note: str = ""
     profile: str = ""
+    # The dataset whose command lock guards this entry (a prepare or run may be writing it): its profile's
+    # storage and the dataset id; None for what no dataset command writes.
+    guard: tuple[Path, str] | None = None
 
     @property
     def removable(self) -> bool:
@@ -95,8 +98,10 @@ def _temporary_under(folder: Path, kind: str, profile: str, depth: int = 3) -> l
     return found
 
 
-def _known(profile_name: str, storage: Path, store_url: str | None) -> tuple[set[str], dict[str, str]] | None:
-    """The dataset ids and execution uids (with their state) this profile's log knows; None without a log."""
+def _known(profile_name: str, storage: Path,
+           store_url: str | None) -> tuple[set[str], dict[str, str], dict[str, str]] | None:
+    """The dataset ids, execution uids (with their state, and their dataset) this profile's log knows; None
+    without a log."""
     if store_url is None and not (storage / "events.db").exists():
         return None
     from medperf_core.client_store import client_store_path
@@ -105,20 +110,28 @@ def _known(profile_name: str, storage: Path, store_url: str | None) -> tuple[set
     opened = open_client_storage(store_url or client_store_path(storage))
     try:
         datasets = {str(row["dataset_id"]) for row in opened.reads.datasets()}
-        executions = {str(row["uid"]): str(row["state"]) for row in opened.reads.executions()}
+        rows = opened.reads.executions()
     finally:
         opened.store.close()
-    return datasets, executions
+    return datasets, {str(r["uid"]): str(r["state"]) for r in rows}, {str(r["uid"]): str(r["dataset"]) for r in rows}
 
 
 def profile_entries(name: str, storage: Path, store_url: str | None, registered: bool = True) -> list[Entry]:
     entries: list[Entry] = []
     known = _known(name, storage, store_url)
-    datasets, executions = known if known is not None else (set(), {})
+    datasets, executions, execution_dataset = known if known is not None else (set(), {}, {})
+
+    def guard(path: Path) -> tuple[Path, str] | None:
+        parts = path.relative_to(storage).parts
+        if len(parts) >= 2 and parts[0] == "datasets":
+            return storage, parts[1]
+        if len(parts) >= 2 and parts[0] == "executions" and parts[1] in execution_dataset:
+            return storage, execution_dataset[parts[1]]
+        return None
 
     def add(kind: str, label: str, path: Path, status: str = "kept", note: str = "") -> None:
         entries.append(Entry(kind=kind, name=label, path=path, size=size_of(path), status=status, note=note,
-                             profile=name))
+                             profile=name, guard=guard(path)))
 
     for path in _children(storage):
         if path.name in _LOG_FILES:
@@ -163,7 +176,7 @@ def profile_entries(name: str, storage: Path, store_url: str | None, registered:
         entries.insert(0, Entry(kind="event log", name="events.db", path=storage / "events.db", size=log_size,
                                 note="this machine's history", profile=name))
     orphaned = [e.path for e in entries if e.status == "orphaned"]
-    entries += [e for e in _temporary_under(storage, "temporary", name)
+    entries += [attrs.evolve(e, guard=guard(e.path)) for e in _temporary_under(storage, "temporary", name)
                 if not any(e.path.is_relative_to(p) for p in orphaned)]
     if not registered:
         entries = [attrs.evolve(e, note=(e.note + "; " if e.note else "") + "profile deleted") for e in entries]
@@ -224,17 +237,43 @@ def removable(entries: Iterable[Entry], *, sif: bool = False) -> list[Entry]:
             if e.status in ("temporary", "orphaned") or (sif and e.kind == "sif" and e.status == "unused")]
 
 
+def in_use(entry: Entry) -> str | None:
+    """Who holds the lock of the dataset this entry belongs to ("process N (`medperf …`, since …)"), or None."""
+    from medperf_core.locks import held_by
+
+    if entry.guard is None:
+        return None
+    storage, dataset = entry.guard
+    return held_by(storage, f"dataset-{dataset}")
+
+
 def remove(entries: Iterable[Entry], say: Callable[[str], None] = print) -> int:
-    """Delete the entries; returns the bytes freed. A path already gone counts as removed."""
+    """Delete the entries, each under its dataset's lock (an entry whose dataset another command holds is left
+    alone, with a line naming that command); returns the bytes freed. A path already gone counts as removed."""
+    from medperf_core.errors import ConflictError
+    from medperf_core.locks import command_lock
+
     freed = 0
     for entry in entries:
-        try:
-            if entry.path.is_dir() and not entry.path.is_symlink():
-                shutil.rmtree(entry.path)
-            else:
-                entry.path.unlink(missing_ok=True)
-        except FileNotFoundError:
+        if entry.guard is None:
+            freed += _remove_one(entry, say)
             continue
-        freed += entry.size
-        say(f"removed {entry.path} ({human(entry.size)})")
+        storage, dataset = entry.guard
+        try:
+            with command_lock(storage, f"dataset-{dataset}", f"dataset {dataset}"):
+                freed += _remove_one(entry, say)
+        except ConflictError as e:
+            say(f"left {entry.path}: {e.message}")
     return freed
+
+
+def _remove_one(entry: Entry, say: Callable[[str], None]) -> int:
+    try:
+        if entry.path.is_dir() and not entry.path.is_symlink():
+            shutil.rmtree(entry.path)
+        else:
+            entry.path.unlink(missing_ok=True)
+    except FileNotFoundError:
+        return 0
+    say(f"removed {entry.path} ({human(entry.size)})")
+    return entry.size

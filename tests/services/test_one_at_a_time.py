@@ -7,16 +7,19 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import attrs
 import pytest
 from _owner_world import World
-from test_data_owner import submit
+from test_data_owner import prepared, submit
 
+from medperf_core import locks
 from medperf_core.cli.main import run as medperf
 from medperf_core.errors import ConflictError
 from medperf_core.profiles import Profile, ProfileStore
-from medperf_core.services import datasets
+from medperf_core.services import dataset_check, dataset_transfer, datasets, storage
+from medperf_core.services.client import Client
 from medperf_core.services.tasks import DEFAULT_TIMEOUT_S, task_timeout
 
 
@@ -68,3 +71,65 @@ def test_the_container_timeout_is_generous_by_default_and_none_is_explicit() -> 
     assert task_timeout(ProfileStore().active()) is None
     assert medperf(["profile", "set", "--container-timeout", "-3"]) != 0
     assert os.environ.get("MEDPERF_HOME")
+
+
+def test_check_export_and_import_are_refused_while_another_process_holds_the_dataset(
+        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dataset = prepared(world)
+    archive = tmp_path / "moving.tar"
+    other = hold(str(world.client.storage), datasets.stream(dataset))
+    try:
+        before = world.events(datasets.stream(dataset))
+        with pytest.raises(ConflictError, match=f"dataset {dataset} is in use by process {other.pid}"):
+            dataset_check.check(world.client, dataset)
+        with pytest.raises(ConflictError, match=f"dataset {dataset} is in use by process {other.pid}"):
+            dataset_transfer.export(world.client, dataset, archive)
+        assert not archive.exists() and world.events(datasets.stream(dataset)) == before
+    finally:
+        other.kill()
+        other.wait()
+    dataset_transfer.export(world.client, dataset, archive)
+
+    # the new machine: an import while another process holds that dataset there adopts nothing
+    monkeypatch.setenv("MEDPERF_HOME", str(tmp_path / "new-home"))
+    profiles = ProfileStore()
+    profiles.save(attrs.evolve(world.client.profile, name="site"))
+    profiles.activate("site")
+    with Client(profiles.active()) as second:
+        other = hold(str(second.storage), datasets.stream(dataset))
+        try:
+            with pytest.raises(ConflictError, match=f"in use by process {other.pid}"):
+                dataset_transfer.import_archive(second, archive)
+            assert list(second.store.read_all()) == [] and not (second.storage / "datasets").exists()
+        finally:
+            other.kill()
+            other.wait()
+        assert dataset_transfer.import_archive(second, archive)["dataset_id"] == dataset
+
+
+def test_cleanup_leaves_what_a_running_preparation_writes(world: World,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = submit(world)
+    partial = world.client.storage / "datasets" / str(dataset) / "data.partial"
+    partial.mkdir(parents=True)  # what a preparation writes while its container runs
+    (partial / "case1.txt").write_text("0.2")
+    other = hold(str(world.client.storage), datasets.stream(dataset))
+    try:
+        capsys.readouterr()
+        assert medperf(["storage", "cleanup", "-y"]) == 0
+        out = capsys.readouterr().out
+        assert f"Left alone: {partial} (dataset {dataset} is in use by process {other.pid}" in out
+        assert (partial / "case1.txt").is_file()
+        # the lock taken between the listing and the removal: the entry is still left, naming the holder
+        said: list[str] = []
+        entries = [e for e in storage.removable(storage.scan()) if e.path == partial]
+        assert storage.remove(entries, say=said.append) == 0
+        holder = locks.held_by(world.client.storage, datasets.stream(dataset))
+        assert holder and f"process {other.pid}" in holder
+        assert said == [f"left {partial}: dataset {dataset} is in use by {holder}"]
+        assert partial.is_dir()
+    finally:
+        other.kill()
+        other.wait()
+    assert medperf(["storage", "cleanup", "-y"]) == 0
+    assert not partial.exists()
