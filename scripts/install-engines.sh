@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs and starts the Docker engine, installs a portable Apptainer and starts a one-node Slurm cluster
-# (Debian's slurm-wlm and munge) on Debian 12, as root; also Chromium and its driver for the pages' browser tests.
+# Installs and starts the Docker engine and a local image registry (Debian's docker-registry on $REGISTRY_ADDR),
+# installs a portable Apptainer and starts a one-node Slurm cluster (Debian's slurm-wlm and munge) on Debian 12,
+# as root; also Chromium and its driver for the pages' browser tests.
 # Idempotent: every step checks whether it is already done. Users with their own engines never need this.
 set -euo pipefail
 
 APPTAINER_PREFIX="${APPTAINER_PREFIX:-/opt/apptainer}"
 SID_MIRROR="${SID_MIRROR:-}"
+REGISTRY_ADDR="${REGISTRY_ADDR:-127.0.0.1:5000}"
+REGISTRY_CONFIG=/etc/docker/registry/medperf.yml
 
 log() { printf '[install-engines] %s\n' "$*" >&2; }
 
@@ -63,6 +66,57 @@ start_docker() {
   done
   echo "dockerd did not come up within 60 s; see /var/log/dockerd.log" >&2
   tail -n 20 /var/log/dockerd.log >&2 || true
+  exit 1
+}
+
+# The tutorial images live in a real registry (MedPerf's client always pulls): Debian's docker-registry, plain HTTP
+# on loopback only, no auth. Docker (and, with --nohttps, Apptainer) accept plain HTTP for localhost/127.0.0.0/8.
+registry_up() { curl -fsS -m 3 -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; }
+
+start_registry() {
+  apt_install docker-registry curl
+  if ! [ -f "$REGISTRY_CONFIG" ] || ! grep -qxF "  addr: $REGISTRY_ADDR" "$REGISTRY_CONFIG"; then
+    # The package's own config.yml asks for htpasswd auth and listens on every interface: ours does neither.
+    cat > "$REGISTRY_CONFIG" <<CONF
+# medperf: the local registry of the tutorial images (written by scripts/install-engines.sh)
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: /var/lib/docker-registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+  headers:
+    X-Content-Type-Options: [nosniff]
+CONF
+    log "wrote $REGISTRY_CONFIG"
+  fi
+  if registry_up; then log "registry already serving on $REGISTRY_ADDR"; return 0; fi
+  if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+    mkdir -p /etc/systemd/system/docker-registry.service.d
+    printf '[Service]\nExecStart=\nExecStart=/usr/bin/docker-registry serve %s\n' "$REGISTRY_CONFIG" \
+      > /etc/systemd/system/docker-registry.service.d/medperf.conf
+    systemctl daemon-reload
+    systemctl enable docker-registry >/dev/null 2>&1 || true
+    systemctl restart docker-registry
+  else
+    local pidfile=/run/docker-registry.pid
+    if pid_alive "$pidfile"; then kill "$(cat "$pidfile")" 2>/dev/null || true; sleep 1; fi
+    rm -f "$pidfile"
+    log "starting docker-registry on $REGISTRY_ADDR"
+    start-stop-daemon --start --background --no-close --chuid docker-registry --make-pidfile \
+      --pidfile "$pidfile" --exec /usr/bin/docker-registry -- serve "$REGISTRY_CONFIG" \
+      >>/var/log/docker-registry.log 2>&1
+  fi
+  for _ in $(seq 1 30); do
+    if registry_up; then log "registry is up: http://$REGISTRY_ADDR/v2/"; return 0; fi
+    sleep 1
+  done
+  echo "the registry did not answer on http://$REGISTRY_ADDR/v2/ within 30 s; see /var/log/docker-registry.log" >&2
+  tail -n 20 /var/log/docker-registry.log >&2 || true
   exit 1
 }
 
@@ -185,6 +239,7 @@ install_browser() {
 
 install_docker
 start_docker
+start_registry
 install_browser
 install_apptainer
 configure_apptainer

@@ -1,9 +1,11 @@
-"""The Docker runner: no network, read-only inputs, the caller's uid, a timeout, logs to a file, no pulls."""
+"""The Docker runner: no network, read-only inputs, the caller's uid, a timeout, logs to a file; an image missing
+locally is pulled (by digest when the config pins one) and then checked against the registered digest."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from medperf_core.containers.execution import (
 from medperf_core.containers.gpus import parse_gpus
 from medperf_core.containers.leftovers import LABEL_OWNER, owner, owner_alive
 from medperf_core.containers.logs import LogSink
+from medperf_core.containers.registry import parse_image, pull_error
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
 from medperf_core.errors import EngineUnavailableError, RunnerError
 
@@ -30,9 +33,41 @@ _JOIN_LOGS_S = 10.0
 
 def rebuild_hint(image: str) -> str:
     return (
-        f"rebuild it with `docker build -t {image} <its folder>` (tutorial images: "
-        "scripts/build-tutorial-images.sh); medperf never pulls images"
+        f"pull it again (`docker rmi {image}`, then run again) or rebuild it with `docker build -t {image} "
+        "<its folder>` (tutorial images: scripts/build-tutorial-images.sh)"
     )
+
+
+def _layer_note(event: dict[str, Any], done: set[str]) -> str | None:
+    """One line when a layer is finished (downloaded or already here), for the pull's progress on stderr."""
+    status, layer = str(event.get("status", "")), str(event.get("id", ""))
+    if layer and layer not in done and status in ("Pull complete", "Already exists"):
+        done.add(layer)
+        return f"  layer {layer}: {status.lower()}"
+    return None
+
+
+def pull(client: docker.DockerClient, image: str) -> None:
+    """`docker pull image` through the SDK, a line per finished layer on stderr; RunnerError naming the image, the
+    registry and the fix when it fails."""
+    import docker
+
+    ref = parse_image(image)
+    build = f"build it: `docker build -t {image} ...`"
+    sys.stderr.write(f"pulling {image} from {ref.host} …\n")
+    started = time.monotonic()
+    done: set[str] = set()
+    try:
+        for event in client.api.pull(ref.name, tag=ref.reference, stream=True, decode=True):
+            if "error" in event:
+                raise pull_error(image, str(event["error"]), local_hint=build)
+            if note := _layer_note(event, done):
+                sys.stderr.write(note + "\n")
+    except docker.errors.APIError as e:
+        raise pull_error(image, str(e.explanation or e), local_hint=build) from None
+    except docker.errors.DockerException as e:
+        raise pull_error(image, str(e)) from None
+    sys.stderr.write(f"pulled {image} in {time.monotonic() - started:.1f} s\n")
 
 
 def remove_leftovers(client: docker.DockerClient) -> list[str]:
@@ -84,17 +119,20 @@ class DockerRunner:
         return self._inspect(config.image)[0]
 
     def _inspect(self, image: str) -> tuple[str, ImageDefaults]:
-        """The local image's id and what it runs by default (its ENTRYPOINT, CMD and working directory)."""
+        """The local image's id and what it runs by default (its ENTRYPOINT, CMD and working directory); an image
+        missing locally is pulled first."""
         import docker
 
+        client = self._docker()
         try:
-            found = self._docker().images.get(image)
+            try:
+                found = client.images.get(image)
+            except docker.errors.ImageNotFound:
+                pull(client, image)
+                found = client.images.get(image)
             return str(found.id), ImageDefaults.from_docker(found.attrs.get("Config"))
         except docker.errors.ImageNotFound:
-            raise RunnerError(
-                f"image {image} is not present in the local Docker engine",
-                f"build it first: {rebuild_hint(image)}",
-            ) from None
+            raise pull_error(image, "the engine reports the pull done but has no such image") from None
         except docker.errors.APIError as e:
             raise RunnerError(f"cannot inspect image {image}: {e.explanation or e}", rebuild_hint(image)) from e
 

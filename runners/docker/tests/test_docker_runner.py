@@ -7,15 +7,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from medperf_docker.runner import DockerRunner
 
-from medperf_core.containers.config import ContainerConfig
-from medperf_core.errors import ContainerFailedError, RunnerError
+from medperf_core.containers.config import ContainerConfig, loads_container_config
+from medperf_core.errors import ContainerFailedError, IntegrityError, RunnerError
 from medperf_core.testing.formats_contract import MODEL, FormatsContract
-from medperf_core.testing.runner_contract import RunnerContract, require_engine
+from medperf_core.testing.registry import REGISTRY, PushedImage, present_locally, push_unique_image, require_registry
+from medperf_core.testing.runner_contract import CONTRACT_CONFIG, WRONG_DIGEST, RunnerContract, require_engine
 
 pytestmark = pytest.mark.docker
 
@@ -68,13 +70,64 @@ class TestDockerRunner(RunnerContract):
         DockerRunner().check_available()
         assert _containers_for("sleep") == []
 
-    def test_a_missing_image_says_to_build_it_and_never_pulls(
+    def test_a_missing_image_that_no_registry_has_says_to_build_it(
         self, runner: DockerRunner, config: ContainerConfig, tmp_path: Path
     ) -> None:
         missing = ContainerConfig(image="medperf-testing/not-built:0", tasks=config.tasks)
-        with pytest.raises(RunnerError, match="not present") as info:
+        pulled_from_hub = r"not present locally and pulling it from the registry docker\.io"
+        with pytest.raises(RunnerError, match=pulled_from_hub) as info:
             runner.run(self.request(missing, tmp_path, "network"))
         assert info.value.hint and "build" in info.value.hint
+
+
+class TestDockerPulls:
+    """An image missing locally is pulled from the local registry by digest, then checked as today."""
+
+    @pytest.fixture
+    def runner(self) -> DockerRunner:
+        return require_engine(DockerRunner())
+
+    @pytest.fixture
+    def pushed(self, runner: DockerRunner) -> Iterator[PushedImage]:
+        image = push_unique_image(require_registry())
+        yield image
+        image.remove()
+
+    def _config(self, image: str) -> ContainerConfig:
+        return loads_container_config(CONTRACT_CONFIG.format(image=image))
+
+    def test_an_image_missing_locally_is_pulled_by_digest_and_its_id_checked(
+        self, runner: DockerRunner, pushed: PushedImage, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        assert not present_locally(pushed.image_id)
+        request = RunnerContract().request(
+            self._config(pushed.reference), tmp_path, "network", expected_image_hash=pushed.image_id[7:]
+        )
+        result = runner.run(request)
+        assert result.image_hash == pushed.image_id and present_locally(pushed.reference)
+        err = capfd.readouterr().err
+        assert f"pulling {pushed.reference} from {REGISTRY}" in err and "pull complete" in err, err
+        assert (tmp_path / "out" / "network" / "output_path" / "ifaces.txt").read_text().split() == ["lo"]
+
+    def test_a_pulled_image_with_another_digest_is_refused(
+        self, runner: DockerRunner, pushed: PushedImage, tmp_path: Path
+    ) -> None:
+        request = RunnerContract().request(
+            self._config(pushed.reference), tmp_path, "network", expected_image_hash=WRONG_DIGEST
+        )
+        with pytest.raises(IntegrityError, match=f"has digest {pushed.image_id}"):
+            runner.run(request)
+        assert not (tmp_path / "logs" / "network.log").exists()
+
+    def test_a_failed_pull_names_the_image_the_registry_and_the_fix(
+        self, runner: DockerRunner, tmp_path: Path
+    ) -> None:
+        image = f"{require_registry()}/medperf-test/never-pushed@sha256:{'1' * 64}"
+        with pytest.raises(RunnerError) as info:
+            runner.run(RunnerContract().request(self._config(image), tmp_path, "network"))
+        message = info.value.one_line()
+        assert f"image {image} is not present locally and pulling it from the registry {REGISTRY} failed" in message
+        assert "install-engines.sh" in message
 
 
 class TestDockerFormats(FormatsContract):

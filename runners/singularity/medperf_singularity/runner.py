@@ -24,16 +24,20 @@ from medperf_core.containers.execution import (
 from medperf_core.containers.gpus import parse_gpus
 from medperf_core.containers.leftovers import ENV_OWNER, orphaned_processes, owner
 from medperf_core.containers.logs import LogSink
+from medperf_core.containers.registry import image_config
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
-from medperf_core.errors import ConfigError, EngineUnavailableError, RunnerError
-from medperf_singularity.sif import build_sif, docker_client, sif_path
+from medperf_core.errors import ConfigError, EngineUnavailableError
+from medperf_singularity.sif import ImageSource, build_sif, docker_client, sif_path
 
 ISOLATION = ("--containall", "--no-home", "--net", "--network", "none")
 _KILL_GRACE_S = 5.0
 
 
 def rebuild_hint(image: str) -> str:
-    return f"rebuild it with `docker build -t {image} <its folder>`; medperf builds the SIF from it again"
+    return (
+        f"rebuild it with `docker build -t {image} <its folder>` (or, for an image from a registry, push the "
+        "registered one there again); medperf builds the SIF from it again"
+    )
 
 
 class SingularityRunner:
@@ -69,27 +73,27 @@ class SingularityRunner:
 
     def image_hash(self, config: ContainerConfig) -> str:
         """The Docker image id the SIF is built from; the SIF is built (once) here so runs start fast."""
-        digest = self._docker_id(config.image)
-        build_sif(config.image, digest, lambda: self._docker_id(config.image), self.sif_dir())
+        digest, _defaults, source = self._inspect(config.image)
+        build_sif(source, digest, lambda: self._docker_id(config.image), self.sif_dir())
         return digest
 
     def _docker_id(self, image: str) -> str:
         return self._inspect(image)[0]
 
-    def _inspect(self, image: str) -> tuple[str, ImageDefaults]:
-        """The Docker image id and what it runs by default: ENTRYPOINT and CMD (the SIF's runscript would run
-        them; we exec them with Docker's rules instead, which needs no shell in the image) and the working
-        directory (Apptainer's --pwd: both engines start there)."""
+    def _inspect(self, image: str) -> tuple[str, ImageDefaults, ImageSource]:
+        """The Docker image id, what it runs by default and where its SIF comes from: the local Docker engine, or
+        (missing there) the image's registry, whose manifest and config are read and checked against their
+        digests. The defaults are ENTRYPOINT and CMD (the SIF's runscript would run them; we exec them with
+        Docker's rules instead, which needs no shell in the image) and the working directory (Apptainer's --pwd:
+        both engines start there)."""
         import docker
 
         try:
             found = self._client().images.get(image)
         except docker.errors.ImageNotFound:
-            raise RunnerError(
-                f"image {image} is not present in the local Docker engine",
-                f"build it first: {rebuild_hint(image)}",
-            ) from None
-        return str(found.id), ImageDefaults.from_docker(found.attrs.get("Config"))
+            digest, defaults = image_config(image)
+            return digest, defaults, ImageSource.registry(image)
+        return str(found.id), ImageDefaults.from_docker(found.attrs.get("Config")), ImageSource.local(image)
 
     def run(self, request: RunRequest) -> RunResult:
         prepared = prepare_run(request)
@@ -99,11 +103,9 @@ class SingularityRunner:
             # run it without asking Docker (faster, and the tag may since point elsewhere).
             digest, sif, defaults = cached
         else:
-            digest, defaults = self._inspect(request.config.image)
+            digest, defaults, source = self._inspect(request.config.image)
             check_image_hash(prepared, digest, rebuild_hint(request.config.image))
-            sif = build_sif(
-                request.config.image, digest, lambda: self._docker_id(request.config.image), self.sif_dir()
-            )
+            sif = build_sif(source, digest, lambda: self._docker_id(request.config.image), self.sif_dir())
             _defaults_file(sif).write_text(defaults.to_json(), encoding="utf-8")
         command = self._command(prepared, str(sif), defaults)
         exit_code, duration = self._execute(command, prepared)

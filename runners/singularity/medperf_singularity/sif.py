@@ -1,4 +1,5 @@
-"""SIF images built once per Docker image id and cached under MEDPERF_HOME/sif, never rebuilt while valid."""
+"""SIF images built once per Docker image id and cached under MEDPERF_HOME/sif, never rebuilt while valid; from
+the local Docker engine, or from the image's registry when Docker does not have it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from medperf_core.config import medperf_home
 from medperf_core.errors import EngineUnavailableError, RunnerError
@@ -49,8 +52,28 @@ def docker_client() -> Any:
     return client
 
 
-def build_sif(image: str, digest: str, current_digest: Any, root: Path | None = None) -> Path:
-    """Build `docker-daemon://image` into the cache (temp name, then atomic rename) unless already there.
+@attrs.frozen
+class ImageSource:
+    """Where a SIF is built from: the local Docker engine (`docker-daemon://`) or a registry (`docker://`)."""
+
+    image: str
+    uri: str
+    options: tuple[str, ...] = ()
+
+    @classmethod
+    def local(cls, image: str) -> ImageSource:
+        return cls(image, f"docker-daemon://{image}")
+
+    @classmethod
+    def registry(cls, image: str) -> ImageSource:
+        """`docker://` of the image's registry; plain HTTP (Apptainer's --no-https) for one on loopback."""
+        from medperf_core.containers.registry import parse_image
+
+        return cls(image, f"docker://{image}", ("--no-https",) if parse_image(image).plain_http else ())
+
+
+def build_sif(source: ImageSource, digest: str, current_digest: Any, root: Path | None = None) -> Path:
+    """Build the source into the cache (temp name, then atomic rename) unless already there.
 
     `current_digest()` is asked again after the build: if the tag moved meanwhile, the SIF is discarded.
     """
@@ -64,10 +87,10 @@ def build_sif(image: str, digest: str, current_digest: Any, root: Path | None = 
             return target
         tmp = target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.sif")
         # spython's own build() hides the engine's error output; we build its command and keep stderr.
-        command = [*Client._init_command("build"), "--force", str(tmp), f"docker-daemon://{image}"]
+        command = [*Client._init_command("build"), *source.options, "--force", str(tmp), source.uri]
         # One line before and after (stderr: a live progress display keeps it above its status line): a first
         # build takes minutes and would otherwise look like a hung task.
-        sys.stderr.write(f"building the SIF of {image} (once per image, cached in {target.parent}) …\n")
+        sys.stderr.write(f"building the SIF of {source.uri} (once per image, cached in {target.parent}) …\n")
         started = time.monotonic()
         try:
             done = subprocess.run(
@@ -75,16 +98,20 @@ def build_sif(image: str, digest: str, current_digest: Any, root: Path | None = 
             )
             if done.returncode != 0 or not tmp.is_file():
                 last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+                where = (
+                    "that the image exists locally" if source.uri.startswith("docker-daemon:")
+                    else "that its registry runs and holds it"
+                )
                 raise RunnerError(
-                    f"building a SIF from docker-daemon://{image} failed: {last[0][:300]}",
-                    f"check that the image exists locally and that `apptainer build` works; {INSTALL_HINT}",
+                    f"building a SIF from {source.uri} failed: {last[0][:300]}",
+                    f"check {where} and that `apptainer build` works; {INSTALL_HINT}",
                 )
             if current_digest() != digest:
                 raise RunnerError(
-                    f"image {image} changed while its SIF was being built", "run the task again"
+                    f"image {source.image} changed while its SIF was being built", "run the task again"
                 )
             os.replace(tmp, target)
-            sys.stderr.write(f"SIF of {image} built in {time.monotonic() - started:.1f} s\n")
+            sys.stderr.write(f"SIF of {source.image} built in {time.monotonic() - started:.1f} s\n")
         except OSError as e:
             raise EngineUnavailableError(f"cannot run {command[0]}: {e.strerror}", INSTALL_HINT) from e
         finally:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from medperf_singularity.runner import SingularityRunner
 from medperf_singularity.sif import sif_path
 
-from medperf_core.containers.config import ContainerConfig
+from medperf_core.containers.config import ContainerConfig, loads_container_config
+from medperf_core.errors import IntegrityError, RunnerError
 from medperf_core.testing.formats_contract import FormatsContract
-from medperf_core.testing.runner_contract import RunnerContract, require_engine
+from medperf_core.testing.registry import REGISTRY, PushedImage, present_locally, push_unique_image, require_registry
+from medperf_core.testing.runner_contract import CONTRACT_CONFIG, WRONG_DIGEST, RunnerContract, require_engine
 
 pytestmark = pytest.mark.singularity
 
@@ -42,6 +45,50 @@ class TestSingularityRunner(RunnerContract):
         # the SIF and its note of the image's ENTRYPOINT, CMD and working directory, no temp files
         mine = sorted(p.name for p in sif.parent.iterdir() if p.name.startswith(sif.stem) or p.name.startswith("."))
         assert mine == sorted([sif.name, sif.with_suffix(".image.json").name])
+
+
+class TestSingularityPulls:
+    """An image Docker does not have is built into a SIF from its registry (`docker://`), then checked as today."""
+
+    @pytest.fixture
+    def runner(self) -> SingularityRunner:
+        return require_engine(SingularityRunner())
+
+    @pytest.fixture
+    def pushed(self, runner: SingularityRunner) -> Iterator[PushedImage]:
+        image = push_unique_image(require_registry())
+        yield image
+        image.remove()
+
+    def test_the_sif_is_built_from_the_registry_without_a_local_docker_image(
+        self, runner: SingularityRunner, pushed: PushedImage, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        config = loads_container_config(CONTRACT_CONFIG.format(image=pushed.reference))
+        request = RunnerContract().request(config, tmp_path, "network", expected_image_hash=pushed.image_id[7:])
+        result = runner.run(request)
+        assert result.image_hash == pushed.image_id and sif_path(pushed.image_id).is_file()
+        assert f"building the SIF of docker://{pushed.reference}" in capfd.readouterr().err
+        assert not present_locally(pushed.image_id), "the runner went through Docker, not the registry"
+        assert (tmp_path / "out" / "network" / "output_path" / "ifaces.txt").read_text().split() == ["lo"]
+
+    def test_a_registry_image_with_another_digest_is_refused_before_any_build(
+        self, runner: SingularityRunner, pushed: PushedImage, tmp_path: Path
+    ) -> None:
+        config = loads_container_config(CONTRACT_CONFIG.format(image=pushed.reference))
+        with pytest.raises(IntegrityError, match=f"has digest {pushed.image_id}"):
+            runner.run(RunnerContract().request(config, tmp_path, "network", expected_image_hash=WRONG_DIGEST))
+        assert not sif_path(pushed.image_id).exists()
+
+    def test_a_failed_pull_names_the_image_the_registry_and_the_fix(
+        self, runner: SingularityRunner, tmp_path: Path
+    ) -> None:
+        image = f"{require_registry()}/medperf-test/never-pushed@sha256:{'1' * 64}"
+        config = loads_container_config(CONTRACT_CONFIG.format(image=image))
+        with pytest.raises(RunnerError) as info:
+            runner.run(RunnerContract().request(config, tmp_path, "network"))
+        message = info.value.one_line()
+        assert f"image {image} is not present locally and pulling it from the registry {REGISTRY} failed" in message
+        assert "install-engines.sh" in message
 
 
 class TestSingularityFormats(FormatsContract):
