@@ -6,14 +6,15 @@ from typing import Any
 
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import (
-    BenchmarkApprovalChanged,
+    BenchmarkApproved,
     BenchmarkMarkedOperational,
+    BenchmarkRejected,
     BenchmarkUpdated,
     DomainEvent,
 )
 from medperf_core.domain.resources import BENCHMARK, Benchmark
 from medperf_core.domain.updates import changed, check_operational_rules
-from medperf_core.errors import PermissionDeniedError
+from medperf_core.errors import InvalidTransitionError, PermissionDeniedError
 
 CONTAINER_ROLES = ("data_preparation_mlcube", "reference_model_mlcube", "data_evaluator_mlcube")
 IN_REGISTRATION = frozenset({
@@ -37,6 +38,9 @@ def update(current: Benchmark, by: Caller, data: dict[str, Any]) -> list[DomainE
     approval_changes = approval is not None and approval != current.approval_status
     if approval_changes and not by.is_staff:
         raise PermissionDeniedError("only an admin can approve or reject a benchmark")
+    if approval_changes and approval == "PENDING":
+        raise InvalidTransitionError(f"benchmark {current.id} cannot go back to PENDING once decided",
+                                     "approve or reject it")
     changes = changed(current, data)
     check_operational_rules(BENCHMARK, f"benchmark {current.id}", current, changes, state, None)
     events: list[DomainEvent] = []
@@ -44,8 +48,10 @@ def update(current: Benchmark, by: Caller, data: dict[str, Any]) -> list[DomainE
         events.append(BenchmarkUpdated(benchmark_id=current.id, changes=changes))
     if state == "OPERATION" and current.state != "OPERATION":
         events.append(BenchmarkMarkedOperational(benchmark_id=current.id))
-    if approval_changes:
-        events.append(BenchmarkApprovalChanged(benchmark_id=current.id, approval_status=approval))
+    if approval_changes and approval == "APPROVED":
+        events.append(BenchmarkApproved(benchmark_id=current.id, approved_by=by.id))
+    elif approval_changes:
+        events.append(BenchmarkRejected(benchmark_id=current.id, rejected_by=by.id))
     return events
 
 

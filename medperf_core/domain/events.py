@@ -116,9 +116,30 @@ class BenchmarkMarkedOperational(DomainEvent):
     benchmark_id: int
 
 
+@event("benchmark.approved")
+@attrs.frozen(kw_only=True)
+class BenchmarkApproved(DomainEvent):
+    """An admin approved the benchmark: datasets and models may now ask to join it."""
+
+    benchmark_id: int
+    approved_by: int
+
+
+@event("benchmark.rejected")
+@attrs.frozen(kw_only=True)
+class BenchmarkRejected(DomainEvent):
+    """An admin rejected the benchmark: nothing may join it (until an admin approves it after all)."""
+
+    benchmark_id: int
+    rejected_by: int
+
+
 @event("benchmark.approval_changed")
 @attrs.frozen(kw_only=True)
 class BenchmarkApprovalChanged(DomainEvent):
+    """Legacy: what medperf wrote for an admin's decision before `benchmark.approved` / `benchmark.rejected`.
+    Never written any more; kept so that logs holding it still verify, replay and read (it carries no decider)."""
+
     benchmark_id: int
     approval_status: str
 

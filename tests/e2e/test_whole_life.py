@@ -164,7 +164,7 @@ def check_events(t: Life) -> None:
     assert "intact" in t.medperf("events", "verify").stdout
     server = t.medperf("events", "ls", "--json", "--server-data-dir", str(t.data_dir), home=t.server_home).stdout
     server_types = [e["type"] for e in json.loads(server)]
-    for expected in ("container.registered", "benchmark.registered", "benchmark.approval_changed",
+    for expected in ("container.registered", "benchmark.registered", "benchmark.approved",
                      "association.requested", "association.approved", "result.submitted"):
         assert expected in server_types, expected
 

@@ -166,10 +166,16 @@ def _report(db: Session, e: ev.DatasetReportUpdated, at: str) -> None:
     _update(db, DATASET, "id = ?", [e.dataset_id], {"report": e.report}, at)
 
 
-def _approval(db: Session, e: ev.BenchmarkApprovalChanged, at: str) -> None:
-    approved_at = at if e.approval_status == "APPROVED" else None
-    _update(db, BENCHMARK, "id = ?", [e.benchmark_id],
-            {"approval_status": e.approval_status, "approved_at": approved_at}, at)
+def _benchmark_decided(status: str | None) -> Handler:
+    """An admin's decision on a benchmark; `None`: the legacy `benchmark.approval_changed`, which carries it."""
+
+    def handle(db: Session, e: Any, at: str) -> None:
+        decided = status or e.approval_status
+        approved_at = at if decided == "APPROVED" else None
+        _update(db, BENCHMARK, "id = ?", [e.benchmark_id],
+                {"approval_status": decided, "approved_at": approved_at}, at)
+
+    return handle
 
 
 def _policy(db: Session, e: ev.BenchmarkAssociationPolicyChanged, at: str) -> None:
@@ -222,7 +228,9 @@ _HANDLERS: dict[type[ev.DomainEvent], Handler] = {
     ev.BenchmarkRegistered: _benchmark,
     ev.BenchmarkUpdated: _changes(BENCHMARK, "benchmark_id"),
     ev.BenchmarkMarkedOperational: _operational(BENCHMARK, "benchmark_id"),
-    ev.BenchmarkApprovalChanged: _approval,
+    ev.BenchmarkApproved: _benchmark_decided("APPROVED"),
+    ev.BenchmarkRejected: _benchmark_decided("REJECTED"),
+    ev.BenchmarkApprovalChanged: _benchmark_decided(None),
     ev.BenchmarkAssociationPolicyChanged: _policy,
     ev.DatasetRegistered: _dataset,
     ev.DatasetUpdated: _changes(DATASET, "dataset_id"),
