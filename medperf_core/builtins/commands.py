@@ -14,7 +14,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("server", "medperf_core.cli.server", "Run, reset and seed a medperf server."),
     ("profile", "medperf_core.cli.profile", "Server profiles: which server, backend and platform to use."),
     ("auth", "medperf_core.cli.auth", "Log in to the active profile's server, log out, show who you are."),
-    ("benchmark", "medperf_core.cli.benchmark", "Benchmarks: list, view, submit, approve, run every model."),
+    ("benchmark", "medperf_core.cli.benchmark", "Benchmarks: list, view, submit, associate, approve, run every model."),
     ("dataset", "medperf_core.cli.dataset", "Your datasets: submit, prepare, set operational, associate."),
     ("association", "medperf_core.cli.association", "Associations with benchmarks: list, approve, reject, priority."),
     ("result", "medperf_core.cli.result", "Results computed here: list, view, submit."),

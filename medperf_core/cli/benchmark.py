@@ -1,4 +1,4 @@
-"""`medperf benchmark`: list, view (with ranked results), submit, approve or reject, policy, run every model."""
+"""`medperf benchmark`: list, view (with ranked results), submit, associate, approve or reject, policy, run."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def view(
     output: Path = typer.Option(None, "--output", "-o"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     results: bool = typer.Option(False, "--results", help="Its submitted results, ranked per metric (its owner)."),
+    mine: bool = typer.Option(False, "--mine", help="Without an ID: only your benchmarks."),
 ) -> None:
     """Show a benchmark (or all); with --results, its submitted results per model and dataset, ranked."""
     from medperf_core.errors import UserError
@@ -45,7 +46,7 @@ def view(
     if results and not benchmark_id:
         raise UserError("--results needs a benchmark", "e.g. medperf benchmark view 1 --results")
     with Client() as client:
-        data = catalog.benchmark(client, benchmark_id) if benchmark_id else catalog.benchmarks(client)
+        data = catalog.benchmark(client, benchmark_id) if benchmark_id else catalog.benchmarks(client, mine=mine)
         rows = client.backend.list_benchmark_results(benchmark_id) if results else []
     ranked = results and isinstance(data, dict)
     text = _results_text(data, rows) if ranked and isinstance(data, dict) else dump(data, view_format(fmt, as_json))
@@ -82,6 +83,10 @@ def submit(
     skip_preparation: bool = typer.Option(False, "--skip-demo-data-preparation",
                                           help="The demo tarball holds prepared data."),
     operational: bool = typer.Option(False, "--operational", help="Register it operational."),
+    primary_metric: str = typer.Option(
+        "", "--primary-metric",
+        help="The metric the leaderboard ranks by (higher is better; e.g. accuracy or per_class.a.auc); "
+             "default: the first metric of the results."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Rerun the compatibility test."),
     yes: bool = typer.Option(False, "-y", "--yes", help="Answer yes to every confirmation."),
 ) -> None:
@@ -95,7 +100,7 @@ def submit(
         plan = registration.plan_benchmark(
             client, name=name, description=description, docs_url=docs_url, demo_url=demo_url, demo_hash=demo_hash,
             prep=prep, model=model, evaluator=evaluator, operational=operational,
-            skip_preparation=skip_preparation, no_cache=no_cache, say=typer.echo,
+            skip_preparation=skip_preparation, no_cache=no_cache, primary_metric=primary_metric, say=typer.echo,
         )
         typer.echo("This will be sent to the server (a local demo tarball is uploaded to it):")
         typer.echo(dump(plan["body"]))
@@ -103,6 +108,30 @@ def submit(
         created = registration.submit_benchmark(client, plan)
     typer.echo(f"✅ Benchmark registered with UID {created['id']} ({created['state']}, approval "
                f"{created['approval_status']})")
+
+
+@app.command("associate")
+def associate(
+    benchmark: int = typer.Option(..., "--benchmark_uid", "-b", help="The benchmark's UID."),
+    model: int = typer.Option(None, "--model_uid", "-m", help="Your model container's UID."),
+    dataset: int = typer.Option(None, "--data_uid", "-d", help="Your dataset's UID."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Answer yes to every confirmation."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Rerun the compatibility test."),
+) -> None:
+    """Ask to join a benchmark with a model (as `container associate`) or a dataset (as `dataset associate`)."""
+    from medperf_core.errors import UserError
+
+    if (model is None) == (dataset is None):
+        raise UserError("give exactly one of --model_uid/-m or --data_uid/-d",
+                        "e.g. medperf benchmark associate -b 1 -m 4")
+    if model is not None:
+        from medperf_core.cli import container
+
+        container.associate(benchmark=benchmark, model=model, yes=yes, no_cache=no_cache)
+    else:
+        from medperf_core.cli import dataset as dataset_cli
+
+        dataset_cli.associate(data_uid=dataset, benchmark_uid=benchmark, no_cache=no_cache, yes=yes)
 
 
 def _approval(benchmark: int, status: str) -> None:

@@ -27,7 +27,8 @@ def run(
     from medperf_core.services import compatibility
     from medperf_core.services.client import Client
 
-    with Client() as client:
+    # --offline: the client itself refuses any use of the server, whatever the plan would otherwise ask
+    with Client(offline=True if offline else None) as client:
         plan = compatibility.plan_test_run(client, benchmark=benchmark, data_uid=data_uid, data_path=data_path,
                                            labels_path=labels_path, data_preparator=data_preparator, model=model,
                                            evaluator=evaluator, offline=offline)

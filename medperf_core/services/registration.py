@@ -104,7 +104,7 @@ def _container(client: Client, uid: int, role: str) -> Body:
 def plan_benchmark(
     client: Client, *, name: str, description: str, docs_url: str, demo_url: str, demo_hash: str | None,
     prep: int, model: int, evaluator: int, operational: bool, skip_preparation: bool = False,
-    no_cache: bool = False, say: Say = print,
+    no_cache: bool = False, primary_metric: str = "", say: Say = print,
 ) -> dict[str, Any]:
     """Check the containers, run the compatibility test on the demo dataset; nothing is sent."""
     if not name.strip():
@@ -127,6 +127,7 @@ def plan_benchmark(
         prepared=data.parent if skip_preparation else None,
     )
     outcome = compatibility.run(client, plan, no_cache=no_cache, say=say)
+    _check_primary_metric(primary_metric, outcome.metrics)
     body: Body = {
         "name": name, "description": description, "docs_url": docs_url,
         "demo_dataset_tarball_hash": demo.sha256, "demo_dataset_generated_uid": outcome.prepared_uid,
@@ -134,7 +135,19 @@ def plan_benchmark(
         "state": "OPERATION" if operational else "DEVELOPMENT",
         "metadata": {"results": outcome.metrics, "compatibility_test": outcome.uid},
     }
+    if primary_metric:
+        body["primary_metric"] = primary_metric
     return {"body": body, "demo": demo, "results": outcome.metrics}
+
+
+def _check_primary_metric(metric: str, results: dict[str, Any]) -> None:
+    """The leaderboard ranks by a metric the evaluator computes: one of the demo results' (flattened) keys."""
+    from medperf_core.domain.leaderboard import flatten
+
+    names = sorted(flatten(results))
+    if metric and metric not in names:
+        raise UserError(f"--primary-metric {metric!r} is not a metric of the evaluator's results",
+                        f"use one of: {', '.join(names) or '(none: the evaluator computed no numbers)'}")
 
 
 def submit_benchmark(client: Client, plan: dict[str, Any]) -> Body:

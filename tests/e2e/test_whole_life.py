@@ -255,9 +255,17 @@ def test_bad_inputs_are_one_line_and_change_nothing(life_factory: Any) -> None:
              "--data-preparation-container", "1", "--reference-model-container", "2", "--evaluator-container", "3"]
     assert "in development" in t.fails(*bench, "--operational", "-y")
     assert "not the expected" in t.fails(*bench, "--demo-hash", "1" * 64, "-y")
+    no_metric = t.fails(*bench, "--primary-metric", "dice", "-y")
+    assert "--primary-metric 'dice' is not a metric" in no_metric and "accuracy" in no_metric, no_metric
     assert t.get("bo", "/benchmarks/")["count"] == 0
     # a model that fails the compatibility test asks nothing
-    assert "✅ Benchmark registered with UID 1" in t.medperf(*bench, "-y").stdout
+    assert "✅ Benchmark registered with UID 1" in t.medperf(*bench, "--primary-metric", "accuracy", "-y").stdout
+    assert t.get("bo", "/benchmarks/1/")["primary_metric"] == "accuracy"
+    t.login("mo")
+    assert "benchmark 1 is pending, not approved" in t.fails("benchmark", "associate", "-b", "1", "-m", "2", "-y")
+    t.login("bo")
+    assert "only an admin" in t.fails("benchmark", "approve", "-b", "1")
+    assert t.get("bo", "/benchmarks/1/")["approval_status"] == "PENDING"
     t.login("admin")
     t.medperf("benchmark", "approve", "-b", "1")
     t.login("mo")
