@@ -11,7 +11,14 @@ from typing import Any
 import yaml
 
 from medperf_core.containers.config import loads_container_config
-from medperf_core.errors import ConfigError, IntegrityError, InvalidTransitionError, NotFoundError, UserError
+from medperf_core.errors import (
+    ConfigError,
+    IntegrityError,
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    UserError,
+)
 from medperf_core.services import compatibility
 from medperf_core.services.artifacts import Artifact, resolve
 from medperf_core.services.client import Client
@@ -47,6 +54,7 @@ def plan_container(
     """Read, parse and hash everything a container registration sends; resolve the image to its digest."""
     if not name.strip():
         raise UserError("the container needs a name", "pass --name NAME")
+    client.backend  # noqa: B018 (not logged in, or offline: say so before hashing files and resolving the image)
     cache = client.storage / "submissions"
     config_file = resolve(config, "container config", cache, config_hash)
     parsed = loads_container_config(config_file.path.read_text(encoding="utf-8"), config_file.path)
@@ -169,6 +177,9 @@ def plan_model_association(client: Client, benchmark_id: int, model_id: int, *, 
     """The model on the benchmark's demo data with its preparator and evaluator; fails before anything is sent."""
     benchmark = approved_benchmark(client, benchmark_id)
     model = _container(client, model_id, "model")
+    if model.get("owner") != client.backend.me().get("id"):
+        raise PermissionDeniedError(f"container {model_id} is not yours; only its owner asks to join a benchmark",
+                                    "see your containers: medperf container ls --mine")
     if model.get("state") != "OPERATION":
         raise InvalidTransitionError(f"container {model_id} is in development; only operational models join",
                                      "register the model with --operational")

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from _server_helpers import ROLES, Client, associate_dataset, make_benchmark, make_container, make_dataset
+from _server_helpers import (
+    CONFIG,
+    ROLES,
+    Client,
+    associate_dataset,
+    make_benchmark,
+    make_container,
+    make_dataset,
+    unique,
+)
 
 ALL = {"admin": 200, "bo": 200, "mo": 200, "do": 200, "anon": 401}
 
@@ -171,3 +180,113 @@ def test_an_invalid_token_is_401(server, clients: dict[str, Client]) -> None:  #
     response = clients["anon"].get("/me/", headers={"Authorization": "Bearer bm90LWEtdXNlcg.deadbeef"})
     assert response.status_code == 401
     assert "token" in response.json()["detail"]
+
+
+# --- the benchmark owner's and the model owner's writes (issue 11): each refused write changes nothing ---
+
+
+def snapshot(admin: Client, *paths: str) -> list[dict[str, object]]:
+    """What the server shows an admin at `paths` (the rows a refused write must leave as they were)."""
+    return [admin.ok("GET", p) for p in paths]
+
+
+@pytest.mark.parametrize(("role", "code"), [("admin", 201), ("bo", 201), ("mo", 201), ("do", 201), ("anon", 401)])
+def test_anyone_logged_in_registers_a_container(clients: dict[str, Client], role: str, code: int) -> None:
+    before = clients["admin"].ok("GET", "/mlcubes/")["count"]
+    response = clients[role].post("/mlcubes/", {"name": unique("container"), "container_config": CONFIG})
+    assert response.status_code == code, response.text
+    assert clients["admin"].ok("GET", "/mlcubes/")["count"] == before + (code == 201)
+
+
+@pytest.mark.parametrize(("role", "code"), [("admin", 201), ("bo", 201), ("mo", 201), ("do", 201), ("anon", 401)])
+def test_anyone_logged_in_registers_a_benchmark_pending(
+    clients: dict[str, Client], world: dict[str, int], role: str, code: int
+) -> None:
+    before = clients["admin"].ok("GET", "/benchmarks/")["count"]
+    body = {"name": unique("benchmark"), "data_preparation_mlcube": world["prep"],
+            "reference_model_mlcube": world["ref"], "data_evaluator_mlcube": world["prep"],
+            "demo_dataset_tarball_url": "https://example.org/demo.tar.gz", "approval_status": "APPROVED"}
+    response = clients[role].post("/benchmarks/", body)
+    assert response.status_code == code, response.text
+    assert clients["admin"].ok("GET", "/benchmarks/")["count"] == before + (code == 201)
+    if code == 201:  # the submitter never approves its own benchmark, not even an admin in the same request
+        assert response.json()["approval_status"] == "PENDING"
+
+
+@pytest.mark.parametrize("status", ["APPROVED", "REJECTED"])
+@pytest.mark.parametrize(("role", "code"), [("admin", 200), ("bo", 403), ("do", 403), ("mo", 403), ("anon", 401)])
+def test_only_an_admin_decides_on_a_benchmark(clients: dict[str, Client], role: str, code: int, status: str) -> None:
+    benchmark = make_benchmark(clients["bo"])
+    path = f"/benchmarks/{benchmark['id']}/"
+    before = snapshot(clients["admin"], path)
+    response = clients[role].put(path, {"approval_status": status})
+    assert response.status_code == code, response.text
+    after = clients["admin"].ok("GET", path)
+    assert after["approval_status"] == (status if code == 200 else "PENDING")
+    if code != 200:
+        assert [after] == before
+
+
+def test_a_decided_benchmark_does_not_go_back_to_pending(clients: dict[str, Client]) -> None:
+    benchmark = make_benchmark(clients["bo"], approved_by=clients["admin"])
+    path = f"/benchmarks/{benchmark['id']}/"
+    response = clients["admin"].put(path, {"approval_status": "PENDING"})
+    assert response.status_code == 400 and "cannot go back to PENDING" in response.json()["detail"], response.text
+    assert clients["admin"].ok("GET", path)["approval_status"] == "APPROVED"
+
+
+@pytest.mark.parametrize(("role", "code"), [("admin", 403), ("bo", 200), ("do", 403), ("mo", 403), ("anon", 401)])
+def test_only_the_benchmark_owner_sets_its_association_policy(
+    clients: dict[str, Client], role: str, code: int
+) -> None:
+    benchmark = make_benchmark(clients["bo"], approved_by=clients["admin"])
+    path = f"/benchmarks/{benchmark['id']}/"
+    before = snapshot(clients["admin"], path)
+    response = clients[role].put(f"{path}association_policy/", {"model_auto_approval_mode": "ALWAYS"})
+    assert response.status_code == code, response.text
+    after = clients["admin"].ok("GET", path)
+    if code == 200:
+        assert (after["model_auto_approval_mode"], after["association_policy_version"]) == ("ALWAYS", 1)
+    else:
+        assert [after] == before
+
+
+@pytest.mark.parametrize(("role", "code"), [("admin", 403), ("bo", 403), ("do", 403), ("mo", 201), ("anon", 401)])
+def test_only_the_model_owner_asks_to_join(
+    clients: dict[str, Client], world: dict[str, int], role: str, code: int
+) -> None:
+    x = make_container(clients["mo"])["id"]
+    response = clients[role].post("/mlcubes/benchmarks/", {"model_mlcube": x, "benchmark": world["B"]})
+    assert response.status_code == code, response.text
+    listed = clients["bo"].ok("GET", f"/benchmarks/{world['B']}/models/?limit=1000")["results"]
+    assert any(m.get("model_mlcube") == x for m in listed) == (code == 201)
+    asked = clients["mo"].get(f"/mlcubes/{x}/benchmarks/{world['B']}/")
+    assert asked.status_code == (200 if code == 201 else 404), asked.text
+    if code == 201:
+        assert asked.json()["approval_status"] == "PENDING"
+
+
+def _pending_model(clients: dict[str, Client], world: dict[str, int]) -> tuple[int, str]:
+    x = make_container(clients["mo"])["id"]
+    clients["mo"].ok("POST", "/mlcubes/benchmarks/", {"model_mlcube": x, "benchmark": world["B"]})
+    return x, f"/mlcubes/{x}/benchmarks/{world['B']}/"
+
+
+@pytest.mark.parametrize(
+    "body", [{"approval_status": "APPROVED"}, {"approval_status": "REJECTED"}, {"priority": 5}],
+    ids=["approve", "reject", "set_priority"],
+)
+@pytest.mark.parametrize(("role", "code"), [("admin", 403), ("bo", 200), ("do", 403), ("mo", 403), ("anon", 401)])
+def test_only_the_benchmark_owner_decides_on_a_model(
+    clients: dict[str, Client], world: dict[str, int], role: str, code: int, body: dict[str, object]
+) -> None:
+    _x, path = _pending_model(clients, world)
+    before = snapshot(clients["bo"], path)
+    response = clients[role].put(path, body)
+    assert response.status_code == code, response.text
+    after = clients["bo"].ok("GET", path)
+    if code == 200:
+        key = next(iter(body))
+        assert after[key] == body[key]
+    else:
+        assert [after] == before
