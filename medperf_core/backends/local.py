@@ -75,14 +75,14 @@ class LocalBackend:
     def get_benchmark(self, benchmark_id: int) -> Json:
         return self.services.benchmarks.get(self._caller(), benchmark_id)
 
-    def create_benchmark(self, body: Json) -> Json:
-        return self.services.benchmarks.create(self._caller(), body)
+    def create_benchmark(self, body: Json, key: str | None = None) -> Json:
+        return self.services.benchmarks.create(self._caller(), body, key)
 
-    def update_benchmark(self, benchmark_id: int, body: Json) -> Json:
-        return self.services.benchmarks.update(self._caller(), benchmark_id, body)
+    def update_benchmark(self, benchmark_id: int, body: Json, key: str | None = None) -> Json:
+        return self.services.benchmarks.update(self._caller(), benchmark_id, body, key)
 
-    def update_association_policy(self, benchmark_id: int, body: Json) -> Json:
-        return self.services.benchmarks.update_policy(self._caller(), benchmark_id, body)
+    def update_association_policy(self, benchmark_id: int, body: Json, key: str | None = None) -> Json:
+        return self.services.benchmarks.update_policy(self._caller(), benchmark_id, body, key)
 
     def benchmark_models(self, benchmark_id: int) -> list[Json]:
         return self.services.associations.of_benchmark(self._caller(), "model", benchmark_id).results
@@ -98,8 +98,8 @@ class LocalBackend:
     def get_container(self, container_id: int) -> Json:
         return self.services.containers.get(self._caller(), container_id)
 
-    def create_container(self, body: Json) -> Json:
-        return self.services.containers.create(self._caller(), body)
+    def create_container(self, body: Json, key: str | None = None) -> Json:
+        return self.services.containers.create(self._caller(), body, key)
 
     def update_container(self, container_id: int, body: Json) -> Json:
         return self.services.containers.update(self._caller(), container_id, body)
@@ -129,29 +129,35 @@ class LocalBackend:
         body = {"dataset": dataset_id, "benchmark": benchmark_id, "metadata": metadata, "approval_status": "PENDING"}
         return self.services.associations.request(self._caller(), "dataset", body, key)
 
-    def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
+    def set_dataset_association(
+        self, dataset_id: int, benchmark_id: int, approval_status: str, key: str | None = None
+    ) -> Json:
         return self.services.associations.update(
-            self._caller(), "dataset", dataset_id, benchmark_id, {"approval_status": approval_status}
+            self._caller(), "dataset", dataset_id, benchmark_id, {"approval_status": approval_status}, key
         )
 
     def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
         return self.services.associations.get(self._caller(), "dataset", dataset_id, benchmark_id)
 
-    def request_model_association(self, model_id: int, benchmark_id: int, metadata: Json) -> Json:
+    def request_model_association(
+        self, model_id: int, benchmark_id: int, metadata: Json, key: str | None = None
+    ) -> Json:
         body = {"model_mlcube": model_id, "benchmark": benchmark_id, "metadata": metadata}
-        return self.services.associations.request(self._caller(), "model", body)
+        return self.services.associations.request(self._caller(), "model", body, key)
 
-    def set_model_association(self, model_id: int, benchmark_id: int, approval_status: str) -> Json:
+    def set_model_association(
+        self, model_id: int, benchmark_id: int, approval_status: str, key: str | None = None
+    ) -> Json:
         return self.services.associations.update(
-            self._caller(), "model", model_id, benchmark_id, {"approval_status": approval_status}
+            self._caller(), "model", model_id, benchmark_id, {"approval_status": approval_status}, key
         )
 
     def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
         return self.services.associations.get(self._caller(), "model", model_id, benchmark_id)
 
-    def set_model_priority(self, model_id: int, benchmark_id: int, priority: int) -> Json:
+    def set_model_priority(self, model_id: int, benchmark_id: int, priority: int, key: str | None = None) -> Json:
         return self.services.associations.update(
-            self._caller(), "model", model_id, benchmark_id, {"priority": priority}
+            self._caller(), "model", model_id, benchmark_id, {"priority": priority}, key
         )
 
     def list_my_dataset_associations(self) -> list[Json]:

@@ -187,8 +187,8 @@ class RestBackend:
         result: Json = self.request("POST", path, body, key)
         return result
 
-    def put(self, path: str, body: Json) -> Json:
-        result: Json = self.request("PUT", path, body)
+    def put(self, path: str, body: Json, key: str | None = None) -> Json:
+        result: Json = self.request("PUT", path, body, key)
         return result
 
     # --- identity -------------------------------------------------------------------------------------------
@@ -216,14 +216,14 @@ class RestBackend:
     def get_benchmark(self, benchmark_id: int) -> Json:
         return self.get(f"/benchmarks/{benchmark_id}/")
 
-    def create_benchmark(self, body: Json) -> Json:
-        return self.post("/benchmarks/", body)
+    def create_benchmark(self, body: Json, key: str | None = None) -> Json:
+        return self.post("/benchmarks/", body, key)
 
-    def update_benchmark(self, benchmark_id: int, body: Json) -> Json:
-        return self.put(f"/benchmarks/{benchmark_id}/", body)
+    def update_benchmark(self, benchmark_id: int, body: Json, key: str | None = None) -> Json:
+        return self.put(f"/benchmarks/{benchmark_id}/", body, key)
 
-    def update_association_policy(self, benchmark_id: int, body: Json) -> Json:
-        return self.put(f"/benchmarks/{benchmark_id}/association_policy/", body)
+    def update_association_policy(self, benchmark_id: int, body: Json, key: str | None = None) -> Json:
+        return self.put(f"/benchmarks/{benchmark_id}/association_policy/", body, key)
 
     def benchmark_models(self, benchmark_id: int) -> list[Json]:
         return self.get_all(f"/benchmarks/{benchmark_id}/models/")
@@ -239,8 +239,8 @@ class RestBackend:
     def get_container(self, container_id: int) -> Json:
         return self.get(f"/mlcubes/{container_id}/")
 
-    def create_container(self, body: Json) -> Json:
-        return self.post("/mlcubes/", body)
+    def create_container(self, body: Json, key: str | None = None) -> Json:
+        return self.post("/mlcubes/", body, key)
 
     def update_container(self, container_id: int, body: Json) -> Json:
         return self.put(f"/mlcubes/{container_id}/", body)
@@ -278,15 +278,19 @@ class RestBackend:
             key,
         )
 
-    def set_dataset_association(self, dataset_id: int, benchmark_id: int, approval_status: str) -> Json:
+    def set_dataset_association(
+        self, dataset_id: int, benchmark_id: int, approval_status: str, key: str | None = None
+    ) -> Json:
         return self.put(
-            f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status}
+            f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status}, key
         )
 
     def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
         return self.get(f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
 
-    def request_model_association(self, model_id: int, benchmark_id: int, metadata: Json) -> Json:
+    def request_model_association(
+        self, model_id: int, benchmark_id: int, metadata: Json, key: str | None = None
+    ) -> Json:
         return self.post(
             "/mlcubes/benchmarks/",
             {
@@ -295,18 +299,21 @@ class RestBackend:
                 "metadata": metadata,
                 "approval_status": "PENDING",
             },
+            key,
         )
 
-    def set_model_association(self, model_id: int, benchmark_id: int, approval_status: str) -> Json:
+    def set_model_association(
+        self, model_id: int, benchmark_id: int, approval_status: str, key: str | None = None
+    ) -> Json:
         return self.put(
-            f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status}
+            f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status}, key
         )
 
     def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
         return self.get(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/")
 
-    def set_model_priority(self, model_id: int, benchmark_id: int, priority: int) -> Json:
-        return self.put(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"priority": priority})
+    def set_model_priority(self, model_id: int, benchmark_id: int, priority: int, key: str | None = None) -> Json:
+        return self.put(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"priority": priority}, key)
 
     def list_my_dataset_associations(self) -> list[Json]:
         return self.get_all("/me/datasets/associations/")

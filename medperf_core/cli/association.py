@@ -83,7 +83,8 @@ def set_priority(
 ) -> None:
     """Set the order in which a benchmark's models run (benchmark owner)."""
     from medperf_core.services.client import Client
+    from medperf_core.services.decisions import set_priority
 
     with Client() as client:
-        row = client.backend.set_model_priority(model, benchmark, priority)
+        row = set_priority(client, benchmark, model, priority)
     typer.echo(f"✅ Model {model} in benchmark {benchmark}: priority {row['priority']}")

@@ -136,9 +136,10 @@ def associate(
 
 def _approval(benchmark: int, status: str) -> None:
     from medperf_core.services.client import Client
+    from medperf_core.services.decisions import decide_benchmark
 
     with Client() as client:
-        row = client.backend.update_benchmark(benchmark, {"approval_status": status})
+        row = decide_benchmark(client, benchmark, status)
     typer.echo(f"✅ Benchmark {benchmark}: {row['approval_status']}")
 
 
@@ -176,8 +177,10 @@ def update_associations_policy(
             body[f"{kind}_auto_approval_allow_list"] = [e.strip() for e in allow.split(",") if e.strip()]
     if not body:
         raise UserError("nothing to change", "give --dataset_auto_approve_mode or --model_auto_approve_mode")
+    from medperf_core.services.decisions import set_policy
+
     with Client() as client:
-        row = client.backend.update_association_policy(benchmark, body)
+        row = set_policy(client, benchmark, body)
     typer.echo(dump({k: row[k] for k in ("dataset_auto_approval_mode", "dataset_auto_approval_allow_list",
                                          "model_auto_approval_mode", "model_auto_approval_allow_list",
                                          "association_policy_version")}))

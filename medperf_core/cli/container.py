@@ -100,5 +100,5 @@ def associate(
         typer.echo("The association request will carry the compatibility test's results:")
         typer.echo(dump(plan["metadata"]))
         confirm(f"Request the association of model {model} with benchmark {benchmark}?", yes)
-        row = client.backend.request_model_association(model, benchmark, plan["metadata"])
+        row = registration.request_model_association(client, benchmark, model, plan["metadata"])
     typer.echo(f"✅ Association requested (status {row['approval_status']})")

@@ -91,8 +91,9 @@ async def idempotency_key(
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        description="A client-generated key (e.g. a UUID). The same key again, with the same body, answers 201 "
-        "with what the first request created (never a second entity); with another body, 409.",
+        description="A client-generated key (e.g. a UUID). The same key again, with the same body, answers as "
+        "the first request did (a POST: 201 with what it created, never a second entity; a PUT: 200 with the entity, "
+        "the change never made twice); with another body, 409.",
     ),
 ) -> str | None:
     return key

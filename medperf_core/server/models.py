@@ -44,19 +44,28 @@ def _size_check(spec: FieldSpec) -> Any:
     return AfterValidator(check)
 
 
+def _declared(spec: FieldSpec) -> Any:
+    """The size limit as the OpenAPI document states it (enforced by `_size_check`, with the local backend's
+    message): `maxLength` for text; for JSON fields, whose limit is on their JSON text, in the description."""
+    limit = spec.size_limit()
+    if spec.kind is str:
+        return Field(json_schema_extra={"maxLength": limit})
+    return Field(description=f"At most {limit} characters as compact JSON text.")
+
+
 def _annotation(spec: FieldSpec) -> Any:
     if spec.choices:
         return Literal[spec.choices]
     if spec.kind is int:
         return Annotated[int, Field(ge=-MAX_INT - 1, le=MAX_INT)]
     if spec.kind is str and spec.required:
-        return Annotated[str, Field(min_length=1), _size_check(spec)]
+        return Annotated[str, Field(min_length=1), _declared(spec), _size_check(spec)]
     if spec.kind is str:
-        return Annotated[str, _size_check(spec)]  # the same message as the local backend's
+        return Annotated[str, _declared(spec), _size_check(spec)]  # the same message as the local backend's
     if spec.kind is list:
-        return Annotated[list[str], _size_check(spec)]
+        return Annotated[list[str], _declared(spec), _size_check(spec)]
     if spec.kind is dict:
-        return Annotated[dict[str, Any], _size_check(spec)]
+        return Annotated[dict[str, Any], _declared(spec), _size_check(spec)]
     return spec.kind
 
 

@@ -58,7 +58,9 @@ def request(client: Client, benchmark_id: int, dataset_id: int, outcome: ModelOu
 
 def decide(client: Client, benchmark_id: int, dataset_id: int, status: str) -> dict[str, Any]:
     """The benchmark owner approves or rejects (the server enforces who may)."""
-    return client.backend.set_dataset_association(dataset_id, benchmark_id, status)
+    from medperf_core.services.decisions import decide_association
+
+    return decide_association(client, "dataset", benchmark_id, dataset_id, status)
 
 
 def sync(client: Client, row: dict[str, Any]) -> None:

@@ -60,4 +60,6 @@ def my_model_associations(client: Client) -> list[Row]:
 
 
 def decide_model_association(client: Client, benchmark_id: int, model_id: int, status: str) -> Row:
-    return client.backend.set_model_association(model_id, benchmark_id, status)
+    from medperf_core.services.decisions import decide_association
+
+    return decide_association(client, "model", benchmark_id, model_id, status)

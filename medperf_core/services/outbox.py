@@ -105,6 +105,17 @@ def _result_submitted(client: Client, body: Json, context: Json, answer: Json) -
                                                               owner=int(answer.get("owner") or 0))])]
 
 
+def _nothing_more(client: Client, body: Json, context: Json, answer: Json) -> list[Append]:
+    return []
+
+
+def _decide_association(client: Client, body: Json, context: Json, key: str) -> Json:
+    benchmark, entity, status = int(context["benchmark"]), int(context["entity"]), str(body["approval_status"])
+    if context["kind"] == "dataset":
+        return client.backend.set_dataset_association(entity, benchmark, status, key)
+    return client.backend.set_model_association(entity, benchmark, status, key)
+
+
 OPERATIONS: dict[str, Operation] = {
     "dataset.create": Operation(
         describe=lambda body, ctx: f"registration of dataset {body.get('name')!r}",
@@ -127,6 +138,48 @@ OPERATIONS: dict[str, Operation] = {
         send=lambda client, body, ctx, key: client.backend.submit_result(body, key),
         consequences=_result_submitted,
     ),
+    # The owners' writes: what they change lives on the server only, so the answer (in `request.done`) is all this
+    # machine records of them.
+    "container.create": Operation(
+        describe=lambda body, ctx: f"registration of container {body.get('name')!r}",
+        send=lambda client, body, ctx, key: client.backend.create_container(body, key),
+        consequences=_nothing_more,
+    ),
+    "benchmark.create": Operation(
+        describe=lambda body, ctx: f"registration of benchmark {body.get('name')!r}",
+        send=lambda client, body, ctx, key: client.backend.create_benchmark(body, key),
+        consequences=_nothing_more,
+    ),
+    "benchmark.approval": Operation(
+        describe=lambda body, ctx: f"benchmark {ctx['benchmark']} {str(body.get('approval_status')).lower()}",
+        send=lambda client, body, ctx, key: client.backend.update_benchmark(int(ctx["benchmark"]), body, key),
+        consequences=_nothing_more,
+    ),
+    "benchmark.policy": Operation(
+        describe=lambda body, ctx: f"association policy of benchmark {ctx['benchmark']}",
+        send=lambda client, body, ctx, key: client.backend.update_association_policy(int(ctx["benchmark"]), body,
+                                                                                     key),
+        consequences=_nothing_more,
+    ),
+    "model_association.request": Operation(
+        describe=lambda body, ctx: f"association of model {ctx['model']} with benchmark {ctx['benchmark']}",
+        send=lambda client, body, ctx, key: client.backend.request_model_association(
+            int(ctx["model"]), int(ctx["benchmark"]), body.get("metadata", {}), key),
+        consequences=_nothing_more,
+    ),
+    "association.decision": Operation(
+        describe=lambda body, ctx: f"{str(body.get('approval_status')).lower()} association of {ctx['kind']} "
+        f"{ctx['entity']} with benchmark {ctx['benchmark']}",
+        send=lambda client, body, ctx, key: _decide_association(client, body, ctx, key),
+        consequences=_nothing_more,
+    ),
+    "association.priority": Operation(
+        describe=lambda body, ctx: f"priority {body.get('priority')} of model {ctx['entity']} in benchmark "
+        f"{ctx['benchmark']}",
+        send=lambda client, body, ctx, key: client.backend.set_model_priority(
+            int(ctx["entity"]), int(ctx["benchmark"]), int(body["priority"]), key),
+        consequences=_nothing_more,
+    ),
 }
 
 
@@ -145,9 +198,27 @@ def send(client: Client, operation: str, body: Json, context: Json | None = None
     Offline or unreachable: raises `Pending` (the request stays in the log for `medperf sync`). Refused by the
     server: the request is recorded as failed and the server's error is raised."""
     key = str(uuid.uuid4())
-    context = dict(context or {})
+    context = {**(context or {}), "by": client.actor}  # the server scopes keys to the user: only they may resend
     client.record(request_stream(key), 0, ev.RequestPending(key=key, operation=operation, body=body, context=context))
     return _deliver(client, key, operation, body, context)
+
+
+def send_once(client: Client, operation: str, body: Json, context: Json | None = None) -> tuple[Json, bool]:
+    """`send`, unless this machine already sent the very same request and the server accepted it (a command run
+    again after it was killed once the server had answered): (the server's answer, whether it was sent now).
+
+    Only for registrations, which never mean the same thing twice (their names are unique on the server)."""
+    client.flush_pending()
+    context = {**(context or {}), "by": client.actor}
+    for row in reversed(client.local.requests()):
+        if row["operation"] != operation or row["body"] != body or row["context"] != context:
+            continue
+        if row["state"] == "done":
+            return dict(row["answer"]), False
+        if row["state"] == "pending":
+            what = OPERATIONS[operation].describe(body, row["context"])
+            raise Pending(f"the {what} is recorded and waits to be sent", "send it with: medperf sync")
+    return send(client, operation, body, context), True
 
 
 def _deliver(client: Client, key: str, operation: str, body: Json, context: Json) -> Json:
@@ -195,6 +266,13 @@ def finish_pending(client: Client, say: Say | None = None) -> list[tuple[Json, s
     outcomes: list[tuple[Json, str]] = []
     for row in pending(client):
         what = OPERATIONS[row["operation"]].describe(row["body"], row["context"])
+        by = row["context"].get("by")
+        if by is not None and by != client.actor:  # its key means something only to the user who sent it
+            outcomes.append((row, f"still pending: the {what} waits for {by} to log in (medperf auth login -e "
+                                  f"{by}), then `medperf sync`"))
+            if say is not None:
+                say(f"  {outcomes[-1][1]}")
+            continue
         try:
             answer = _deliver(client, row["key"], row["operation"], row["body"], row["context"])
         except (Pending, AuthenticationError) as e:

@@ -19,7 +19,7 @@ from medperf_core.errors import (
     PermissionDeniedError,
     UserError,
 )
-from medperf_core.services import compatibility
+from medperf_core.services import compatibility, outbox
 from medperf_core.services.artifacts import Artifact, resolve
 from medperf_core.services.client import Client
 from medperf_core.services.datasets import Say
@@ -98,7 +98,7 @@ def submit_container(client: Client, plan: dict[str, Any]) -> Body:
         body["git_parameters_url"] = _url(client, files["parameters"])
     if "additional" in files:
         body["additional_files_tarball_url"] = _url(client, files["additional"])
-    return client.backend.create_container(body)
+    return outbox.send_once(client, "container.create", body)[0]
 
 
 def _container(client: Client, uid: int, role: str) -> Body:
@@ -160,7 +160,7 @@ def _check_primary_metric(metric: str, results: dict[str, Any]) -> None:
 
 def submit_benchmark(client: Client, plan: dict[str, Any]) -> Body:
     body = {**plan["body"], "demo_dataset_tarball_url": _url(client, plan["demo"])}
-    return client.backend.create_benchmark(body)
+    return outbox.send_once(client, "benchmark.create", body)[0]
 
 
 def approved_benchmark(client: Client, benchmark_id: int) -> Body:
@@ -185,6 +185,24 @@ def plan_model_association(client: Client, benchmark_id: int, model_id: int, *, 
                                      "register the model with --operational")
     outcome = run_benchmark_test(client, benchmark, str(model_id), no_cache=no_cache, say=say)
     return {"metadata": {"test_result": outcome.metrics, "compatibility_test": outcome.uid}}
+
+
+def request_model_association(client: Client, benchmark_id: int, model_id: int, metadata: Body) -> Body:
+    """Recorded before it is sent (see services/outbox.py). Run again after the server accepted it (the command
+    killed before it learnt so), it answers with the association the first run created instead of a conflict."""
+    context = {"model": model_id, "benchmark": benchmark_id}
+    client.flush_pending()
+    mine = {**context, "by": client.actor}
+    if any(r["operation"] == "model_association.request" and r["context"] == mine and r["body"]["metadata"] ==
+           metadata for r in client.local.requests("done")):
+        try:
+            row = client.backend.get_model_association(model_id, benchmark_id)
+        except NotFoundError:
+            row = {}
+        if row.get("approval_status") in ("PENDING", "APPROVED"):
+            return row
+    body = {"model_mlcube": model_id, "benchmark": benchmark_id, "metadata": metadata, "approval_status": "PENDING"}
+    return outbox.send(client, "model_association.request", body, context)
 
 
 def run_benchmark_test(client: Client, benchmark: Body, model: str | None, *, no_cache: bool = False,

@@ -203,6 +203,30 @@ class Template:
                 trial.problems.append(f"containers left behind: {leftovers.stdout.split()}")
 
 
+def kill_at_commit(command: list[str], *, cwd: Path, env: dict[str, str], data: Path, event: str,
+                   timeout: float = 900) -> bool:
+    """Run `command` (a `medperf ...` process) and SIGKILL it as soon as the server at `data` (an SQLite data dir,
+    its server started with MEDPERF_SERVER_COMMIT_DELAY) has committed one more `event`: the server holds its
+    answer back meanwhile, so the client dies between the server's commit and its own record of the answer.
+    Whether it was killed (False: it ended first, or `timeout` passed)."""
+    before = _server_types(data).count(event)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    try:
+        while process.poll() is None and time.monotonic() < deadline:
+            if _server_types(data).count(event) > before:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                return True
+            time.sleep(0.02)
+        return False
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
 def _acceptable_refusal(command: str, stderr: str) -> bool:
     """A re-run that finds its work already done says so (and changes nothing): that is agreement, not failure."""
     return any(text in stderr for text in ("already submitted", "already registered", "already requested"))

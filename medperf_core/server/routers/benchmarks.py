@@ -38,17 +38,18 @@ def get_benchmark(benchmark_id: Id, svc: ServerServices = Svc, who: Caller = Me)
 
 @routes.put("/benchmarks/{benchmark_id}/")
 def update_benchmark(
-    benchmark_id: Id, body: BenchmarkUpdate, svc: ServerServices = Svc, who: Caller = Me
+    benchmark_id: Id, body: BenchmarkUpdate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
 ) -> dict[str, Any]:
-    return svc.benchmarks.update(who, benchmark_id, body.data())
+    return svc.benchmarks.update(who, benchmark_id, body.data(), key)
 
 
 @routes.put("/benchmarks/{benchmark_id}/association_policy/")
 def update_association_policy(
-    benchmark_id: Id, body: AssociationPolicyUpdate, svc: ServerServices = Svc, who: Caller = Me
+    benchmark_id: Id, body: AssociationPolicyUpdate, svc: ServerServices = Svc, who: Caller = Me,
+    key: str | None = Key,
 ) -> dict[str, Any]:
     """The owner's auto-approval policy for dataset and model association requests."""
-    return svc.benchmarks.update_policy(who, benchmark_id, body.data())
+    return svc.benchmarks.update_policy(who, benchmark_id, body.data(), key)
 
 
 @routes.get("/benchmarks/{benchmark_id}/models/")

@@ -64,6 +64,7 @@ def get_dataset_association(
 
 @routes.put("/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
 def decide_dataset_association(
-    dataset_id: Id, benchmark_id: Id, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
+    dataset_id: Id, benchmark_id: Id, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me,
+    key: str | None = Key,
 ) -> dict[str, Any]:
-    return svc.associations.update(who, "dataset", dataset_id, benchmark_id, body.data())
+    return svc.associations.update(who, "dataset", dataset_id, benchmark_id, body.data(), key)

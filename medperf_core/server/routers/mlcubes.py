@@ -64,6 +64,7 @@ def get_model_association(
 
 @routes.put("/mlcubes/{container_id}/benchmarks/{benchmark_id}/")
 def decide_model_association(
-    container_id: Id, benchmark_id: Id, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me
+    container_id: Id, benchmark_id: Id, body: AssociationUpdate, svc: ServerServices = Svc, who: Caller = Me,
+    key: str | None = Key,
 ) -> dict[str, Any]:
-    return svc.associations.update(who, "model", container_id, benchmark_id, body.data())
+    return svc.associations.update(who, "model", container_id, benchmark_id, body.data(), key)

@@ -119,7 +119,14 @@ class AssociationService:
             raise NotFoundError(f"dataset {entity_id} not found")
         return found
 
-    def update(self, caller: Caller, kind: str, entity_id: int, benchmark_id: int, body: Json) -> Json:
+    def update(
+        self, caller: Caller, kind: str, entity_id: int, benchmark_id: int, body: Json, key: str | None = None
+    ) -> Json:
+        """With `key` (an Idempotency-Key) the decision is made once: the same key again answers with the row."""
+        path = f"/datasets/{entity_id}" if kind == "dataset" else f"/mlcubes/{entity_id}"
+        claim = Claim.of(key, caller.id, f"PUT {path}/benchmarks/{benchmark_id}/", body) if key else None
+        if self.writer.first_answer(claim) is not None:
+            return self.get(caller, kind, entity_id, benchmark_id)
         data = clean(body, DECISION)
         if not data:
             raise UserError("nothing to change", "send approval_status (APPROVED or REJECTED) or priority")
@@ -135,15 +142,16 @@ class AssociationService:
             if status is not None and (current is None or status != current.status.value):
                 decision = domain.approve if status == "APPROVED" else domain.reject
                 new.append(decision(current, kind=kind, benchmark=benchmark_id, entity=entity_id, by=caller.id))
-            if "priority" in data:
-                if kind != "model":
-                    raise FieldError("priority", "priority: only model associations have a priority")
+            if "priority" in data and kind != "model":
+                raise FieldError("priority", "priority: only model associations have a priority")
+            if "priority" in data and (current is None or data["priority"] != current.priority):
                 new.append(AssociationPrioritySet(
                     kind=kind, benchmark=benchmark_id, entity=entity_id, priority=data["priority"]
                 ))
             return new
 
-        self.writer.decide(domain.stream_name(kind, benchmark_id, entity_id), decide, caller.actor)
+        self.writer.decide(domain.stream_name(kind, benchmark_id, entity_id), decide, caller.actor, claim,
+                           {"kind": kind, "entity": entity_id, "benchmark": benchmark_id})
         found = self.latest(kind, entity_id, benchmark_id)
         assert found is not None
         return found

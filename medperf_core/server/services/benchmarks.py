@@ -80,7 +80,12 @@ class BenchmarkService:
         new_id = self.writer.create(BENCHMARK, build, caller.actor, claim)
         return self.get(caller, new_id)
 
-    def update(self, caller: Caller, benchmark_id: int, body: Json) -> Json:
+    def update(self, caller: Caller, benchmark_id: int, body: Json, key: str | None = None) -> Json:
+        """With `key` (an Idempotency-Key) the change is made once: the same key again answers with the benchmark."""
+        claim = Claim.of(key, caller.id, f"PUT /benchmarks/{benchmark_id}/", body) if key else None
+        if self.writer.first_answer(claim) is not None:
+            return self.get(caller, benchmark_id)
+
         def decide(_events: list[DomainEvent]) -> list[DomainEvent]:
             current = BENCHMARK.cls(**self.get(caller, benchmark_id))
             data = clean(body, BENCHMARK)
@@ -92,16 +97,20 @@ class BenchmarkService:
                     self._containers_operational({r: getattr(current, r) for r in domain.CONTAINER_ROLES})
             return new
 
-        self.writer.decide(stream(benchmark_id), decide, caller.actor)
+        self.writer.decide(stream(benchmark_id), decide, caller.actor, claim, {"benchmark": benchmark_id})
         return self.get(caller, benchmark_id)
 
-    def update_policy(self, caller: Caller, benchmark_id: int, body: Json) -> Json:
-        """The owner's association policy (MedPerf's auto-approval fields); versioned by its own events."""
+    def update_policy(self, caller: Caller, benchmark_id: int, body: Json, key: str | None = None) -> Json:
+        """The owner's association policy (MedPerf's auto-approval fields); versioned by its own events. With `key`
+        the change is made once, as in `update`."""
         self.get(caller, benchmark_id)
+        claim = Claim.of(key, caller.id, f"PUT /benchmarks/{benchmark_id}/association_policy/", body) if key else None
+        if self.writer.first_answer(claim) is not None:
+            return self.get(caller, benchmark_id)
         data = clean(body, POLICY)
 
         def decide(events: list[DomainEvent]) -> list[DomainEvent]:
             return policies.change(policies.fold(events), benchmark_id, caller, data)
 
-        self.writer.decide(stream(benchmark_id), decide, caller.actor)
+        self.writer.decide(stream(benchmark_id), decide, caller.actor, claim, {"benchmark": benchmark_id})
         return self.get(caller, benchmark_id)
