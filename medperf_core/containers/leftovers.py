@@ -9,6 +9,14 @@ from pathlib import Path
 
 LABEL_OWNER = "org.medperf.client"  # "<host>:<pid>:<start time>" of the client process
 ENV_OWNER = "MEDPERF_CONTAINER_OF"  # the same, in the environment of an Apptainer process
+LABEL_RUN = "org.medperf.run"  # MEDPERF_RUN_LABEL when set: lets a test find its own containers among others'
+ENV_RUN = "MEDPERF_RUN_LABEL"
+
+
+def labels() -> dict[str, str]:
+    """The labels of a container this client starts: its owner, and the run label when one is set."""
+    run = os.environ.get(ENV_RUN, "").strip()
+    return {LABEL_OWNER: owner(), **({LABEL_RUN: run} if run else {})}
 
 
 def _start_time(pid: int) -> str:

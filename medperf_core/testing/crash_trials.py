@@ -17,12 +17,14 @@ import signal
 import sqlite3
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import attrs
 import requests
 
+from medperf_core.containers.leftovers import ENV_RUN, LABEL_RUN
 from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, free_port, medperf_command, start_server
 
 SUBMIT = ("dataset", "submit", "--name", "mytestdata", "--description", "crash trial", "--location", "here",
@@ -60,8 +62,9 @@ class Trial:
         return not self.problems
 
 
-def medperf(home: Path, work: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MEDPERF_HOME": str(home)}
+def medperf(home: Path, work: Path, *args: str, timeout: float = 900,
+            run_label: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MEDPERF_HOME": str(home), **({ENV_RUN: run_label} if run_label else {})}
     for name in ("MEDPERF_PROFILE", "MEDPERF_OFFLINE"):
         env.pop(name, None)
     return subprocess.run([*medperf_command(), *args], cwd=work, capture_output=True, text=True, timeout=timeout,
@@ -83,6 +86,9 @@ class Template:
         self.work.mkdir(parents=True, exist_ok=True)
         self.server_home = root / "server-home"
         self.durations: dict[str, float] = {}
+        # The containers of these trials carry this label: the leftovers check looks at them only, so other
+        # Docker users of the machine (other tests) neither disturb it nor are disturbed.
+        self.run_label = f"crash-trials-{uuid.uuid4().hex[:12]}"
         live_data, live_home = root / "live" / "server-data", root / "live" / "home"
         # The seeded files are published under the server's URL: every server of these trials uses this one port.
         self.port = free_port()
@@ -93,12 +99,12 @@ class Template:
             for args in (("profile", "set", "--server", server.url), *((("profile", "set", "--platform", platform),)
                          if platform != "docker" else ()), ("tutorial", "setup", "data"),
                          ("auth", "login", "-e", DEMO_EMAILS["do"])):
-                _must(medperf(live_home, self.work, *args), " ".join(args))
+                _must(medperf(live_home, self.work, *args, run_label=self.run_label), " ".join(args))
             for name, then in (("fresh", "submit"), ("submitted", "prepare"), ("operational", "associate"),
                                ("approved", "run"), ("ran", "result")):
                 if name == "operational":
-                    _must(medperf(live_home, self.work, "dataset", "set_operational", "--data_uid", "1", "-y"),
-                          "set_operational")
+                    _must(medperf(live_home, self.work, "dataset", "set_operational", "--data_uid", "1", "-y",
+                                  run_label=self.run_label), "set_operational")
                 if name == "approved":
                     token = server.token(DEMO_EMAILS["bo"])
                     answer = requests.put(f"{server.api}/datasets/1/benchmarks/1/",
@@ -107,7 +113,7 @@ class Template:
                     answer.raise_for_status()
                 server = self._snapshot(name, server, live_data, live_home)
                 started = time.monotonic()
-                _must(medperf(live_home, self.work, *COMMANDS[then][1]), then)
+                _must(medperf(live_home, self.work, *COMMANDS[then][1], run_label=self.run_label), then)
                 self.durations[then] = time.monotonic() - started
         finally:
             server.stop()
@@ -131,7 +137,8 @@ class Template:
         trial = Trial(command, mode)
         server = start_server(data, port=self.port, env=env)
         try:
-            _must(medperf(home, self.work, "profile", "set", "--server", server.url), "profile set")
+            _must(medperf(home, self.work, "profile", "set", "--server", server.url, run_label=self.run_label),
+                  "profile set")
             self._kill_during(trial, home, args, data, rng)
             self._recover(trial, home, args)
         finally:
@@ -142,7 +149,7 @@ class Template:
         return trial
 
     def _kill_during(self, trial: Trial, home: Path, args: tuple[str, ...], data: Path, rng: random.Random) -> None:
-        env = {**os.environ, "MEDPERF_HOME": str(home)}
+        env = {**os.environ, "MEDPERF_HOME": str(home), ENV_RUN: self.run_label}
         started = time.monotonic()
         process = subprocess.Popen([*medperf_command(), *args], cwd=self.work, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -161,8 +168,8 @@ class Template:
         trial.at = round(time.monotonic() - started, 3)
 
     def _recover(self, trial: Trial, home: Path, args: tuple[str, ...]) -> None:
-        again = medperf(home, self.work, *args)
-        synced = medperf(home, self.work, "sync", "--json")
+        again = medperf(home, self.work, *args, run_label=self.run_label)
+        synced = medperf(home, self.work, "sync", "--json", run_label=self.run_label)
         if synced.returncode != 0:
             trial.problems.append(f"sync failed: {synced.stderr.strip()[-300:]}")
         elif json.loads(synced.stdout)["still_pending"]:
@@ -197,7 +204,7 @@ class Template:
             from medperf_docker.runner import remove_leftovers
 
             remove_leftovers(docker.from_env())
-            leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=org.medperf.client"],
+            leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL_RUN}={self.run_label}"],
                                        capture_output=True, text=True)
             if leftovers.returncode == 0 and leftovers.stdout.split():
                 trial.problems.append(f"containers left behind: {leftovers.stdout.split()}")

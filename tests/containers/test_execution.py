@@ -164,3 +164,12 @@ def test_the_configs_environment_and_gpus_yield_to_the_callers(tmp_path: Path) -
     assert prepared(env={"B": "caller"}).environment == {"A": "config", "B": "caller"}  # type: ignore[attr-defined]
     assert prepared().gpus == "all"  # type: ignore[attr-defined]
     assert prepared(gpus="device=1").gpus == "device=1"  # type: ignore[attr-defined]
+
+
+def test_a_run_label_marks_the_containers_of_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medperf_core.containers.leftovers import LABEL_OWNER, LABEL_RUN, labels
+
+    monkeypatch.delenv("MEDPERF_RUN_LABEL", raising=False)
+    assert set(labels()) == {LABEL_OWNER}
+    monkeypatch.setenv("MEDPERF_RUN_LABEL", "crash-trials-1")
+    assert labels()[LABEL_RUN] == "crash-trials-1" and labels()[LABEL_OWNER].count(":") == 2

@@ -19,7 +19,7 @@ from medperf_core.containers.execution import (
     prepare_run,
 )
 from medperf_core.containers.gpus import parse_gpus
-from medperf_core.containers.leftovers import LABEL_OWNER, owner, owner_alive
+from medperf_core.containers.leftovers import LABEL_OWNER, labels, owner_alive
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.registry import parse_image, pull_error
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
@@ -180,7 +180,7 @@ class DockerRunner:
             device_requests=device_requests,
             security_opt=["no-new-privileges"],
             cap_drop=["ALL"],
-            labels={"org.medperf.task": prepared.task.name, LABEL_OWNER: owner()},
+            labels={"org.medperf.task": prepared.task.name, **labels()},
             detach=True,
             **extra,
         )
