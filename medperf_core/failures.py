@@ -37,6 +37,21 @@ def _free_mb(path: Path) -> float:
         return 0.0
 
 
+NEARLY_FULL_MB = 1.0  # a container that failed with less than this free under MEDPERF_HOME ran out of disk
+
+
+def full_disk_behind(error: MedperfError) -> MedperfError:
+    """A container that failed while MEDPERF_HOME has (almost) no space left failed for want of it (it could not
+    write its outputs): say so, rather than blame the container or the data."""
+    from medperf_core.errors import RunnerError
+
+    if isinstance(error, RunnerError) and _free_mb(_home()) < NEARLY_FULL_MB:
+        known = translate(OSError(errno.ENOSPC, "No space left on device"))
+        assert known is not None
+        return known
+    return error
+
+
 def translate(error: BaseException) -> MedperfError | None:
     """The MedperfError that says what `error` means for the user, or None when it is not one of these."""
     text = str(error).lower()
@@ -46,7 +61,7 @@ def translate(error: BaseException) -> MedperfError | None:
     if full:
         home = _home()
         return DiskFullError(
-            f"no space left on device under {home} ({_free_mb(home):.0f} MB free)",
+            f"no space left on device under MEDPERF_HOME ({home}): free {_free_mb(home):.0f} MB",
             "free some space (medperf storage cleanup removes leftovers), then run the same command again: "
             "nothing was recorded half-way",
         )

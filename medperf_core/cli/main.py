@@ -92,6 +92,9 @@ def _run(argv: list[str] | None) -> int:
             import traceback
 
             traceback.print_exc()
+        from medperf_core.failures import full_disk_behind
+
+        e = full_disk_behind(e)
         return _fail(e.one_line(), e.exit_code)
     except typer.Exit as e:
         return int(e.exit_code)

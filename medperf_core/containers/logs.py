@@ -18,6 +18,7 @@ class LogSink:
         self.echo = echo
         self._lock = threading.Lock()
         self._file: BinaryIO | None = None
+        self.error: OSError | None = None  # why the log file stopped taking output (a full disk)
 
     def __enter__(self) -> LogSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +37,11 @@ class LogSink:
         with self._lock:
             if self._file is None:
                 return
-            self._file.write(chunk)
+            if self.error is None:
+                try:
+                    self._file.write(chunk)
+                except OSError as e:  # the log stops; the task goes on, and what it could not write fails it
+                    self.error = e
             if self.echo:
                 sys.stdout.write(chunk.decode(errors="replace"))
                 sys.stdout.flush()

@@ -56,7 +56,7 @@ def test_owner_writes_killed_at_the_commit_are_made_exactly_once(tmp_path: Path,
                 "--reference-model-container", "2", "--evaluator-container", "3", "--operational", "-y",
                 again="✅ Benchmark registered with UID 1 (OPERATION, approval PENDING)")
         t.login("admin")
-        t.crash("benchmark.approval_changed", "benchmark", "approve", "-b", "1", again="✅ Benchmark 1: APPROVED")
+        t.crash("benchmark.approved", "benchmark", "approve", "-b", "1", again="✅ Benchmark 1: APPROVED")
         t.login("mo")
         t.medperf(*container_args("my-model", MOBILE, "mobilenetv2_weights.tar.gz"))
         t.crash("association.requested", "container", "associate", "--benchmark", "1", "--model_uid", "4", "-y",

@@ -113,7 +113,7 @@ CASES: dict[str, tuple[Callable[[World, Path], tuple[str, Callable[[Client], dic
     "association approve": (approval, "association.approved"),
     "association reject": (rejection, "association.rejected"),
     "association set_priority": (priority, "association.priority_set"),
-    "benchmark approve": (benchmark_approval, "benchmark.approval_changed"),
+    "benchmark approve": (benchmark_approval, "benchmark.approved"),
     "update_associations_policy": (policy, "benchmark.association_policy_changed"),
 }
 

@@ -55,7 +55,8 @@ def test_a_full_disk_is_named_records_nothing_half_way_and_resumes(small_disk: P
             storage.store.append(f"dataset-{n}", 0, [registered(n)], "do")
     known = translate(info.value)
     assert isinstance(known, DiskFullError), repr(info.value)
-    assert f"no space left on device under {small_disk}" in known.message and "MB free" in known.message
+    assert f"no space left on device under MEDPERF_HOME ({small_disk}): free " in known.message
+    assert known.message.endswith(" MB")
     assert known.hint and "run the same command again" in known.hint
     storage.store.close()
     filler.unlink()
