@@ -58,3 +58,18 @@ def test_405_names_every_method_of_the_path(clients: dict[str, Client], world: d
         assert response.status_code == 405
         assert set(response.headers["Allow"].split(", ")) == allowed, (path, response.headers["Allow"])
         assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_the_document_declares_the_limits_the_server_enforces(server, clients: dict[str, Client]) -> None:  # type: ignore[no-untyped-def]
+    spec = requests.get(server.api + "/openapi.json", timeout=10).json()
+    schemas = spec["components"]["schemas"]
+    name = schemas["DatasetCreate"]["properties"]["name"]
+    assert name["minLength"] == 1 and name["maxLength"] >= 1, name
+    location = schemas["DatasetCreate"]["properties"]["location"]["anyOf"][0]
+    assert location["maxLength"] >= 1, location
+    body = {"name": "n" * (name["maxLength"] + 1), "data_preparation_mlcube": 1, "input_data_hash": "h",
+            "generated_uid": "g"}
+    too_long = clients["do"].request("POST", "/datasets/", body)
+    assert too_long.status_code == 400 and "name" in too_long.json(), too_long.text
+    decide = spec["paths"]["/api/v0/datasets/{dataset_id}/benchmarks/{benchmark_id}/"]["put"]
+    assert any(p["name"] == "Idempotency-Key" for p in decide["parameters"])
