@@ -276,19 +276,23 @@ def import_log(
 
 @app.command("reset")
 def reset(
+    database: str = DatabaseOption,
     data_dir: Path = DataDirOption,
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
 ) -> None:
-    """Delete the server's event log (a fresh, empty database). Stop the server first."""
-    from medperf_core.server.storage import EVENTS_FILE, reset_data_dir
+    """Delete the server's event log and read model (a fresh, empty database). Stop the server first.
 
-    directory = _data_dir(data_dir)
-    if not (directory / EVENTS_FILE).exists():
-        typer.echo(f"nothing to reset: no {EVENTS_FILE} in {directory}")
+    SQLite: deletes the database file. PostgreSQL (--database URL): drops medperf's tables and sequences in that
+    database (nothing else) and creates them again, empty."""
+    from medperf_core.server.storage import reset_server
+
+    where = _where(database, data_dir)
+    done = reset_server(where, confirm=lambda question: confirm(question, yes))
+    if done is None:
+        typer.echo(f"nothing to reset: no server log in {where if database is None else 'that database'}")
         return
-    confirm(f"Delete every event of the server in {directory}?", yes)
-    removed = reset_data_dir(directory)
-    typer.echo(f"✅ reset {directory} (removed {', '.join(p.name for p in removed)})")
+    shown, removed = done
+    typer.echo(f"✅ reset {shown} (removed {', '.join(removed) or 'nothing'})")
 
 
 @app.command("seed")

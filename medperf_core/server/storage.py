@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,12 +37,22 @@ def open_server_storage(
     return open_storage(database_url(where), audit=audit, host=host)
 
 
-def reset_data_dir(data_dir: Path) -> list[Path]:
-    """Delete the event store and its WAL/SHM side files; returns what was removed. Other files stay."""
-    removed = []
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        path = data_dir / f"{EVENTS_FILE}{suffix}"
-        if path.exists():
-            path.unlink()
-            removed.append(path)
-    return removed
+def reset_server(where: str | Path, *, confirm: Callable[[str], None]) -> tuple[str, list[str]] | None:
+    """Delete a server's state: the SQLite file (and side files) of a data directory or `sqlite://` URL, or
+    medperf's tables in a PostgreSQL database (created again, empty). `confirm(question)` is asked first and raises
+    to cancel. Returns (where, what was removed), or None when there was nothing to reset."""
+    from medperf_core.errors import UserError
+    from medperf_core.store.backends import backend_for, redact_url
+
+    url = database_url(where)
+    backend, location = backend_for(url)
+    describe, reset = getattr(backend, "describe_server", None), getattr(backend, "reset_server", None)
+    if describe is None or reset is None:
+        raise UserError(f"the event recorder of {redact_url(url)} cannot reset a server",
+                        "reset it with the database's own tools")
+    shown = str(where) if isinstance(where, Path) else redact_url(url)
+    events = describe(location)
+    if events is None:
+        return None
+    confirm(f"Delete every event of the server ({events} events) in {shown}?")
+    return shown, list(reset(location))

@@ -4,12 +4,15 @@ head; `server migrate`; `events verify|replay|export --database`."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 from _server_helpers import run_medperf
 
-from medperf_core.domain.resources import all_resources
+from medperf_core.domain.resources import USER, all_resources
 from medperf_core.server.storage import open_server_storage
+from medperf_core.testing.server import medperf_command
 
 
 def _state(where: str | Path) -> dict[str, list[dict[str, object]]]:
@@ -78,3 +81,41 @@ def test_import_into_sqlite_too(tmp_path: Path) -> None:
     done = run_medperf("server", "import", "--database", f"sqlite://{target}", str(log), home=home)
     assert done.returncode == 0, done.stderr
     assert _state(f"sqlite://{target}") == _state(data)
+
+
+def test_reset_a_postgresql_server_drops_only_its_schema(tmp_path: Path, postgres_url: str) -> None:
+    import psycopg
+
+    from medperf_core.domain.events import UserRegistered
+
+    home = str(tmp_path / "home")
+    nothing = run_medperf("server", "reset", "--database", postgres_url, "-y", home=home)
+    assert nothing.returncode == 0 and "nothing to reset" in nothing.stdout, nothing.stdout + nothing.stderr
+    storage = open_server_storage(postgres_url)
+    try:
+        storage.store.append("user-1", 0, [UserRegistered(user_id=1, email="u1@example.com", username="u1",
+                                                          first_name="", last_name="", is_staff=False)], "test")
+    finally:
+        storage.store.close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE not_medperf (x INTEGER)")
+        conn.execute("INSERT INTO not_medperf VALUES (7)")
+
+    declined = subprocess.run([*medperf_command(), "server", "reset", "--database", postgres_url], input="n\n",
+                              capture_output=True, text=True, env={**os.environ, "MEDPERF_HOME": home}, timeout=60)
+    assert declined.returncode != 0 and "(1 events)" in declined.stdout, declined.stdout + declined.stderr
+    assert _state(postgres_url)["users"], "a declined reset changed nothing"
+
+    done = run_medperf("server", "reset", "--database", postgres_url, "-y", home=home)
+    assert done.returncode == 0 and "events" in done.stdout and "users_ids" in done.stdout, done.stdout + done.stderr
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        assert conn.execute("SELECT x FROM not_medperf").fetchall() == [(7,)]  # not medperf's: kept
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (0,)  # created again, empty
+    assert all(rows == [] for rows in _state(postgres_url).values())
+    verified = run_medperf("events", "verify", "--database", postgres_url, home=home)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    storage = open_server_storage(postgres_url)
+    try:  # a new server on it starts from id 1 again
+        assert storage.reads.next_id(USER) == 1
+    finally:
+        storage.store.close()

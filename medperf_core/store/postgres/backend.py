@@ -31,6 +31,20 @@ class PostgresBackend:
             raise
         return ServerStorage(store, SqlServerReads(recorder.reading, lambda: recorder.head().position, POSTGRESQL))
 
+    def describe_server(self, location: str) -> int | None:
+        """How many events the server's log at `location` holds (None: there is none)."""
+        from medperf_core.store.postgres.reset import event_count
+
+        return event_count(conninfo(location))
+
+    def reset_server(self, location: str) -> list[str]:
+        """Drop the server's log and read model, then create them again, empty; returns what was dropped."""
+        from medperf_core.store.postgres.reset import drop_server_schema
+
+        dropped = drop_server_schema(conninfo(location))
+        self.open_server(location).store.close()  # the schema of a new server: migrations and empty tables
+        return dropped
+
     def open_client(self, location: str, *, audit: bool = False) -> ClientStorage:
         raise UserError(
             "a client keeps its own log in SQLite, not in PostgreSQL",

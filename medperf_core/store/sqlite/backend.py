@@ -26,6 +26,32 @@ class SQLiteBackend:
         store: EventStore[Any] = EventStore(recorder, [ServerTables()], audit=audit)
         return ServerStorage(store, SQLiteServerReads(recorder))
 
+    def describe_server(self, location: str) -> int | None:
+        """How many events the log file at `location` holds (None: there is no file)."""
+        import sqlite3
+
+        path = _path(location)
+        if not path.exists():
+            return None
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        except sqlite3.OperationalError:  # a file without a log (never opened by a server)
+            return 0
+        finally:
+            conn.close()
+
+    def reset_server(self, location: str) -> list[str]:
+        """Delete the log file and its WAL/SHM side files (a server creates a new one); returns what was removed."""
+        removed = []
+        path = _path(location)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.unlink()
+                removed.append(side.name)
+        return removed
+
     def open_client(self, location: str, *, audit: bool = False) -> ClientStorage:
         from medperf_core.store.sqlite.client_reads import SQLiteLocalState
         from medperf_core.store.sqlite.client_tables import CLIENT_PROJECTIONS
