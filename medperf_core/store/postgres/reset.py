@@ -28,7 +28,12 @@ def _sequences() -> list[str]:
 
 
 def _existing(conn: psycopg.Connection[Any], names: list[str]) -> list[str]:
-    return [n for n in names if conn.execute("SELECT to_regclass(%s)", [f'"{n}"']).fetchone()[0] is not None]
+    found = []
+    for name in names:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [f'"{name}"']).fetchone()
+        if row is not None and row[0]:
+            found.append(name)
+    return found
 
 
 def event_count(conninfo: str) -> int | None:
@@ -36,7 +41,8 @@ def event_count(conninfo: str) -> int | None:
     with connect(conninfo, autocommit=True) as conn:
         if not _existing(conn, [EVENTS_TABLE]):
             return None
-        return int(conn.execute(f"SELECT COUNT(*) FROM {EVENTS_TABLE}").fetchone()[0])
+        row = conn.execute(f"SELECT COUNT(*) FROM {EVENTS_TABLE}").fetchone()
+        return int(row[0]) if row else 0
 
 
 def drop_server_schema(conninfo: str) -> list[str]:
