@@ -83,6 +83,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await svc.reads.aclose()
         svc.close()
 
     app = FastAPI(
@@ -104,7 +105,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from medperf_core.server.openapi import document
 
     document(app)
-    app.add_middleware(WorkerHeader)
+    from medperf_core.server.answers import KeptAnswers
+
+    app.add_middleware(KeptAnswers)
+    app.add_middleware(WorkerHeader)  # outermost: also on kept answers
     for module in (me, benchmarks, leaderboard, mlcubes, datasets, results, files):
         app.include_router(module.routes.router, prefix=API_PREFIX)
     if hasattr(provider, "issue_token"):

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -91,13 +92,20 @@ def _load_secret(data_dir: Path) -> bytes:
     return secret
 
 
+VERIFIED_TOKENS = 10_000  # tokens whose verification a process remembers (forgotten all at once past this)
+
+
 class LocalAuthProvider:
-    """Tutorial auth: the four demo users; a token is `base64url(email).hmac_sha256(secret, email)`."""
+    """Tutorial auth: the four demo users; a token is `base64url(email).hmac_sha256(secret, email)`.
+
+    A verified token is remembered: its identity depends only on the token and this process's secret, which
+    never changes while it runs."""
 
     name = "local"
 
     def __init__(self, settings: ServerSettings) -> None:
         self._secret = _load_secret(settings.data_dir)
+        self._verified: dict[str, Identity] = {}
 
     def _mac(self, email: str) -> str:
         return hmac.new(self._secret, email.encode(), hashlib.sha256).hexdigest()
@@ -108,6 +116,16 @@ class LocalAuthProvider:
         return f"{encoded}.{self._mac(identity.email)}"
 
     def authenticate(self, token: str) -> Identity:
+        found = self._verified.get(token)
+        if found is not None:
+            return found
+        identity = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = identity
+        return identity
+
+    def _verify(self, token: str) -> Identity:
         encoded, _, mac = token.partition(".")
         try:
             email = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
@@ -121,7 +139,11 @@ class LocalAuthProvider:
 
 
 class JwtAuthProvider:
-    """RS256 tokens checked against a public key (PEM) or a JWKS file, an audience and an issuer."""
+    """RS256 tokens checked against a public key (PEM) or a JWKS file, an audience and an issuer.
+
+    A verified token is remembered with its expiry (`exp`) and reused only before it: the
+    signature, audience and issuer of the same bytes verify the same way against keys that never change while the
+    process runs."""
 
     name = "jwt"
 
@@ -142,6 +164,7 @@ class JwtAuthProvider:
         else:
             raise ConfigError("jwt auth needs a key", "pass --jwt-public-key FILE (PEM) or --jwt-jwks FILE")
         self._settings = settings
+        self._verified: dict[str, tuple[Identity, float]] = {}
 
     def _key_for(self, token: str) -> Any:
         import jwt
@@ -166,6 +189,16 @@ class JwtAuthProvider:
         )
 
     def authenticate(self, token: str) -> Identity:
+        found = self._verified.get(token)
+        if found is not None and time.time() < found[1]:
+            return found[0]
+        identity, expires = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = (identity, expires)
+        return identity
+
+    def _verify(self, token: str) -> tuple[Identity, float]:
         import jwt
 
         try:
@@ -182,10 +215,11 @@ class JwtAuthProvider:
         email = self._email(claims)
         is_staff = bool(claims.get("is_staff")) or email in self._settings.jwt_admin_emails
         username = claims.get("sub") or claims.get("preferred_username") or email.split("@")[0]
-        return Identity(
+        identity = Identity(
             email=email,
             username=str(username),
             first_name=str(claims.get("given_name", "")),
             last_name=str(claims.get("family_name", "")),
             is_staff=is_staff,
         )
+        return identity, float(claims["exp"])

@@ -55,3 +55,9 @@ class ServerReadModel(Protocol):
 
     def head_position(self) -> int:
         """The log position the read model reflects."""
+
+    async def head_position_async(self) -> int:
+        """The same, for the server's event loop (a network database answers without blocking the loop)."""
+
+    async def aclose(self) -> None:
+        """Close what `head_position_async` opened (on the event loop that opened it)."""

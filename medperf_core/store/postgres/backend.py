@@ -29,7 +29,9 @@ class PostgresBackend:
         except BaseException:
             recorder.close()
             raise
-        return ServerStorage(store, SqlServerReads(recorder.reading, lambda: recorder.head().position, POSTGRESQL))
+        return ServerStorage(store, SqlServerReads(
+            recorder.reading, recorder.head_position, POSTGRESQL, recorder.head_position_async, recorder.aclose
+        ))
 
     def describe_server(self, location: str) -> int | None:
         """How many events the server's log at `location` holds (None: there is none)."""

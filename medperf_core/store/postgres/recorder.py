@@ -10,6 +10,7 @@ what it has written and never waits for a second connection of the pool.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -87,6 +88,7 @@ class PostgresRecorder:
             name="medperf",
         )
         self._local = threading.local()
+        self._async_heads: dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection[Any]] = {}
 
     def close(self) -> None:
         self._pool.close()
@@ -144,32 +146,51 @@ class PostgresRecorder:
         appends: Sequence[StreamAppend],
         apply: Callable[[PostgresSession, StoredEvent], None] | None = None,
     ) -> list[StoredEvent]:
-        with self._write() as conn:
-            stored: list[StoredEvent] = []
-            for batch in appends:
-                stored += self._insert(conn, batch)
-            if apply is not None:
-                session = PostgresSession(conn)
-                try:
+        """One transaction in psycopg's pipeline mode: statements whose results are not needed go out together,
+        so an append costs about three round trips (BEGIN, the lock and the check; the inserts, the projections'
+        updates and COMMIT) instead of one per statement. A database error of a queued statement surfaces when
+        the pipeline syncs, so errors are told apart here by the table they name."""
+        try:
+            with self._connection() as conn, conn.pipeline(), self._write() as conn:
+                stored: list[StoredEvent] = []
+                last: tuple[int, str] | None = None
+                for batch in appends:
+                    events, last = self._insert(conn, batch, last)
+                    stored += events
+                if apply is not None:
+                    session = PostgresSession(conn)
                     for event in stored:
                         apply(session, event)
-                except pg_errors.IntegrityError as e:  # a unique column of a read model, e.g. a name
-                    detail = e.diag.message_detail or str(e)
-                    raise ConflictError(
-                        f"this conflicts with an existing entry ({detail})", "choose another value"
-                    ) from e
+        except pg_errors.IntegrityError as e:
+            if e.diag.table_name == "events":  # (stream, version) taken: the constraint that backs the check
+                raise ConcurrencyError(
+                    f"a stream changed meanwhile ({e.diag.message_detail or e})",
+                    "someone else changed it at the same time: run the command again to decide on the new state",
+                ) from e
+            detail = e.diag.message_detail or str(e)  # a unique column of a read model, e.g. a name
+            raise ConflictError(f"this conflicts with an existing entry ({detail})", "choose another value") from e
         return stored
 
-    def _insert(self, conn: psycopg.Connection[Any], batch: StreamAppend) -> list[StoredEvent]:
+    _CHECK = (
+        "SELECT (SELECT MAX(version) FROM events WHERE stream = %s), last.position, last.hash FROM (SELECT 1) AS one "
+        "LEFT JOIN (SELECT position, hash FROM events ORDER BY position DESC LIMIT 1) AS last ON TRUE"
+    )
+
+    def _insert(
+        self, conn: psycopg.Connection[Any], batch: StreamAppend, last: tuple[int, str] | None
+    ) -> tuple[list[StoredEvent], tuple[int, str] | None]:
+        """The batch's rows after the stream's version check (one statement also reads the log's last row, unless
+        an earlier batch of this append knows it); returns them and the new last (position, hash)."""
         stream, expected_version = batch.stream, batch.expected_version
-        row = conn.execute("SELECT MAX(version) FROM events WHERE stream = %s", [stream]).fetchone()
+        row = conn.execute(self._CHECK, [stream]).fetchone()
         current = int(row[0] or 0) if row else 0
         if current != expected_version:
             raise _version_conflict(stream, current, expected_version)
         if not batch.events:
-            return []
-        last = conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
-        position, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS_HASH)
+            return [], last
+        if last is None:
+            last = (int(row[1]), str(row[2])) if row and row[1] is not None else (0, GENESIS_HASH)
+        position, prev_hash = last
         stored: list[StoredEvent] = []
         rows = []
         for offset, new in enumerate(batch.events, start=1):
@@ -188,12 +209,9 @@ class PostgresRecorder:
                          new.recorded_at, new.actor, canonical_json(new.payload), prev_hash, digest))
             stored.append(StoredEvent(prev_hash=prev_hash, hash=digest, **values))
             prev_hash = digest
-        try:
-            with conn.cursor() as cursor:
-                cursor.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
-        except pg_errors.UniqueViolation as e:  # (stream, version) taken: the constraint that backs the check
-            raise _version_conflict(stream, expected_version + 1, expected_version) from e
-        return stored
+        with conn.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+        return stored, (stored[-1].position, stored[-1].hash)
 
     # --- reading --------------------------------------------------------------------------------------------
 
@@ -226,6 +244,35 @@ class PostgresRecorder:
         for rows in self._batches(after, batch):
             for r in rows:
                 yield dict(zip(names, r, strict=True))
+
+    def head_position(self) -> int:
+        return self.head().position
+
+    async def head_position_async(self) -> int:
+        """The log's last position, on an async connection of the running event loop (the loop serves other
+        requests while PostgreSQL answers). Positions commit in order (appends hold one lock until they commit),
+        so a position seen means every event up to it is visible."""
+        loop = asyncio.get_running_loop()
+        conn = self._async_heads.get(loop)
+        if conn is None or conn.closed:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, connect_timeout=10)
+            except psycopg.OperationalError as e:
+                raise ConfigError(f"cannot connect to PostgreSQL at {redact_url(self.conninfo)}: {e}") from None
+            self._async_heads[loop] = conn
+        try:
+            cursor = await conn.execute("SELECT MAX(position) FROM events", prepare=True)
+            row = await cursor.fetchone()
+        except psycopg.OperationalError:  # the connection broke (a database restart): the next call reconnects
+            await conn.close()
+            raise
+        return int(row[0] or 0) if row else 0
+
+    async def aclose(self) -> None:
+        """Close the running loop's async connection (the app's shutdown)."""
+        conn = self._async_heads.pop(asyncio.get_running_loop(), None)
+        if conn is not None:
+            await conn.close()
 
     def head(self) -> LogHead:
         with self._connection() as conn:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -84,9 +84,13 @@ class SqlServerReads:
         reading: Callable[[], AbstractContextManager[Session]],
         head_position: Callable[[], int],
         dialect: Dialect = SQLITE,
+        head_position_async: Callable[[], Awaitable[int]] | None = None,
+        aclose: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._reading = reading
         self._head_position = head_position
+        self._head_position_async = head_position_async
+        self._aclose = aclose
         self._dialect = dialect
         self._kept: dict[tuple[Any, ...], tuple[int, Any]] = {}
         self._issued: dict[str, int] = {}
@@ -221,3 +225,13 @@ class SqlServerReads:
 
     def head_position(self) -> int:
         return self._head_position()
+
+    async def head_position_async(self) -> int:
+        """On SQLite the sync read is a local file read of microseconds; PostgreSQL gives an async one."""
+        if self._head_position_async is None:
+            return self._head_position()
+        return await self._head_position_async()
+
+    async def aclose(self) -> None:
+        if self._aclose is not None:
+            await self._aclose()

@@ -64,11 +64,16 @@ class SQLiteRecorder:
         self.db = connect(path)
         self._lock = threading.RLock()
         self._depth = 0
+        self._readers = threading.local()  # a read-only connection per thread, for head_position()
+        self._opened: list[sqlite3.Connection] = []
         with self._transaction("BEGIN IMMEDIATE") as db:  # two processes opening a new file at once
             event_log.apply(db)
 
     def close(self) -> None:
         self.db.conn.close()
+        for reader in self._opened:
+            reader.close()
+        self._opened.clear()
 
     # --- transactions ---------------------------------------------------------------------------------------
 
@@ -205,6 +210,21 @@ class SQLiteRecorder:
             for r in rows:
                 yield dict(zip(names, r, strict=True))
             position = rows[-1][0]
+
+    def head_position(self) -> int:
+        """The log's last position, read on this thread's own connection: never waits for this process's lock
+        (a writer's commit and fsync), since a WAL reader waits for no writer. It sees every committed append."""
+        if self.path is None:
+            return self.head().position
+        reader = getattr(self._readers, "conn", None)
+        if reader is None:
+            reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
+                                     isolation_level=None, timeout=30.0)
+            self._readers.conn = reader
+            with self._lock:
+                self._opened.append(reader)
+        row = reader.execute("SELECT MAX(position) FROM events").fetchone()
+        return int(row[0] or 0)
 
     def head(self) -> LogHead:
         with self._lock:

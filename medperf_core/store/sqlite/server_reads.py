@@ -8,5 +8,5 @@ from medperf_core.store.sqlite.recorder import SQLiteRecorder
 
 class SQLiteServerReads(SqlServerReads):
     def __init__(self, recorder: SQLiteRecorder) -> None:
-        super().__init__(recorder.reading, lambda: recorder.head().position)
+        super().__init__(recorder.reading, recorder.head_position)
         self.recorder = recorder
