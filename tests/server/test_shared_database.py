@@ -61,7 +61,8 @@ def test_ids_from_both_servers_never_collide(two_servers: tuple[ServerProcess, S
     bodies = [(clients[i % 2], _dataset_body(prep)) for i in range(24)]
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(lambda cb: cb[0].post("/datasets/", cb[1]), bodies))
-    assert [r.status_code for r in responses] == [201] * len(bodies), [r.text for r in responses if r.status_code != 201]
+    failed = [r.text for r in responses if r.status_code != 201]
+    assert not failed, failed
     created = [r.json() for r in responses]
     ids = [d["id"] for d in created]
     assert len(set(ids)) == len(ids), sorted(ids)
