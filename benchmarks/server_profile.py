@@ -4,7 +4,7 @@
 
 Starts a server (one worker) filled as `server_load.py` fills it, runs wrk with 50 connections on the path as the
 data owner, records the server with py-spy (`pip install py-spy`) and prints the share of busy samples per part
-(auth, the database, serialisation, validation, the services, the HTTP layer) and the hottest lines. Each sample is
+(kept answers, auth, the database, serialisation, validation, the services, the HTTP layer) and the hottest lines. Each sample is
 given to the innermost frame that belongs to a part. py-spy slows the server down; compare shares, not req/s.
 """
 
@@ -26,6 +26,7 @@ import server_load
 from medperf_core.testing.server import start_server
 
 PARTS: list[tuple[str, tuple[str, ...]]] = [
+    ("kept answers", ("medperf_core/server/answers.py",)),
     ("auth", ("medperf_core/server/auth.py", "jwt/", "hmac")),
     ("database", ("sqlite3", "psycopg", "medperf_core/store/")),
     ("serialisation", ("json/", "render (starlette", "jsonable_encoder", "serialize_response")),
