@@ -1,4 +1,4 @@
-"""`medperf container` (alias `mlcube`): list, view, register, associate with a benchmark."""
+"""`medperf container` (alias `mlcube`): list, view, register, associate with a benchmark, run one task."""
 
 from __future__ import annotations
 
@@ -102,3 +102,33 @@ def associate(
         confirm(f"Request the association of model {model} with benchmark {benchmark}?", yes)
         row = registration.request_model_association(client, benchmark, model, plan["metadata"])
     typer.echo(f"✅ Association requested (status {row['approval_status']})")
+
+
+@app.command("run_test")
+def run_test(
+    container: str = typer.Option(..., "--container", "-m", help="A registered UID or a local container config."),
+    task: str = typer.Option(..., "--task", "-t", help="The task to run, e.g. prepare, infer, evaluate."),
+    parameters: Path = typer.Option(None, "--parameters_file_path", help="parameters.yaml (default: the container's)."),
+    additional: Path = typer.Option(None, "--additional_files_path",
+                                    help="The additional files folder (default: the container's)."),
+    logs: Path = typer.Option(None, "--output_logs", "-o", help="Write the container's output to this file."),
+    timeout: float = typer.Option(None, "--timeout", min=1, help="Seconds before the container is stopped."),
+    mounts: str = typer.Option(None, "--mounts", help="The task's volumes: NAME=PATH,NAME=PATH."),
+    env: str = typer.Option(None, "--env", "-e", help="Environment variables: NAME=VALUE,NAME=VALUE."),
+    allow_network: bool = typer.Option(False, "--allow_network", help="Refused: containers never get a network."),
+) -> None:
+    """Run one task of a container on paths you name (no data is registered, nothing is recorded)."""
+    from medperf_core.errors import UserError
+    from medperf_core.services import run_test as service
+    from medperf_core.services.client import Client
+
+    if allow_network:
+        raise UserError("--allow_network: medperf runs every container without a network",
+                        "drop --allow_network (put what the container downloads in its image or additional files)")
+    with Client() as client:
+        result = service.run_test(
+            client, container, task, mounts=service.parse_pairs(mounts, "--mounts"),
+            env=service.parse_pairs(env, "--env"), parameters_file=parameters, additional_files=additional,
+            log_path=logs, timeout=timeout,
+        )
+    typer.echo(f"✅ Task {task} of {container} finished in {result.duration_s:.1f} s; logs in {result.log_path}")

@@ -83,6 +83,19 @@ def test_the_model_owner_tutorial_from_the_model_seed_alone(model_owner: ModelOw
     t.login("mo")
     assert re.search(r"^1\s+tutorial_bmk\s.*OPERATION\s+APPROVED", t.medperf("benchmark", "ls").stdout, re.M)
     assert not ran_test(t.medperf("test", "run", "--benchmark", "1", "--model", MOBILE).stdout)["from_cache"]
+    # one task at a time, on folders the model owner names: a local config, then the registered reference model
+    prepared = t.medperf("container", "run_test", "-m", PREP, "-t", "prepare", "--mounts",
+                         f"data_path={W}/demo_data/images,labels_path={W}/demo_data/labels,output_path=rt/data,"
+                         "output_labels_path=rt/labels", "-o", "rt/prepare.log").stdout
+    assert "✅ Task prepare of" in prepared and (t.work / "rt" / "prepare.log").is_file(), prepared
+    assert any((t.work / "rt" / "data").iterdir()) and any((t.work / "rt" / "labels").iterdir())
+    for model, out in ((MOBILE, "rt/mobile"), ("2", "rt/cnn")):
+        inferred = t.medperf("container", "run_test", "-m", model, "-t", "infer", "--mounts",
+                             f"data_path=rt/data,output_path={out}", "-e", "TUTORIAL=1").stdout
+        assert "✅ Task infer of" in inferred and any((t.work / out).iterdir()), inferred
+    assert "no path for the volume(s) output_path" in t.fails("container", "run_test", "-m", MOBILE, "-t", "infer",
+                                                            "--mounts", "data_path=rt/data")
+    assert not (t.work / "rt" / "missing").exists()
     out = t.medperf("container", "submit", "--name", "my-model", "--container-config-file", MOBILE,
                     "--parameters-file", f"{W}/model_mobilenetv2/workspace/parameters.yaml", "--additional-file",
                     f"{W}/model_mobilenetv2/mobilenetv2_weights.tar.gz", "--operational", "-y").stdout
