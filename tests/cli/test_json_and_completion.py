@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,3 +56,25 @@ def test_completion_script_and_answers() -> None:
     assert groups.returncode == 0 and groups.stdout.split() == ["dataset"]
     commands = _medperf({"_MEDPERF_COMPLETE": "complete_bash", "COMP_WORDS": "medperf storage ", "COMP_CWORD": "2"})
     assert set(commands.stdout.split()) >= {"ls", "cleanup"}
+
+
+def test_install_completion_then_bash_completes(tmp_path: Path) -> None:
+    """`medperf --install-completion` in a fresh HOME, then a real bash reads its rc and completes."""
+    bin_dir, home = tmp_path / "bin", tmp_path / "home"
+    bin_dir.mkdir()
+    home.mkdir()
+    shim = bin_dir / "medperf"  # the installed entry point, whatever this test's interpreter is
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import sys; from medperf_core.cli.main import main; "
+                    f"sys.argv[0] = \"medperf\"; main()' \"$@\"\n")
+    shim.chmod(0o755)
+    env = {**os.environ, "HOME": str(home), "SHELL": "/bin/bash", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    installed = subprocess.run(["medperf", "--install-completion"], env=env, capture_output=True, text=True,
+                               timeout=60)
+    assert installed.returncode == 0, installed.stderr
+    assert "bash completion installed" in installed.stdout
+    assert ".bash_completions/medperf.sh" in (home / ".bashrc").read_text()
+    script = ("source ~/.bashrc; COMP_WORDS=(medperf stor); COMP_CWORD=1; _medperf_completion medperf; "
+              "echo \"${COMPREPLY[*]}\"; COMP_WORDS=(medperf dataset ex); COMP_CWORD=2; "
+              "_medperf_completion medperf; echo \"${COMPREPLY[*]}\"")
+    answered = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert answered.stdout.split("\n")[:2] == ["storage", "export"], answered.stderr
