@@ -2,7 +2,9 @@
 
 The services only call `say(line)` and a hashing `progress(done, total)`; this module decides how they look.
 A line ending in "…" starts a step: on a terminal it stays on a live line with a spinner and the elapsed time
-until the next line arrives; elsewhere (a pipe, a CI log) every line is printed as it comes.
+until the next line arrives; a line starting with `report_progress.DETAIL` (what a container's report file says)
+is shown after the running step on that live line, without restarting its clock. Elsewhere (a pipe, a CI log)
+every line is printed as it comes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import typer
 
 from medperf_core.services.hashing import Progress
+from medperf_core.services.report_progress import DETAIL
 
 Say = Callable[[str], None]
 PLAIN_ENV = "MEDPERF_PLAIN_PROGRESS"  # set to force plain lines even on a terminal
@@ -39,17 +42,22 @@ def steps(title: str = "") -> Iterator[Say]:
     from rich.text import Text
 
     console = Console(stderr=False, highlight=False)
-    state: dict[str, Any] = {"step": title, "since": time.monotonic()}
+    state: dict[str, Any] = {"step": title, "since": time.monotonic(), "detail": ""}
 
     class _Status:
         def __rich__(self) -> Spinner:
             elapsed = time.monotonic() - state["since"]
-            return Spinner("dots", Text(f"{state['step']}  {_clock(elapsed)}", style="bold"))
+            text = Text(f"{state['step']}  {_clock(elapsed)}", style="bold")
+            if state["detail"]:
+                text.append(f"  {state['detail']}", style="cyan")
+            return Spinner("dots", text)
 
     with Live(_Status(), console=console, refresh_per_second=4, transient=True) as live:
         def say(line: str) -> None:
-            if line.rstrip().endswith("…"):
-                state["step"], state["since"] = line.rstrip(" …"), time.monotonic()
+            if line.startswith(DETAIL):
+                state["detail"] = line[len(DETAIL):].strip()
+            elif line.rstrip().endswith("…"):
+                state["step"], state["since"], state["detail"] = line.rstrip(" …"), time.monotonic(), ""
             else:
                 live.console.print(line, markup=False)
         yield say

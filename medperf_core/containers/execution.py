@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -199,6 +200,21 @@ def prepare_run(request: RunRequest) -> PreparedRun:
     return PreparedRun(request, task, tuple(mounts), tuple(staged), tuple(output_dirs))
 
 
+def live_output(final_path: Path, mount_path: str) -> Path | None:
+    """Where a running task's file output is being written now (its staging folder, next to `final_path`), or
+    None when the task has not written it yet; `final_path` once the run has moved it into place."""
+    final = final_path.expanduser().resolve()
+    if final.is_file():
+        return final
+    name = PurePosixPath(mount_path).name
+    own = sorted(final.parent.glob(f".{glob.escape(final.name)}.medperf-*/{glob.escape(name)}"))
+    shared = sorted(final.parent.glob(f".*.medperf-*/{glob.escape(name)}"))  # one staging folder, two files
+    for candidate in (*own, *shared):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def cleanup_staging(staged: tuple[StagedOutput, ...]) -> None:
     for item in staged:
         shutil.rmtree(item.staging_dir, ignore_errors=True)
@@ -242,15 +258,17 @@ def finish_run(prepared: PreparedRun, exit_code: int, duration_s: float, image_h
     try:
         if exit_code != 0:
             raise fail(prepared, f"exited with code {exit_code}")
+        optional = prepared.request.optional_outputs
         for item in prepared.staged:
-            if not item.staged_file.is_file():
+            if not item.staged_file.is_file() and item.volume.name not in optional:
                 raise fail(
                     prepared,
                     f"exited with code 0 but did not write its output file {item.volume.name!r} "
                     f"({item.volume.mount_path})",
                 )
         for item in prepared.staged:
-            os.replace(item.staged_file, item.final_path)
+            if item.staged_file.is_file():
+                os.replace(item.staged_file, item.final_path)
         for volume, folder in prepared.output_dirs:
             if not folder.is_dir() or not any(folder.iterdir()):
                 raise fail(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -15,6 +15,10 @@ INSTALL_HINT = "install with: sudo scripts/install-engines.sh"
 
 def _paths(value: Mapping[str, Path | str]) -> dict[str, Path]:
     return {str(name): Path(path) for name, path in value.items()}
+
+
+def _names(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(v) for v in value)
 
 
 def _env(value: Mapping[str, str]) -> dict[str, str]:
@@ -35,6 +39,8 @@ class RunRequest:
     gpus: str | None = None
     show_logs: bool = False
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_env, hash=False)
+    # File outputs the container may leave unwritten (MedPerf's `report_file`): no failure, nothing moved.
+    optional_outputs: frozenset[str] = attrs.field(factory=frozenset, converter=_names)
 
 
 @attrs.frozen

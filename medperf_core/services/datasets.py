@@ -23,7 +23,7 @@ from medperf_core.errors import (
     ServerError,
     UserError,
 )
-from medperf_core.services import server_cache
+from medperf_core.services import report_progress, server_cache
 from medperf_core.services.client import Client
 from medperf_core.services.containers import LocalContainer, materialize
 from medperf_core.services.hashing import folders_hash
@@ -201,7 +201,7 @@ def _prepare(client: Client, dataset_id: int, *, force: bool, say: Say) -> dict[
         log = folder / "logs" / f"{step}.log"
         started = time.monotonic()
         try:
-            _run_step(client, prep, step, row, data, labels, stats, log)
+            _run_step(client, prep, step, row, folder, log, say)
         except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: the runner stopped the container
             version = client.record(stream(dataset_id), version, ev.DatasetPreparationFailed(
                 dataset_id=dataset_id, step=step, error="interrupted", log_path=str(log)))
@@ -230,15 +230,24 @@ def _prepare(client: Client, dataset_id: int, *, force: bool, say: Say) -> dict[
     return {"generated_uid": generated_uid, "statistics": statistics, "folder": str(folder)}
 
 
-def _run_step(client: Client, prep: LocalContainer, step: str, row: dict[str, Any], data: Path, labels: Path,
-              stats: Path, log: Path) -> None:
+def _run_step(client: Client, prep: LocalContainer, step: str, row: dict[str, Any], folder: Path, log: Path,
+              say: Say) -> None:
+    data, labels, stats = folder / "data", folder / "labels", folder / "statistics.yaml"
     if step == "prepare":
         partial_data, partial_labels = data.with_name("data.partial"), labels.with_name("labels.partial")
-        for path in (partial_data, partial_labels, data, labels):
+        outputs = {"output_path": partial_data, "output_labels_path": partial_labels}
+        # MedPerf's report file, when the container declares one: read while it runs, kept as report.yaml
+        report = prep.config.task("prepare").output(report_progress.REPORT_OUTPUT)
+        if report is not None:
+            outputs[report.name] = folder / "report.yaml"
+        for path in (*outputs.values(), data, labels):
             _reset_output(path)
-        run_task(client, prep, "prepare",
-                 {"data_path": Path(row["data_path"]), "labels_path": Path(row["labels_path"])},
-                 {"output_path": partial_data, "output_labels_path": partial_labels}, log)
+        watching = (report_progress.watch(outputs[report.name], report.mount_path, say) if report is not None
+                    else contextlib.nullcontext())
+        with watching:
+            run_task(client, prep, "prepare",
+                     {"data_path": Path(row["data_path"]), "labels_path": Path(row["labels_path"])},
+                     outputs, log, optional_outputs=frozenset({report_progress.REPORT_OUTPUT}))
         partial_data.rename(data)
         partial_labels.rename(labels)
     elif step == "sanity_check":

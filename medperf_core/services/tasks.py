@@ -30,6 +30,7 @@ def run_task(
     inputs: Mapping[str, Path],
     outputs: Mapping[str, Path],
     log_path: Path,
+    optional_outputs: frozenset[str] = frozenset(),
 ) -> RunResult:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     request = RunRequest(
@@ -41,6 +42,7 @@ def run_task(
         expected_image_hash=container.image_hash or None,
         timeout=task_timeout(client.profile),
         gpus=client.profile.gpus,
+        optional_outputs=optional_outputs,
     )
     from medperf_core.containers import cancel
 

@@ -15,6 +15,7 @@ outputs raise, logs are captured, a digest mismatch raises IntegrityError, outpu
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from medperf_core.containers.config import ContainerConfig, loads_container_config
+from medperf_core.containers.execution import live_output
 from medperf_core.containers.runner import INSTALL_HINT, Runner, RunRequest
 from medperf_core.errors import ConfigError, ContainerFailedError, EngineUnavailableError, IntegrityError
 from medperf_core.testing.images import TEST_IMAGE, ensure_test_image
@@ -75,6 +77,12 @@ tasks:
       output_path: {{mount_path: /out/data, type: directory}}
   lazy_file:
     run_args: {{command: "sh -c 'echo wrote nothing'"}}
+    output_volumes:
+      report_file: {{mount_path: /out/report/report.yaml, type: file}}
+  progress:
+    run_args:
+      command: >-
+        sh -c 'echo "done: 1" > /out/report/report.yaml; sleep 3; echo "done: 2" > /out/report/report.yaml'
     output_volumes:
       report_file: {{mount_path: /out/report/report.yaml, type: file}}
 """
@@ -266,6 +274,41 @@ class RunnerContract:
         with pytest.raises(ContainerFailedError, match="report_file"):
             runner.run(request)
         assert list(request.outputs["report_file"].parent.iterdir()) == []
+
+    def test_an_optional_file_output_may_stay_unwritten(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        request = self.request(config, tmp_path, "lazy_file", optional_outputs={"report_file"})
+        assert runner.run(request).exit_code == 0
+        assert list(request.outputs["report_file"].parent.iterdir()) == []  # nothing there, no staging folder
+
+    def test_a_file_output_is_readable_while_the_task_runs(
+        self, runner: Runner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        """MedPerf's report file: the client reads it while the container still writes it."""
+        request = self.request(config, tmp_path, "progress")
+        final = request.outputs["report_file"]
+        seen: list[str] = []
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.is_set():
+                live = live_output(final, "/out/report/report.yaml")
+                text = live.read_text().strip() if live is not None else ""
+                if text and (not seen or seen[-1] != text):
+                    seen.append(text)
+                time.sleep(0.1)
+
+        watcher = threading.Thread(target=poll, daemon=True)
+        watcher.start()
+        try:
+            runner.run(request)
+        finally:
+            done.set()
+            watcher.join(5)
+        assert seen[0] == "done: 1", seen  # read from the staging folder while the container ran
+        assert final.read_text().strip() == "done: 2"
+        assert live_output(final, "/out/report/report.yaml") == final.resolve()
 
     # --- integrity ------------------------------------------------------------------------------------------
 
