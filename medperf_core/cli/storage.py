@@ -19,7 +19,8 @@ def _used_images() -> set[str]:
 
 @app.command("ls")
 def ls(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """Datasets, results, container files, SIF cache, logs and temporary files under MEDPERF_HOME, with sizes."""
+    """Datasets, results, container files, SIF cache, logs and temporary files under MEDPERF_HOME, and the Docker
+    images it built, with sizes."""
     from medperf_core.config import medperf_home
     from medperf_core.services import storage
 
@@ -39,12 +40,15 @@ def ls(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
 def cleanup(
     sif: bool = typer.Option(False, "--sif", help="Also remove cached SIF files no registered container uses "
                                                   "(asks the server)."),
+    images: bool = typer.Option(False, "--images", help="Also remove Docker images this MEDPERF_HOME built that no "
+                                                        "registered container uses (asks the server)."),
     yes: bool = typer.Option(False, "-y", "--yes", help="Answer yes to every confirmation."),
 ) -> None:
     """Remove temporary files and orphaned folders (never a registered dataset or a result); shows them first."""
     from medperf_core.services import storage
 
-    entries = storage.removable(storage.scan(used_images=_used_images() if sif else None), sif=sif)
+    entries = storage.removable(storage.scan(used_images=_used_images() if sif or images else None), sif=sif,
+                                images=images)
     busy = [(e, holder) for e in entries if (holder := storage.in_use(e))]
     for entry, holder in busy:  # a preparation or run is writing there: its `*.partial` is not a leftover
         typer.echo(f"Left alone: {entry.path} (dataset {entry.guard[1] if entry.guard else ''} is in use by "
@@ -54,7 +58,8 @@ def cleanup(
         typer.echo("Nothing to remove.")
         return
     typer.echo("These will be removed:")
-    typer.echo(table([[e.profile, e.kind, str(e.path), storage.human(e.size), e.note] for e in entries],
+    typer.echo(table([[e.profile, e.kind, e.name if e.image else str(e.path), storage.human(e.size), e.note]
+                      for e in entries],
                      ["Profile", "Kind", "Path", "Size", "Why"]))
     confirm(f"Remove {len(entries)} entries ({storage.human(sum(e.size for e in entries))})?", yes)
     freed = storage.remove(entries, say=typer.echo)

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from medperf_core.config import medperf_home
+from medperf_core.containers.owned_images import OwnedImage, owned_images, remove_image
 from medperf_core.profiles import ProfileStore
 
 # Names that only an interrupted write leaves behind: a step's output before its rename, mkstemp files, a SIF
@@ -43,6 +44,7 @@ class Entry:
     # The dataset whose command lock guards this entry (a prepare or run may be writing it): its profile's
     # storage and the dataset id; None for what no dataset command writes.
     guard: tuple[Path, str] | None = None
+    image: OwnedImage | None = None  # a Docker image this home created (kind "image"; path is its id)
 
     @property
     def removable(self) -> bool:
@@ -200,9 +202,22 @@ def sif_entries(root: Path, used: set[str] | None) -> list[Entry]:
     return entries + _temporary_under(root, "temporary", "", depth=1)
 
 
+def image_entries(used: set[str] | None) -> list[Entry]:
+    """The Docker images this home created (labelled so; never another's); `used`: the digests registered
+    containers have (None: not asked, every image kept)."""
+    entries = []
+    for image in owned_images():
+        unused = used is not None and image.id.split(":")[-1] not in used
+        entries.append(Entry(kind="image", name=image.name, path=Path(image.id), size=image.size,
+                             status="unused" if unused else "kept",
+                             note="no registered container has this image" if unused
+                             else "Docker image built by medperf", image=image))
+    return entries
+
+
 def scan(home: Path | None = None, used_images: set[str] | None = None) -> list[Entry]:
-    """Everything under MEDPERF_HOME. `used_images`: image digests (hex, without `sha256:`) of the registered
-    containers, to tell unused SIFs; None leaves every SIF kept."""
+    """Everything under MEDPERF_HOME, and the Docker images it created. `used_images`: image digests (hex,
+    without `sha256:`) of the registered containers, to tell unused SIFs and images; None keeps every one."""
     home = home or medperf_home()
     profiles = ProfileStore()
     names = set(profiles.names()) if profiles.path.exists() else set()
@@ -228,13 +243,15 @@ def scan(home: Path | None = None, used_images: set[str] | None = None) -> list[
                                  status="temporary", note="left by an interrupted write"))
         elif path.name != "profiles.json":
             entries.append(Entry(kind="other", name=path.name, path=path, size=size_of(path)))
-    return entries
+    return entries + image_entries(used_images)
 
 
-def removable(entries: Iterable[Entry], *, sif: bool = False) -> list[Entry]:
-    """What `storage cleanup` removes: temporary and orphaned entries; unused SIFs only with `sif`."""
+def removable(entries: Iterable[Entry], *, sif: bool = False, images: bool = False) -> list[Entry]:
+    """What `storage cleanup` removes: temporary and orphaned entries; unused SIFs only with `sif`, unused Docker
+    images (of this home's) only with `images`."""
     return [e for e in entries
-            if e.status in ("temporary", "orphaned") or (sif and e.kind == "sif" and e.status == "unused")]
+            if e.status in ("temporary", "orphaned") or (sif and e.kind == "sif" and e.status == "unused")
+            or (images and e.kind == "image" and e.status == "unused")]
 
 
 def in_use(entry: Entry) -> str | None:
@@ -268,6 +285,13 @@ def remove(entries: Iterable[Entry], say: Callable[[str], None] = print) -> int:
 
 
 def _remove_one(entry: Entry, say: Callable[[str], None]) -> int:
+    if entry.image is not None:
+        refused = remove_image(entry.image)
+        if refused:
+            say(f"left image {entry.name}: {refused}")
+            return 0
+        say(f"removed image {entry.name} ({human(entry.size)})")
+        return entry.size
     try:
         if entry.path.is_dir() and not entry.path.is_symlink():
             shutil.rmtree(entry.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from medperf_core.containers.docker_cli import image_id
+from medperf_core.containers.owned_images import HOME_LABEL, home_label
 from medperf_core.errors import RunnerError
 
 BASE_IMAGE = "medperf-tutorial/base:1"
@@ -86,6 +88,8 @@ def ensure_base_image(progress: Callable[[str], None] | None = None) -> str:
                 "ENV LANG=C.UTF-8",
                 "--change",
                 'CMD ["python3"]',
+                "--change",
+                f"LABEL {HOME_LABEL}={json.dumps(home_label().partition('=')[2])}",
                 "-",
                 BASE_IMAGE,
             ],

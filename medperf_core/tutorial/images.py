@@ -15,6 +15,7 @@ from typing import Literal
 
 import attrs
 
+from medperf_core.containers.owned_images import build_label_args
 from medperf_core.errors import EngineUnavailableError, RunnerError
 from medperf_core.tutorial.base_image import BASE_IMAGE, ensure_base_image
 
@@ -102,6 +103,7 @@ def _build(container: TutorialContainer, source_hash: str) -> None:
             "-q",
             "--label",
             f"{SOURCE_LABEL}={source_hash}",
+            *build_label_args(),  # which MEDPERF_HOME built it: `storage cleanup --images` of that home only
             "-t",
             container.image,
             str(container.folder),

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 from _owner_world import World
+from medperf_docker.runner import DockerRunner
 from test_data_owner import associated, run
 
 from medperf_core.cli.main import run as medperf
 from medperf_core.config import medperf_home
+from medperf_core.containers import owned_images
+from medperf_core.containers.docker_cli import image_id
 from medperf_core.services import datasets, storage
+from medperf_core.testing.images import ensure_test_image
+from medperf_core.testing.runner_contract import require_engine
 
 
 def _killed_prepare(world: World, dataset: int) -> None:
@@ -127,3 +134,55 @@ class _Answer:
 
     def readline(self) -> str:
         return self.text
+
+
+def _build_image(name: str, label: str | None) -> str:
+    """A uniquely named test image of this test's own (a label line makes its id unique too)."""
+    lines = [f"FROM {ensure_test_image()}", f"LABEL org.medperf.test-unique={name}"]
+    if label:
+        key, _, value = label.partition("=")
+        lines.append(f"LABEL {key}={json.dumps(value)}")
+    done = subprocess.run(["docker", "build", "-q", "--network", "none", "-t", name, "-"], input="\n".join(lines),
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return image_id(name) or ""
+
+
+@pytest.mark.docker
+def test_cleanup_with_images_removes_only_this_homes_images_no_container_uses(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    require_engine(DockerRunner())
+    unique = uuid.uuid4().hex[:10]
+    names = {kind: f"medperf-testing/cleanup-{kind}-{unique}:1" for kind in ("unused", "used", "other", "plain")}
+    try:
+        ids = {"unused": _build_image(names["unused"], owned_images.home_label()),
+               "used": _build_image(names["used"], owned_images.home_label()),
+               "other": _build_image(names["other"], f"{owned_images.HOME_LABEL}=/another/home"),
+               "plain": _build_image(names["plain"], None)}
+        config = {"container_type": "DockerImage", "image": names["used"], "tasks": {"infer": {"run_args": {}}}}
+        world.backends["mo"].create_container({"name": f"uses-{unique}", "container_config": config,
+                                               "parameters_config": {}, "image_hash": ids["used"],
+                                               "state": "OPERATION"})
+
+        capsys.readouterr()
+        assert medperf(["storage", "ls", "--json"]) == 0
+        images = {r["name"]: r for r in json.loads(capsys.readouterr().out) if r["kind"] == "image"}
+        assert set(images) == {names["unused"], names["used"]}  # never another home's, never an unlabelled one
+        assert images[names["unused"]]["path"] == ids["unused"] and images[names["unused"]]["size"] > 0
+
+        assert medperf(["storage", "cleanup", "-y"]) == 0  # without --images, no image goes
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr("sys.stdin", _Answer("n\n"))
+            assert medperf(["storage", "cleanup", "--images"]) != 0
+        out = capsys.readouterr().out
+        assert names["unused"] in out and names["used"] not in out and names["other"] not in out
+        assert all(image_id(n) for n in names.values())
+
+        assert medperf(["storage", "cleanup", "--images", "-y"]) == 0
+        assert f"removed image {names['unused']}" in capsys.readouterr().out
+        assert image_id(names["unused"]) is None
+        assert {k: image_id(names[k]) for k in ("used", "other", "plain")} == {k: ids[k] for k in ("used", "other",
+                                                                                                    "plain")}
+    finally:
+        for name in names.values():  # only this test's own images
+            subprocess.run(["docker", "image", "rm", name], capture_output=True, check=False)
