@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from medperf_core.config import medperf_home
-from medperf_core.containers.owned_images import OwnedImage, owned_images, remove_image
+from medperf_core.containers.owned_images import PULLED_FILE, OwnedImage, owned_images, remove_image
 from medperf_core.profiles import ProfileStore
 
 # Names that only an interrupted write leaves behind: a step's output before its rename, mkstemp files, a SIF
@@ -211,7 +211,7 @@ def image_entries(used: set[str] | None) -> list[Entry]:
         entries.append(Entry(kind="image", name=image.name, path=Path(image.id), size=image.size,
                              status="unused" if unused else "kept",
                              note="no registered container has this image" if unused
-                             else "Docker image built by medperf", image=image))
+                             else f"Docker image {image.how} by medperf", image=image))
     return entries
 
 
@@ -238,6 +238,9 @@ def scan(home: Path | None = None, used_images: set[str] | None = None) -> list[
         elif path.name == "server":
             entries.append(Entry(kind="server", name=path.name, path=path, size=size_of(path),
                                  note="a server's data (medperf server start)"))
+        elif path.name == PULLED_FILE:
+            entries.append(Entry(kind="image record", name=path.name, path=path, size=size_of(path),
+                                 note="the Docker images medperf pulled, for cleanup --images"))
         elif path.name.startswith("profiles.json") and _TEMPORARY.search(path.name):
             entries.append(Entry(kind="temporary", name=path.name, path=path, size=size_of(path),
                                  status="temporary", note="left by an interrupted write"))

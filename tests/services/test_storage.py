@@ -16,9 +16,11 @@ from test_data_owner import associated, run
 from medperf_core.cli.main import run as medperf
 from medperf_core.config import medperf_home
 from medperf_core.containers import owned_images
+from medperf_core.containers.config import parse_container_config
 from medperf_core.containers.docker_cli import image_id
 from medperf_core.services import datasets, storage
 from medperf_core.testing.images import ensure_test_image
+from medperf_core.testing.registry import present_locally, push_unique_image, require_registry
 from medperf_core.testing.runner_contract import require_engine
 
 
@@ -186,3 +188,33 @@ def test_cleanup_with_images_removes_only_this_homes_images_no_container_uses(
     finally:
         for name in names.values():  # only this test's own images
             subprocess.run(["docker", "image", "rm", name], capture_output=True, check=False)
+
+
+@pytest.mark.docker
+def test_cleanup_with_images_removes_what_the_runner_pulled_by_its_reference_only(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    runner = require_engine(DockerRunner())
+    require_registry()
+    pushed, twice = push_unique_image(), push_unique_image()
+    someone_elses = f"medperf-testing/cleanup-kept-{uuid.uuid4().hex[:10]}:1"
+    try:
+        for image in (pushed, twice):  # the runner pulls what it lacks, and records it
+            config = {"container_type": "DockerImage", "image": image.reference, "tasks": {"t": {"run_args": {}}}}
+            assert runner.image_hash(parse_container_config(config)) == image.image_id
+        subprocess.run(["docker", "tag", twice.image_id, someone_elses], check=True)  # another name for it
+        capsys.readouterr()
+        assert medperf(["storage", "ls", "--json"]) == 0
+        listed = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+        assert listed[pushed.reference]["kind"] == "image" and listed[pushed.reference]["path"] == pushed.image_id
+        assert "pulled by medperf" in listed[pushed.reference]["note"]
+        assert someone_elses not in listed and listed["pulled-images.jsonl"]["kind"] == "image record"
+
+        assert medperf(["storage", "cleanup", "--images", "-y"]) == 0
+        out = capsys.readouterr().out
+        assert f"removed image {pushed.reference}" in out and f"removed image {twice.reference}" in out
+        assert not present_locally(pushed.image_id)
+        assert not present_locally(twice.reference) and image_id(someone_elses) == twice.image_id  # still there
+    finally:
+        pushed.remove()
+        twice.remove()
+        subprocess.run(["docker", "image", "rm", someone_elses], capture_output=True, check=False)

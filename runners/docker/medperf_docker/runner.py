@@ -21,6 +21,7 @@ from medperf_core.containers.execution import (
 from medperf_core.containers.gpus import parse_gpus
 from medperf_core.containers.leftovers import LABEL_OWNER, labels, owner_alive
 from medperf_core.containers.logs import LogSink
+from medperf_core.containers.owned_images import record_pulled
 from medperf_core.containers.registry import parse_image, pull_error
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
 from medperf_core.errors import EngineUnavailableError, RunnerError
@@ -130,6 +131,7 @@ class DockerRunner:
             except docker.errors.ImageNotFound:
                 pull(client, image)
                 found = client.images.get(image)
+                record_pulled(image, str(found.id))  # `storage cleanup --images` may remove it, and only it
             return str(found.id), ImageDefaults.from_docker(found.attrs.get("Config"))
         except docker.errors.ImageNotFound:
             raise pull_error(image, "the engine reports the pull done but has no such image") from None
