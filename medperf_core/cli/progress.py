@@ -3,7 +3,8 @@
 The services only call `say(line)` and a hashing `progress(done, total)`; this module decides how they look.
 A line ending in "…" starts a step: on a terminal it stays on a live line with a spinner and the elapsed time
 until the next line arrives; a line starting with `report_progress.DETAIL` (what a container's report file says)
-is shown after the running step on that live line, without restarting its clock. Elsewhere (a pipe, a CI log)
+is shown after the running step on that live line, without restarting its clock, and the last one stays under
+the step's next line. Elsewhere (a pipe, a CI log)
 every line is printed as it comes.
 """
 
@@ -58,6 +59,10 @@ def steps(title: str = "") -> Iterator[Say]:
                 state["detail"] = line[len(DETAIL):].strip()
             elif line.rstrip().endswith("…"):
                 state["step"], state["since"], state["detail"] = line.rstrip(" …"), time.monotonic(), ""
+            elif state["detail"]:  # the step ended: its last report stays on screen under it
+                live.console.print(line, markup=False)
+                live.console.print(DETAIL + state["detail"], markup=False)
+                state["detail"] = ""
             else:
                 live.console.print(line, markup=False)
         yield say
