@@ -79,7 +79,11 @@ class OwnedImage:
 
 
 def _docker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120)
+    """The docker CLI; an engine that does not answer within two minutes counts as a failed command."""
+    try:
+        return subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(["docker", *args], 124, "", "the Docker engine did not answer in 120 s")
 
 
 def _inspect(*references: str) -> list[dict[str, Any]]:

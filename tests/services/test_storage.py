@@ -218,3 +218,16 @@ def test_cleanup_with_images_removes_what_the_runner_pulled_by_its_reference_onl
         pushed.remove()
         twice.remove()
         subprocess.run(["docker", "image", "rm", someone_elses], capture_output=True, check=False)
+
+
+def test_without_a_docker_engine_storage_ls_lists_no_images(world: World, monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "docker"  # a docker CLI whose engine is down
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    owned_images.record_pulled("localhost:5000/x@sha256:" + "1" * 64, "sha256:" + "2" * 64)
+    assert owned_images.owned_images() == []
+    assert medperf(["storage", "ls"]) == 0
+    assert medperf(["storage", "cleanup", "--images", "-y"]) == 0
