@@ -4,6 +4,7 @@ nothing on the server."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -171,3 +172,15 @@ def test_anonymous_submissions_are_refused_before_any_work(
             "-p", str(world["prep"]), "-m", str(world["ref"]), "-e", str(world["prep"]), "-y", says=NOT_LOGGED_IN)
     assert clients["admin"].ok("GET", "/mlcubes/")["count"] == containers
     assert clients["admin"].ok("GET", "/benchmarks/")["count"] == benchmarks
+
+
+@pytest.mark.parametrize("role", ("bo", "mo"))
+def test_benchmark_view_mine_shows_only_the_callers_benchmarks(
+    clients: dict[str, Client], world: dict[str, int], become: Become, medperf: Medperf, role: str
+) -> None:
+    become(role)
+    code, out, err = medperf("benchmark", "view", "--mine", "--json")
+    assert code == 0, err
+    shown = {b["id"] for b in json.loads(out)}
+    owned = {b["id"] for b in clients[role].ok("GET", "/me/benchmarks/?limit=1000")["results"]}
+    assert shown == owned and (world["B"] in shown) == (role == "bo")
