@@ -130,6 +130,12 @@ def test_test_run_on_a_prepared_dataset_and_offline_with_the_server_down(model_o
     before = [e for e in t.events() if e["type"] == "test_run.finished"]
     assert [(e["payload"]["source"], e["payload"]["dataset"], e["payload"]["offline"]) for e in before] == [
         ("dataset", 1, False)]
+    # MedPerf's other spelling of `dataset associate` (CLI.md): `benchmark associate -b -d`
+    t.medperf("dataset", "set_operational", "--data_uid", "1", "-y")
+    joined = t.medperf("benchmark", "associate", "--benchmark_uid", "1", "--data_uid", "1", "-y").stdout
+    assert "✅ Association requested (status PENDING)" in joined, joined
+    assert t.get("bo", "/datasets/1/benchmarks/1/")["approval_status"] == "PENDING"
+    online = len([e for e in t.events() if e["type"] == "test_run.finished"])
     # the server goes down; something on its port counts connections and hangs up
     port = int(t.url.rsplit(":", 1)[1])
     t.close()
@@ -152,5 +158,5 @@ def test_test_run_on_a_prepared_dataset_and_offline_with_the_server_down(model_o
         assert listener.connections > 0
     finally:
         listener.close()
-    after = [e["payload"] for e in t.events() if e["type"] == "test_run.finished"][1:]
+    after = [e["payload"] for e in t.events() if e["type"] == "test_run.finished"][online:]
     assert [(p["source"], p["offline"]) for p in after] == [("dataset", True), ("local", True)], after
