@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -23,6 +23,9 @@ from medperf_core.server.auth import DEMO_USERS
 from medperf_core.server.files import FILES_DIR, FileStore, file_url
 from medperf_core.server.services import Json, ServerServices
 from medperf_core.services.tarballs import make_tarball
+
+if TYPE_CHECKING:
+    from medperf_core.tutorial.images import TutorialImage
 
 DEMOS = ("data", "benchmark", "model")
 BENCHMARK_NAME = "chestxray"
@@ -44,18 +47,24 @@ class Publisher:
         return file_url(self.public_url, stored.sha256), stored.sha256
 
 
-def container_body(container: Any, image_id: str, publisher: Publisher) -> Json:
+def container_body(container: Any, image: TutorialImage | None, publisher: Publisher) -> Json:
     """The registration body of one tutorial container: the config and parameters inline (our client's fast path)
-    and, as MedPerf publishes them, as files at URLs with their sha256 (additional files as one .tar.gz)."""
-    config_url, config_hash = publisher.publish(container.config_path)
+    and, as MedPerf publishes them, as files at URLs with their sha256 (additional files as one .tar.gz). The
+    config names the image as it was pushed (registry and digest) when it was built here; else its local tag."""
+    text = container.config_text(image.reference if image else None)
+    with tempfile.TemporaryDirectory() as tmp:
+        config_file = Path(tmp) / "container_config.yaml"
+        config_file.write_text(text, encoding="utf-8")
+        config_url, config_hash = publisher.publish(config_file)
     body: Json = {
         "name": f"{BENCHMARK_NAME}-{container.name}",
-        "container_config": yaml.safe_load(container.config_path.read_text(encoding="utf-8")),
+        "container_config": yaml.safe_load(text),
         "git_mlcube_url": config_url,
         "mlcube_hash": config_hash,
-        "image_hash": bare_image_hash(image_id),
+        "image_hash": bare_image_hash(image.image_id) if image else "",
         "state": "OPERATION",
-        "metadata": {"role": container.role, "image": container.image, "tutorial": True},
+        "metadata": {"role": container.role, "image": image.reference if image else container.image,
+                     "tutorial": True},
     }
     if container.parameters_path.exists():
         body["parameters_config"] = (
@@ -106,12 +115,12 @@ def seed_demo(
     Its files (container configs, parameters, additional files, demo datasets) go into the server's file store
     and are named by URLs under `public_url`: the address the server will be reached at."""
     say = progress or (lambda _m: None)
-    images: dict[str, str] = {}
+    images: dict[str, TutorialImage] = {}
     if build_images and demo != "benchmark":
-        from medperf_core.tutorial.images import build_tutorial_images
+        from medperf_core.tutorial.images import publish_tutorial_images
 
-        say("building the tutorial images (fast when they exist)")
-        images = build_tutorial_images(say)
+        say("building the tutorial images and pushing them to their registry (fast when they are there)")
+        images = publish_tutorial_images(say)
     services = ServerServices.open(data_dir)
     try:
         events = services.store.head().position
@@ -125,7 +134,9 @@ def seed_demo(
         services.close()
 
 
-def _seed(services: ServerServices, demo: str, images: dict[str, str], publisher: Publisher) -> list[str]:
+def _seed(
+    services: ServerServices, demo: str, images: dict[str, TutorialImage], publisher: Publisher
+) -> list[str]:
     admin, bo, mo, do = (
         services.users.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("admin", "bo", "mo", "do")
     )
@@ -138,7 +149,7 @@ def _seed(services: ServerServices, demo: str, images: dict[str, str], publisher
     ids = {}
     for container in containers:
         owner = mo if container.name == "model-cnn" else bo
-        row = services.containers.create(owner, container_body(container, images.get(container.name, ""), publisher))
+        row = services.containers.create(owner, container_body(container, images.get(container.name), publisher))
         ids[container.name] = row["id"]
         lines.append(f"container {row['id']}: {row['name']} ({container.role}, owner {owner.email})")
     prep, ref, metrics = (ids[c.name] for c in containers[:3])
@@ -169,7 +180,7 @@ def _seed(services: ServerServices, demo: str, images: dict[str, str], publisher
 
 
 def _seed_model(
-    services: ServerServices, images: dict[str, str], publisher: Publisher, admin: Any, bo: Any
+    services: ServerServices, images: dict[str, TutorialImage], publisher: Publisher, admin: Any, bo: Any
 ) -> list[str]:
     """What the benchmark-owner tutorial leaves: its three containers and its approved, operational benchmark."""
     from medperf_core.tutorial.images import tutorial_containers
@@ -179,10 +190,10 @@ def _seed_model(
     lines, ids = [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        make_workspace(work, "benchmark")
+        make_workspace(work, "benchmark", images={name: image.reference for name, image in images.items()})
         for folder in ("data_preparator", "model_custom_cnn", "metrics"):
             name, tarball = FOLDERS[folder]
-            body = container_body(by_name[name], images.get(name, ""), publisher)
+            body = container_body(by_name[name], images.get(name), publisher)
             body.pop("additional_files_tarball_url", None)
             body.pop("additional_files_tarball_hash", None)
             if tarball:

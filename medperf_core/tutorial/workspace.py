@@ -20,6 +20,7 @@ import gzip
 import io
 import shutil
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -59,10 +60,10 @@ def reproducible_tarball(dest: Path, root: Path, members: list[Path]) -> Path:
     return dest
 
 
-def _container_folder(dest: Path, container: TutorialContainer, tarball: str) -> None:
+def _container_folder(dest: Path, container: TutorialContainer, tarball: str, reference: str | None) -> None:
     work = dest / "workspace"
     work.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(container.config_path, dest / "container_config.yaml")
+    (dest / "container_config.yaml").write_text(container.config_text(reference), encoding="utf-8")
     if container.parameters_path.exists():
         shutil.copyfile(container.parameters_path, work / "parameters.yaml")
     if not tarball:
@@ -76,14 +77,21 @@ def _container_folder(dest: Path, container: TutorialContainer, tarball: str) ->
     reproducible_tarball(dest / tarball, extra, [extra])
 
 
-def make_workspace(root: Path, role: str, *, n_images: int = 40) -> list[str]:
-    """Create (or complete) the workspace for one tutorial; returns what was made, one line each."""
+def make_workspace(
+    root: Path, role: str, *, n_images: int = 40, images: Mapping[str, str] | None = None
+) -> list[str]:
+    """Create (or complete) the workspace for one tutorial; returns what was made, one line each. `images`: container
+    name → how its config names the image (the pushed `registry/...@sha256:`); without it, the local tags."""
     made: list[str] = []
     if role in ("benchmark", "model"):
         by_name = {c.name: c for c in tutorial_containers()}
         for folder, (name, tarball) in FOLDERS.items():
-            _container_folder(root / folder, by_name[name], tarball)
-            made.append(f"{root / folder}: {name}'s config, parameters" + (f", {tarball}" if tarball else ""))
+            reference = (images or {}).get(name)
+            _container_folder(root / folder, by_name[name], tarball, reference)
+            made.append(
+                f"{root / folder}: {name}'s config" + (f" ({reference})" if reference else "") + ", parameters"
+                + (f", {tarball}" if tarball else "")
+            )
         demo = root / "demo_data"
         if not (demo / "images").is_dir():
             generate_raw_data(demo, n_images=DEMO_IMAGES, seed=DEMO_SEED)
