@@ -38,12 +38,20 @@ engines_work() {
   docker info >/dev/null 2>&1 && command -v apptainer >/dev/null 2>&1 && apptainer --version >/dev/null 2>&1
 }
 
+# The registry the tutorial images are pushed to answers (MEDPERF_TUTORIAL_REGISTRY set empty: no registry).
+registry_works() {
+  local registry="${MEDPERF_TUTORIAL_REGISTRY-localhost:5000}"
+  [ -z "$registry" ] || curl -fsS -m 3 -o /dev/null "http://${registry%%/*}/v2/" 2>/dev/null
+}
+
 # 1. Container engines -------------------------------------------------------------------------------------------
 if is_root; then
   say "container engines (scripts/install-engines.sh)"
   "$root/scripts/install-engines.sh"
+elif engines_work && registry_works; then
+  say "container engines: docker, apptainer and the registry already work, skipping scripts/install-engines.sh"
 elif engines_work; then
-  say "container engines: docker and apptainer already work, skipping scripts/install-engines.sh"
+  die "no image registry answers on ${MEDPERF_TUTORIAL_REGISTRY:-localhost:5000}; run: sudo $0 (or set MEDPERF_TUTORIAL_REGISTRY= to keep the tutorial images local)"
 else
   die "the Docker engine or Apptainer is missing or not running; run: sudo $0"
 fi
