@@ -211,6 +211,7 @@ def push_image(local: str, image_id: str, registry: str, say: Callable[[str], No
     for args in (("tag", image_id, target), ("push", target)):
         done = _docker(*args)
         if done.returncode != 0:
+            _docker("rmi", target)  # the tag alone (the image keeps its own): nothing left of a failed push
             raise RunnerError(
                 f"cannot push the tutorial image {local} to the registry {registry}: "
                 f"{(done.stderr.strip() or done.stdout.strip())[-300:]}",
