@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
 import psycopg
 from psycopg import errors as pg_errors
 
@@ -59,6 +60,38 @@ def _version_conflict(stream: str, current: int, expected: int) -> ConcurrencyEr
     )
 
 
+def _told_apart(error: BaseException) -> BaseException:
+    """A database error of an append as the error the services know. A queued statement's error (pipeline mode)
+    surfaces later than the statement, so they are told apart by the table they name."""
+    if not isinstance(error, pg_errors.IntegrityError):
+        return error
+    if error.diag.table_name == "events":  # (stream, version) taken: the constraint that backs the check
+        concurrency = ConcurrencyError(
+            f"a stream changed meanwhile ({error.diag.message_detail or error})",
+            "someone else changed it at the same time: run the command again to decide on the new state",
+        )
+        concurrency.__cause__ = error
+        return concurrency
+    detail = error.diag.message_detail or str(error)  # a unique column of a read model, e.g. a name
+    conflict = ConflictError(f"this conflicts with an existing entry ({detail})", "choose another value")
+    conflict.__cause__ = error
+    return conflict
+
+
+GROUP_MAX = 64  # appends committed in one transaction at most
+
+
+@attrs.define
+class _Pending:
+    """One thread's append waiting for its group's commit."""
+
+    appends: Sequence[StreamAppend]
+    apply: Callable[[PostgresSession, StoredEvent], None] | None
+    stored: list[StoredEvent] = attrs.field(factory=list)
+    error: BaseException | None = None
+    finished: bool = False
+
+
 def connect(conninfo: str, **kw: Any) -> psycopg.Connection[Any]:
     """One connection, or a ConfigError naming the database and libpq's reason."""
     try:
@@ -88,6 +121,10 @@ class PostgresRecorder:
             name="medperf",
         )
         self._local = threading.local()
+        self._group = threading.Condition(threading.Lock())  # guards _waiting and _leading
+        self._waiting: list[_Pending] = []
+        self._leading = False
+        self.commits = 0  # transactions committed by append(), groups counted once
         self._async_heads: dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection[Any]] = {}
 
     def close(self) -> None:
@@ -146,30 +183,75 @@ class PostgresRecorder:
         appends: Sequence[StreamAppend],
         apply: Callable[[PostgresSession, StoredEvent], None] | None = None,
     ) -> list[StoredEvent]:
-        """One transaction in psycopg's pipeline mode: statements whose results are not needed go out together,
-        so an append costs about three round trips (BEGIN, the lock and the check; the inserts, the projections'
-        updates and COMMIT) instead of one per statement. A database error of a queued statement surfaces when
-        the pipeline syncs, so errors are told apart here by the table they name."""
+        """Appends of this process's threads that arrive while one commits are committed together (group commit):
+        one thread leads, puts every waiting append into one transaction, each in a savepoint of its own (one that
+        fails, on its version check or on a unique column, is rolled back alone and raises in its own thread), and
+        commits once; every thread returns only after that COMMIT, so each append is as durable as before, while
+        one fsync under the append lock serves many. An append alone goes in pipeline mode (BEGIN, the lock and
+        the check together; then the inserts, the projections' updates and COMMIT): about three round trips."""
+        if getattr(self._local, "writing", False):  # inside this thread's own transaction (a rebuild): join it
+            with self._write() as conn:
+                return self._append_one(conn, appends, apply, None)[0]
+        pending = _Pending(appends, apply)
+        with self._group:
+            self._waiting.append(pending)
+            while not pending.finished:
+                if self._leading:
+                    self._group.wait()
+                    continue
+                self._leading = True
+                group, self._waiting = self._waiting[:GROUP_MAX], self._waiting[GROUP_MAX:]
+                self._group.release()
+                try:
+                    self._commit(group)
+                finally:
+                    self._group.acquire()
+                    self._leading = False
+                    self._group.notify_all()
+        if pending.error is not None:
+            raise pending.error
+        return pending.stored
+
+    def _commit(self, group: list[_Pending]) -> None:
+        """One transaction for the group; sets each one's events or error, never raises."""
         try:
-            with self._connection() as conn, conn.pipeline(), self._write() as conn:
-                stored: list[StoredEvent] = []
-                last: tuple[int, str] | None = None
-                for batch in appends:
-                    events, last = self._insert(conn, batch, last)
-                    stored += events
-                if apply is not None:
-                    session = PostgresSession(conn)
-                    for event in stored:
-                        apply(session, event)
-        except pg_errors.IntegrityError as e:
-            if e.diag.table_name == "events":  # (stream, version) taken: the constraint that backs the check
-                raise ConcurrencyError(
-                    f"a stream changed meanwhile ({e.diag.message_detail or e})",
-                    "someone else changed it at the same time: run the command again to decide on the new state",
-                ) from e
-            detail = e.diag.message_detail or str(e)  # a unique column of a read model, e.g. a name
-            raise ConflictError(f"this conflicts with an existing entry ({detail})", "choose another value") from e
-        return stored
+            with self._connection() as conn:
+                if len(group) == 1:
+                    with conn.pipeline(), self._write() as conn:
+                        group[0].stored = self._append_one(conn, group[0].appends, group[0].apply, None)[0]
+                else:
+                    with self._write() as conn:
+                        last: tuple[int, str] | None = None
+                        for pending in group:
+                            try:
+                                with conn.transaction():  # a savepoint
+                                    pending.stored, after = self._append_one(conn, pending.appends, pending.apply,
+                                                                             last)
+                                last = after
+                            except Exception as e:  # rolled back to the savepoint: the others go on
+                                pending.error, pending.stored = _told_apart(e), []
+            self.commits += 1
+        except BaseException as e:  # the transaction failed (COMMIT, the connection): nothing of it is stored
+            for pending in group:
+                if pending.error is None:
+                    pending.error, pending.stored = _told_apart(e), []
+        finally:
+            for pending in group:
+                pending.finished = True
+
+    def _append_one(
+        self, conn: psycopg.Connection[Any], appends: Sequence[StreamAppend],
+        apply: Callable[[PostgresSession, StoredEvent], None] | None, last: tuple[int, str] | None,
+    ) -> tuple[list[StoredEvent], tuple[int, str] | None]:
+        stored: list[StoredEvent] = []
+        for batch in appends:
+            events, last = self._insert(conn, batch, last)
+            stored += events
+        if apply is not None:
+            session = PostgresSession(conn)
+            for event in stored:
+                apply(session, event)
+        return stored, last
 
     _CHECK = (
         "SELECT (SELECT MAX(version) FROM events WHERE stream = %s), last.position, last.hash FROM (SELECT 1) AS one "
