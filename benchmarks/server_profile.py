@@ -4,8 +4,9 @@
 
 Starts a server (one worker) filled as `server_load.py` fills it, runs wrk with 50 connections on the path as the
 data owner, records the server with py-spy (`pip install py-spy`) and prints the share of busy samples per part
-(kept answers, auth, the database, serialisation, validation, the services, the HTTP layer) and the hottest lines. Each sample is
-given to the innermost frame that belongs to a part. py-spy slows the server down; compare shares, not req/s.
+(kept answers, auth, the database, serialisation, validation, the services, the HTTP layer) and the hottest lines.
+Each sample is given to the innermost frame that belongs to a part. py-spy slows the server down; compare shares,
+not req/s.
 """
 
 from __future__ import annotations
