@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from medperf_core.testing.crash_trials import Template, run_trials, summary
+from medperf_core.testing.crash_trials import Template, Trial, run_trials, summary
 
 
 def main() -> int:
@@ -28,7 +28,13 @@ def main() -> int:
     root = args.keep or Path(tempfile.mkdtemp(prefix="medperf-crash-"))
     started = time.monotonic()
     template = Template(root, args.platform)
-    trials = run_trials(template, args.trials, args.seed)
+
+    def progress(done: list[Trial]) -> None:  # one line per trial on stderr: figures so far
+        counts = {k: v for k, v in summary(done).items() if k != "problems"}
+        print(json.dumps({**counts, "last": f"{done[-1].command}/{done[-1].mode}",
+                          "seconds": round(time.monotonic() - started, 1)}), file=sys.stderr, flush=True)
+
+    trials = run_trials(template, args.trials, args.seed, each=progress)
     report = {**summary(trials), "seconds": round(time.monotonic() - started, 1), "root": str(root)}
     print(json.dumps(report, indent=2))
     return 0 if report["diverged"] == 0 else 1

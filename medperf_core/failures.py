@@ -43,9 +43,9 @@ NEARLY_FULL_MB = 1.0  # a container that failed with less than this free under M
 def full_disk_behind(error: MedperfError) -> MedperfError:
     """A container that failed while MEDPERF_HOME has (almost) no space left failed for want of it (it could not
     write its outputs): say so, rather than blame the container or the data."""
-    from medperf_core.errors import RunnerError
+    from medperf_core.errors import ContainerFailedError
 
-    if isinstance(error, RunnerError) and _free_mb(_home()) < NEARLY_FULL_MB:
+    if isinstance(error, ContainerFailedError) and _free_mb(_home()) < NEARLY_FULL_MB:
         known = translate(OSError(errno.ENOSPC, "No space left on device"))
         assert known is not None
         return known

@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -251,11 +252,17 @@ def _server_types(data: Path) -> list[str]:
 
 
 def run_trials(template: Template, count: int, seed: int, commands: tuple[str, ...] = tuple(COMMANDS),
-               modes: tuple[str, ...] = MODES) -> list[Trial]:
-    """`count` trials cycling through commands and modes (commit mode only where the command writes)."""
+               modes: tuple[str, ...] = MODES, each: Callable[[list[Trial]], None] | None = None) -> list[Trial]:
+    """`count` trials cycling through commands and modes (commit mode only where the command writes); `each` is
+    called with the trials so far after every one (progress for long runs)."""
     rng = random.Random(seed)
     plan = [(c, m) for c in commands for m in modes if not (m == "commit" and c == "run")]
-    return [template.trial(*plan[i % len(plan)], rng, i) for i in range(count)]
+    trials: list[Trial] = []
+    for i in range(count):
+        trials.append(template.trial(*plan[i % len(plan)], rng, i))
+        if each is not None:
+            each(trials)
+    return trials
 
 
 def summary(trials: list[Trial]) -> dict[str, Any]:
