@@ -26,23 +26,66 @@ log = logging.getLogger("medperf.server")
 _bearer = HTTPBearer(auto_error=False, description="A token from `medperf auth login`.")
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class _OtherMethods:
+    """The endpoint of a path that names a fixed resource (`/datasets/benchmarks/`) for the methods it does not
+    take: 405 with the methods it does take, instead of reaching a route with an id in that place
+    (`PUT /datasets/{dataset_id}/`) and refusing "benchmarks" as an id."""
+
+    def __init__(self, allowed: list[str]) -> None:
+        self.allowed = allowed
+
+    async def __call__(self, request: Request) -> JSONResponse:
+        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405,
+                            headers={"Allow": ", ".join(self.allowed)})
+
+
 class Routes:
-    """Registers every path twice, with and without the trailing slash (MedPerf clients ask both; no redirect)."""
+    """Registers every path twice, with and without the trailing slash (MedPerf clients ask both; no redirect).
+
+    Paths without parameters come first, each with a route that answers the methods it does not take with 405:
+    `PUT /datasets/benchmarks/` is refused as such, instead of reaching `PUT /datasets/{dataset_id}/` and being
+    told that "benchmarks" is not an id."""
 
     def __init__(self, tags: list[str]) -> None:
-        self.router = APIRouter(tags=list(tags))
+        self.tags = list(tags)
+        self._added: list[tuple[str, str, int, Callable[..., Any], dict[str, Any]]] = []
+        self._router: APIRouter | None = None
+
+    @property
+    def router(self) -> APIRouter:
+        if self._router is None:
+            self._router = self._build()
+        return self._router
+
+    def _build(self) -> APIRouter:
+        router = APIRouter(tags=list(self.tags))
+        fixed = [a for a in self._added if "{" not in a[1]]
+        methods: dict[str, set[str]] = {}
+        for method, path, _status, _endpoint, _kw in fixed:
+            methods.setdefault(path, set()).add(method)
+        for method, path, status, endpoint, kw in [*fixed, *(a for a in self._added if "{" in a[1])]:
+            for variant, shown in ((path, kw.get("include_in_schema", True)), (path.rstrip("/"), False)):
+                router.add_api_route(variant, endpoint, methods=[method], status_code=status,
+                                     **{**kw, "include_in_schema": shown})
+        for path, allowed in methods.items():
+            others = [m for m in _METHODS if m not in allowed]
+            for variant in (path, path.rstrip("/")):
+                router.add_api_route(variant, _OtherMethods(sorted(allowed)), methods=others,
+                                     include_in_schema=False)
+        # the 405 routes come right after the fixed paths' own, before any path with an id
+        routes = router.routes
+        guards = routes[len(self._added) * 2:]
+        router.routes = [*routes[: len(fixed) * 2], *guards, *routes[len(fixed) * 2: len(self._added) * 2]]
+        return router
 
     def _add(self, method: str, path: str, status: int, **kw: Any) -> Callable[[Callable[..., Any]], Any]:
         def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-            self.router.add_api_route(path, endpoint, methods=[method], status_code=status, **kw)
-            self.router.add_api_route(
-                path.rstrip("/"),
-                endpoint,
-                methods=[method],
-                status_code=status,
-                include_in_schema=False,
-                **kw,
-            )
+            if self._router is not None:
+                raise RuntimeError("routes are added before the router is used")
+            self._added.append((method, path, status, endpoint, kw))
             return endpoint
 
         return register
@@ -178,7 +221,6 @@ def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"internal server error ({type(exc).__name__})"}, status_code=500)
 
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -60,6 +60,18 @@ def test_405_names_every_method_of_the_path(clients: dict[str, Client], world: d
         assert response.json() == {"detail": "Method Not Allowed"}
 
 
+@pytest.mark.parametrize("role", ["do", "anon"])
+@pytest.mark.parametrize("path", ["/datasets/benchmarks/", "/mlcubes/benchmarks/", "/mlcubes/benchmarks"])
+def test_a_fixed_path_refuses_the_methods_an_id_path_takes(clients: dict[str, Client], role: str, path: str) -> None:
+    """`/datasets/benchmarks/` takes POST only: GET and PUT are 405 (found by schemathesis' coverage phase), not a
+    400 for "benchmarks" as a dataset id (nor a 401 before that)."""
+    for method in ("GET", "PUT", "DELETE"):
+        response = clients[role].request(method, path, {"approval_status": "APPROVED"} if method == "PUT" else None)
+        assert response.status_code == 405, (method, path, response.text)
+        assert response.headers["Allow"] == "POST"
+    assert clients["do"].get("/benchmarks/abc/").status_code == 400  # a bad id where an id belongs stays a 400
+
+
 def test_the_document_declares_the_limits_the_server_enforces(server, clients: dict[str, Client]) -> None:  # type: ignore[no-untyped-def]
     spec = requests.get(server.api + "/openapi.json", timeout=10).json()
     schemas = spec["components"]["schemas"]
