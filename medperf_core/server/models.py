@@ -1,13 +1,14 @@
 """Request bodies at the HTTP boundary, derived from `domain.resources` (never written by hand).
 
-Unknown and read-only fields (id, owner, created_at, …) are ignored; nulls mean "not given".
+Unknown and read-only fields (id, owner, created_at, …) are ignored; nulls mean "not given", and so does `""` in a
+field that is not text (MedPerf's client sends every unset field as `""`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from medperf_core.domain.resources import (
     ASSOCIATIONS,
@@ -25,6 +26,14 @@ from medperf_core.server.services.fields import size_error
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    _not_text: ClassVar[frozenset[str]] = frozenset()  # fields whose `""` means "not given"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and cls._not_text:
+            return {k: v for k, v in raw.items() if not (v == "" and k in cls._not_text)}
+        return raw
 
     def data(self) -> dict[str, Any]:
         """What the client set, without nulls (a null read-only or optional field means 'not given')."""
@@ -79,6 +88,7 @@ def body_model(resource: Resource, name: str, *, creating: bool) -> type[Body]:
         else:
             fields[spec.name] = (Optional[annotation], None)  # noqa: UP045 (a runtime type expression)
     model: type[Body] = create_model(name, __base__=Body, **fields)
+    model._not_text = frozenset(spec.name for spec in resource.writable() if spec.kind is not str)
     return model
 
 

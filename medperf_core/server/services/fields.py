@@ -50,7 +50,8 @@ def size_error(spec: FieldSpec, value: Any) -> str | None:
 
 
 def clean(body: Mapping[str, Any], resource: Resource, *, creating: bool = False) -> Json:
-    """The writable fields the body sets (unknown and read-only fields, and nulls, are ignored), checked.
+    """The writable fields the body sets (unknown and read-only fields, nulls, and `""` in a field that is not text
+    are ignored), checked.
 
     Creating, the resource's required fields must be present and not empty; updating, they cannot be emptied.
     """
@@ -59,7 +60,7 @@ def clean(body: Mapping[str, Any], resource: Resource, *, creating: bool = False
     out: Json = {}
     for spec in resource.writable():
         value = body.get(spec.name)
-        if value is not None:
+        if value is not None and not (value == "" and spec.kind is not str):  # MedPerf's client: "" is unset
             out[spec.name] = _check(spec, value)
     for spec in resource.fields:
         if spec.required and (out.get(spec.name) == "" or (creating and spec.name not in out)):
