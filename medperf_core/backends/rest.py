@@ -174,11 +174,14 @@ class RestBackend:
         return result
 
     def get_all(self, path: str) -> list[Json]:
-        """Every row of a paginated list, following `next`."""
+        """Every row of a paginated list, following `next` (an older MedPerf server answers some lists whole, as a
+        plain JSON list)."""
         url: str | None = f"{path}?limit={PAGE_SIZE}&offset=0"
         rows: list[Json] = []
         while url:
             page = self.request("GET", url)
+            if isinstance(page, list):
+                return rows + page
             rows += page["results"]
             url = page.get("next")
         return rows
@@ -286,7 +289,18 @@ class RestBackend:
         )
 
     def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
-        return self.get(f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/")
+        return self._association(f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/", "dataset", dataset_id,
+                                 benchmark_id)
+
+    def _association(self, path: str, subject: str, subject_id: int, benchmark_id: int) -> Json:
+        """One association row. Our server answers the row; MedPerf's server answers a list of every request of
+        the pair, each without the ids (`approval_status`, `initiated_by`, the times): the latest one counts."""
+        found = self.request("GET", path)
+        rows = [r for r in (found if isinstance(found, list) else [found]) if isinstance(r, dict)]
+        if not rows:
+            raise NotFoundError(f"no association of {subject} {subject_id} with benchmark {benchmark_id}")
+        latest = max(rows, key=lambda r: str(r.get("created_at") or ""))
+        return {subject: subject_id, "benchmark": benchmark_id, **latest}
 
     def request_model_association(
         self, model_id: int, benchmark_id: int, metadata: Json, key: str | None = None
@@ -310,7 +324,8 @@ class RestBackend:
         )
 
     def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
-        return self.get(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/")
+        return self._association(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", "model_mlcube", model_id,
+                                 benchmark_id)
 
     def set_model_priority(self, model_id: int, benchmark_id: int, priority: int, key: str | None = None) -> Json:
         return self.put(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"priority": priority}, key)
