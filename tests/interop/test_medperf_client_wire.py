@@ -10,8 +10,8 @@ from typing import Any
 
 import _medperf_shapes as shapes
 import requests
+from _interop_server import MedPerfServer
 from _medperf_wire import MedPerfWire
-from conftest import MedPerfServer
 
 DO, BO = "testdo@example.com", "testbo@example.com"
 

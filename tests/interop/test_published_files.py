@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from _interop_server import MedPerfServer
 from _medperf_wire import MedPerfWire
-from conftest import MedPerfServer
 
 PUBLISHED = {
     "mlcube": (
