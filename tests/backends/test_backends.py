@@ -26,11 +26,14 @@ from medperf_core.profiles import Profile
 from medperf_core.testing.server import DEMO_EMAILS, free_port, start_server
 
 VOLATILE = {"created_at", "modified_at", "approved_at"}
+# The server also publishes a config registered only inline as a file, for MedPerf's client (which reads it from
+# git_mlcube_url); the local backend has no files to serve.
+SERVED_FILES = {"git_mlcube_url", "mlcube_hash", "git_parameters_url", "parameters_hash"}
 
 
 def _strip(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
+        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE | SERVED_FILES}
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value

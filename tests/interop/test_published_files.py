@@ -93,3 +93,28 @@ def test_a_file_is_public_and_unknown_names_are_404(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(medperf_server.certificate))
     missing = requests.get(f"{medperf_server.url}/api/v0/files/{'0' * 64}", timeout=30)
     assert missing.status_code == 404 and "detail" in missing.json()
+
+
+def test_a_config_registered_only_inline_is_published_for_medperfs_client(
+    medperf_server: MedPerfServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MedPerf's client refuses a container without `git_mlcube_url` and reads the config only from there."""
+    import uuid
+
+    import _medperf_shapes as shapes
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(medperf_server.certificate))
+    bo = MedPerfWire(medperf_server.url, medperf_server.token("testbo@example.com"), medperf_server.certificate)
+    config = {
+        "container_type": "DockerImage", "image": "example/model:1",
+        "tasks": {"infer": {"input_volumes": {"data_path": {"mount_path": "/data", "type": "directory"}},
+                            "output_volumes": {"output_path": {"mount_path": "/out", "type": "directory"}}}},
+    }
+    parameters = {"batch_size": 8}
+    row = bo.post("/mlcubes/", {"name": f"i{uuid.uuid4().hex[:8]}", "container_config": config,
+                                "parameters_config": parameters}, shapes.container)
+    assert row["container_config"] == config  # the inline config stays (our client's fast path)
+    for url, digest, expected in (("git_mlcube_url", "mlcube_hash", config),
+                                  ("git_parameters_url", "parameters_hash", parameters)):
+        content = fetch(row[url])
+        assert hashlib.sha256(content).hexdigest() == row[digest] and yaml.safe_load(content) == expected

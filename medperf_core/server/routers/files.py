@@ -26,6 +26,30 @@ def public_base(request: Request) -> str:
     return configured or str(request.base_url)
 
 
+INLINE_FILES = (
+    ("container_config", "git_mlcube_url", "mlcube_hash"),
+    ("parameters_config", "git_parameters_url", "parameters_hash"),
+)
+
+
+def publish_inline(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    """The URL and sha256 fields of a container config or parameters given only inline (without a URL or hash),
+    stored as a YAML file: MedPerf's client reads a container's config only from `git_mlcube_url` (and refuses a
+    container without one)."""
+    import io
+
+    import yaml
+
+    published: dict[str, Any] = {}
+    for inline, url, digest in INLINE_FILES:
+        if data.get(inline) is None or data.get(url) or data.get(digest):
+            continue
+        text = yaml.safe_dump(data[inline], sort_keys=False).encode()  # ASCII: non-ASCII text is escaped
+        stored = files(request).save(io.BytesIO(text))
+        published[url], published[digest] = file_url(public_base(request), stored.sha256), stored.sha256
+    return published
+
+
 @routes.post("/files/")
 def upload(
     request: Request, file: UploadFile = File(...), store: FileStore = Depends(files), _who: Caller = Me

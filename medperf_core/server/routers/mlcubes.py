@@ -13,6 +13,7 @@ from medperf_core.server.models import (
     ContainerUpdate,
     ModelAssociationCreate,
 )
+from medperf_core.server.routers.files import publish_inline
 from medperf_core.server.services import Caller, ServerServices
 
 routes = Routes(["mlcubes"])
@@ -31,9 +32,12 @@ def list_containers(
 
 @routes.post("/mlcubes/")
 def create_container(
-    body: ContainerCreate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
+    request: Request, body: ContainerCreate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
 ) -> dict[str, Any]:
-    return svc.containers.create(who, body.data(), key)
+    """Register a container. A config (or parameters) given only inline is also published as a file, so that
+    MedPerf's client, which reads it from `git_mlcube_url`, can use the container too."""
+    data = body.data()
+    return svc.containers.create(who, data, key, published=publish_inline(request, data))
 
 
 @routes.post("/mlcubes/benchmarks/")

@@ -64,12 +64,14 @@ class ContainerService:
         if self.reads.find(CONTAINER, name=name) is not None:
             raise FieldConflictError("name", f"name: a container named {name!r} already exists")
 
-    def create(self, caller: Caller, body: Json, key: str | None = None) -> Json:
+    def create(self, caller: Caller, body: Json, key: str | None = None, *, published: Json | None = None) -> Json:
+        """Register a container. `published`: the URL and hash fields of files the server stored for the body
+        (its inline config), not part of what an idempotency key compares (the URL depends on the address)."""
         claim = Claim.of(key, caller.id, "POST /mlcubes/", body) if key else None
         first = self.writer.first_answer(claim)
         if first is not None:
             return self.get(caller, int(first["id"]))
-        data = _cleaned(body, creating=True)
+        data = _cleaned({**body, **(published or {})}, creating=True)
         if "container_config" not in data and not data.get("git_mlcube_url"):
             raise FieldError(
                 "container_config", "container_config: give the container config (or git_mlcube_url)"
