@@ -13,7 +13,7 @@ A field's metadata says how it may be written:
 - `wire`: it is part of the API's answer (a user's `created_at` is not);
 - `max_length`: the longest value a client may send, in characters of text (a JSON field: of its JSON text). Without
   it, text holds at most `TEXT_LIMIT` characters and a JSON field `JSON_LIMIT` (see `FieldSpec.size_limit`).
-  MedPerf's client refuses a whole answer holding a name, description or location over 20 characters
+  MedPerf's client refuses a whole answer holding a name (of any entity), description or location over 20 characters
   (`MEDPERF_TEXT`), so those fields say so and registration refuses longer ones.
 """
 
@@ -278,7 +278,7 @@ class ModelAssociation:
 @attrs.frozen(kw_only=True)
 class Result:
     id: int = read_only(0)
-    name: str = field("")
+    name: str = field("", max_length=MEDPERF_TEXT)
     owner: int = read_only(0, indexed=True)
     benchmark: int = field(0, required=True, indexed=True)
     model: int = field(0, required=True)

@@ -213,6 +213,7 @@ def test_registration_keeps_every_answer_readable_by_medperf(medperf_server: Med
             "data_preparation_mlcube": 1, "reference_model_mlcube": 2, "data_evaluator_mlcube": 3,
         },
         "/datasets/": {**dataset_body(1, uuid.uuid4().hex), "location": too_long},
+        "/results/": {**result_body(1, 4, 1, {"acc": 1.0}), "name": too_long},
     }
     for path, body in refusals.items():
         response = requests.post(
@@ -228,6 +229,12 @@ def test_registration_keeps_every_answer_readable_by_medperf(medperf_server: Med
         headers={"Authorization": f"Bearer {bo.token}"}, verify=str(medperf_server.certificate), timeout=30,
     )
     assert no_demo.status_code == 400 and "demo_dataset_tarball_url" in no_demo.json(), no_demo.text
+    not_a_url = requests.post(
+        bo.api + "/benchmarks/",
+        json={**refusals["/benchmarks/"], "description": "ok", "docs_url": "docs.example.org/bmk"},
+        headers={"Authorization": f"Bearer {bo.token}"}, verify=str(medperf_server.certificate), timeout=30,
+    )
+    assert not_a_url.status_code == 400 and "docs_url" in not_a_url.json(), not_a_url.text
 
 
 def test_unset_fields_sent_as_empty_strings_mean_not_given(medperf_server: MedPerfServer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from medperf_core.domain import benchmarks as domain
 from medperf_core.domain import policies
 from medperf_core.domain.callers import Caller
@@ -41,6 +43,9 @@ class BenchmarkService:
         return found
 
     def _check(self, data: Json, *, operational: bool = False) -> None:
+        docs = data.get("docs_url", "")
+        if docs and not re.match(r"^https?://[^/\s]+\S*$", docs):  # MedPerf's client: an http(s) URL or nothing
+            raise FieldError("docs_url", f"docs_url: must be an http(s):// URL (or empty), got {docs[:60]!r}")
         for role in domain.CONTAINER_ROLES:
             if role in data and not self.containers.exists(data[role]):
                 raise FieldError(role, f"{role}: container {data[role]} does not exist")
