@@ -5,7 +5,8 @@ Facts read from its pydantic entity models (`cli/medperf/entities/*.py`, `schema
 - `name` is required and at most 20 characters; a benchmark's or dataset's `description` and a dataset's
   `location` at most 20; `id`/`owner` optional integers; `created_at`/`modified_at`/`approved_at` optional
   ISO datetimes; `approval_status` one of PENDING/APPROVED/REJECTED (None means PENDING);
-- a benchmark needs `demo_dataset_tarball_url` and its three container ids; `docs_url` is an optional http(s) URL;
+- a benchmark needs `demo_dataset_tarball_url` and its three container ids; `docs_url` is an optional http(s) URL
+  whose host is an IP address or has a top-level domain (pydantic's HttpUrl);
 - a container needs `git_mlcube_url`; its other URLs and hashes are optional strings; `image_hash` is compared
   with the bare 64-hex image id;
 - a dataset needs `input_data_hash`, `generated_uid`, `data_preparation_mlcube` and `generated_metadata` (alias
@@ -87,7 +88,15 @@ def _short(v: Any) -> bool:
 
 
 def _http_url(v: Any) -> bool:
-    return isinstance(v, str) and re.match(r"^https?://[^/\s]+", v) is not None
+    """pydantic's HttpUrl (v1): http(s), and a host that is an IP address or has a top-level domain."""
+    if not isinstance(v, str) or len(v) > 2083:
+        return False
+    found = re.match(r"^https?://([^/:?#\s]+|\[[^\]]+\])(:\d+)?([/?#]\S*)?$", v)
+    if found is None:
+        return False
+    host = found[1]
+    is_ip = host.startswith("[") or re.fullmatch(r"[\d.]+", host) is not None
+    return is_ip or re.search(r"\.[A-Za-z]{2,}$", host) is not None
 
 
 def _common(p: Problems) -> None:

@@ -67,6 +67,10 @@ def result_body(benchmark: int, model: int, dataset: int, metrics: dict[str, Any
     }
 
 
+def benchmark_row(server: MedPerfServer) -> dict[str, Any]:
+    return dict(wire(server, DO).get("/benchmarks/1/"))
+
+
 def approved_models(client: MedPerfWire, benchmark: dict[str, Any]) -> list[int]:
     """The models `benchmark run` runs: the latest row per model of /benchmarks/{id}/models when APPROVED, then
     the reference model, appended without removing duplicates."""
@@ -229,12 +233,15 @@ def test_registration_keeps_every_answer_readable_by_medperf(medperf_server: Med
         headers={"Authorization": f"Bearer {bo.token}"}, verify=str(medperf_server.certificate), timeout=30,
     )
     assert no_demo.status_code == 400 and "demo_dataset_tarball_url" in no_demo.json(), no_demo.text
-    not_a_url = requests.post(
-        bo.api + "/benchmarks/",
-        json={**refusals["/benchmarks/"], "description": "ok", "docs_url": "docs.example.org/bmk"},
-        headers={"Authorization": f"Bearer {bo.token}"}, verify=str(medperf_server.certificate), timeout=30,
-    )
-    assert not_a_url.status_code == 400 and "docs_url" in not_a_url.json(), not_a_url.text
+    for docs in ("docs.example.org/bmk", "http://localhost/docs", "ftp://docs.example.org/"):
+        not_a_url = requests.post(
+            bo.api + "/benchmarks/",
+            json={**refusals["/benchmarks/"], "description": "ok", "docs_url": docs},
+            headers={"Authorization": f"Bearer {bo.token}"}, verify=str(medperf_server.certificate), timeout=30,
+        )
+        assert not_a_url.status_code == 400 and "docs_url" in not_a_url.json(), (docs, not_a_url.text)
+    assert shapes.benchmark({**benchmark_row(medperf_server), "docs_url": "http://localhost/docs"})
+    assert shapes.benchmark({**benchmark_row(medperf_server), "docs_url": "https://docs.medperf.org/t"}) == []
 
 
 def test_unset_fields_sent_as_empty_strings_mean_not_given(medperf_server: MedPerfServer) -> None:

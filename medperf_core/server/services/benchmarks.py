@@ -22,6 +22,12 @@ from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
 from medperf_core.store.store import Append
 
+# An http(s) URL whose host is an IP address or a name with a top-level domain (not `localhost`), as MedPerf's
+# client's pydantic HttpUrl accepts it.
+_DOCS_URL = re.compile(
+    r"^https?://(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]|([A-Za-z0-9-]+\.)+[A-Za-z]{2,63})(:\d{1,5})?([/?#]\S*)?$"
+)
+
 
 def stream(benchmark_id: int) -> str:
     return f"benchmark-{benchmark_id}"
@@ -44,8 +50,9 @@ class BenchmarkService:
 
     def _check(self, data: Json, *, operational: bool = False) -> None:
         docs = data.get("docs_url", "")
-        if docs and not re.match(r"^https?://[^/\s]+\S*$", docs):  # MedPerf's client: an http(s) URL or nothing
-            raise FieldError("docs_url", f"docs_url: must be an http(s):// URL (or empty), got {docs[:60]!r}")
+        if docs and not _DOCS_URL.match(docs):  # MedPerf's client reads it as an HttpUrl: http(s), a host with a TLD
+            raise FieldError("docs_url", f"docs_url: must be an http(s):// URL with a full host name (or empty), "
+                                         f"got {docs[:60]!r}")
         for role in domain.CONTAINER_ROLES:
             if role in data and not self.containers.exists(data[role]):
                 raise FieldError(role, f"{role}: container {data[role]} does not exist")
