@@ -48,6 +48,7 @@ EXPECT: dict[str, tuple[dict[str, int], str | None]] = {
     "result": ({"result.submitted": 1}, "result.submitted"),
 }
 COMMIT_DELAY_S = 1.0
+SERVER_START_S = 180.0  # a server start on a busy machine (long runs go at `nice -n 19` beside other work)
 
 
 @attrs.define
@@ -95,7 +96,8 @@ class Template:
         self.port = free_port()
         _must(medperf(self.server_home, self.work, "server", "seed", "--demo", "data", "--data-dir", str(live_data),
                       "--public-url", f"http://127.0.0.1:{self.port}"), "server seed")
-        server = start_server(live_data, port=self.port, env={"MEDPERF_HOME": str(self.server_home)})
+        server = start_server(live_data, port=self.port, env={"MEDPERF_HOME": str(self.server_home)},
+                              timeout=SERVER_START_S)
         try:
             for args in (("profile", "set", "--server", server.url), *((("profile", "set", "--platform", platform),)
                          if platform != "docker" else ()), ("tutorial", "setup", "data"),
@@ -124,7 +126,7 @@ class Template:
         server.stop()  # a consistent copy of the database: nothing writes while it is copied
         shutil.copytree(data, self.root / "stages" / name / "server-data")
         shutil.copytree(home, self.root / "stages" / name / "home")
-        return start_server(data, port=port, env={"MEDPERF_HOME": str(self.server_home)})
+        return start_server(data, port=port, env={"MEDPERF_HOME": str(self.server_home)}, timeout=SERVER_START_S)
 
     def trial(self, command: str, mode: str, rng: random.Random, number: int) -> Trial:
         stage, args = COMMANDS[command]
@@ -136,7 +138,7 @@ class Template:
         if mode == "commit":
             env["MEDPERF_SERVER_COMMIT_DELAY"] = str(COMMIT_DELAY_S)
         trial = Trial(command, mode)
-        server = start_server(data, port=self.port, env=env)
+        server = start_server(data, port=self.port, env=env, timeout=SERVER_START_S)
         try:
             _must(medperf(home, self.work, "profile", "set", "--server", server.url, run_label=self.run_label),
                   "profile set")
