@@ -2,12 +2,15 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/fuzz_api.py [--seconds 120] [--seed 1]
 
-Prints, per role, schemathesis' summary line; exits 1 when any run found a failure.
+Prints, per role, schemathesis' summary line, then the totals as JSON (requests generated, operations tested,
+unique failures, errors); exits 1 when any run found a failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +26,8 @@ def main() -> int:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="medperf-fuzz-"))
     failed = False
+    totals = {"requests": 0, "failures": 0, "errors": 0}
+    operations: dict[str, int] = {}  # per role: operations tested (of the document's)
     with start_server(root / "data", env={"MEDPERF_HOME": str(root / "home")}) as server:
         for role in (*DEMO_EMAILS, "anon"):
             token = server.token(DEMO_EMAILS[role]) if role in DEMO_EMAILS else None
@@ -31,12 +36,33 @@ def main() -> int:
                 lines = [line for line in run.stdout.splitlines() if "generated" in line or "passed" in line]
                 print(f"{role}: {' | '.join(lines[-2:]) or run.stdout[-500:]}")
                 failed |= run.returncode != 0
+                found = counts(run.stdout)
+                operations[role] = operations.get(role, 0) + found.pop("operations")
+                for name, value in found.items():
+                    totals[name] += value
                 if run.returncode != 0:
                     print(run.stdout[-8000:])
         if "Traceback" in server.log():
             print(server.log()[-3000:])
             failed = True
+    print(json.dumps({**totals, "operations_tested": operations, "operations_in_document": max(DOCUMENTED, default=0)}))
     return 1 if failed else 0
+
+
+DOCUMENTED: set[int] = set()  # what schemathesis counted in the OpenAPI document
+
+
+def counts(stdout: str) -> dict[str, int]:
+    """What one schemathesis run reports: test cases generated, operations tested, unique failures, errors."""
+    def number(pattern: str) -> int:
+        found = re.findall(pattern, stdout)
+        return int(found[-1]) if found else 0
+
+    total = re.findall(r"Operations:\s+\d+ selected / (\d+) total", stdout)
+    if total:
+        DOCUMENTED.add(int(total[-1]))
+    return {"requests": number(r"(\d+) generated"), "operations": number(r"Tested: (\d+)"),
+            "failures": number(r"found (\d+) unique failures?"), "errors": number(r"(\d+) errored")}
 
 
 if __name__ == "__main__":
