@@ -27,6 +27,7 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `medperf auth l
 
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_ANY_METHOD = (*_METHODS, "HEAD", "OPTIONS", "TRACE")  # what a fixed path's 405 route answers, but its own
 
 
 class _OtherMethods:
@@ -71,7 +72,7 @@ class Routes:
                 router.add_api_route(variant, endpoint, methods=[method], status_code=status,
                                      **{**kw, "include_in_schema": shown})
         for path, allowed in methods.items():
-            others = [m for m in _METHODS if m not in allowed]
+            others = [m for m in _ANY_METHOD if m not in allowed]  # FastAPI answers no HEAD of itself
             for variant in (path, path.rstrip("/")):
                 router.add_api_route(variant, _OtherMethods(sorted(allowed)), methods=others,
                                      include_in_schema=False)

@@ -65,10 +65,13 @@ def test_405_names_every_method_of_the_path(clients: dict[str, Client], world: d
 def test_a_fixed_path_refuses_the_methods_an_id_path_takes(clients: dict[str, Client], role: str, path: str) -> None:
     """`/datasets/benchmarks/` takes POST only: GET and PUT are 405 (found by schemathesis' coverage phase), not a
     400 for "benchmarks" as a dataset id (nor a 401 before that)."""
-    for method in ("GET", "PUT", "DELETE"):
+    for method in ("GET", "PUT", "DELETE", "OPTIONS"):
         response = clients[role].request(method, path, {"approval_status": "APPROVED"} if method == "PUT" else None)
         assert response.status_code == 405, (method, path, response.text)
         assert response.headers["Allow"] == "POST"
+    for method in ("OPTIONS", "HEAD"):  # a fixed path with two methods of its own
+        listed = clients[role].request(method, "/benchmarks/")
+        assert listed.status_code == 405 and listed.headers["Allow"] == "GET, POST", (method, listed.headers)
     assert clients["do"].get("/benchmarks/abc/").status_code == 400  # a bad id where an id belongs stays a 400
 
 
