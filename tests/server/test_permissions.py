@@ -17,6 +17,14 @@ from _server_helpers import (
 ALL = {"admin": 200, "bo": 200, "mo": 200, "do": 200, "anon": 401}
 
 
+@pytest.fixture(autouse=True)
+def _world_benchmark_decides_itself(clients: dict[str, Client], world: dict[str, int]) -> None:
+    """The session's server is shared: the fuzzing test, as its owner, may have set the world benchmark to approve
+    requests at once; these tests expect requests to wait for the owner (no change when that is so already)."""
+    never = {"model_auto_approval_mode": "NEVER", "dataset_auto_approval_mode": "NEVER"}
+    clients["bo"].ok("PUT", f"/benchmarks/{world['B']}/association_policy/", never)
+
+
 def expect(**codes: int) -> dict[str, int]:
     return {**ALL, **codes}
 
