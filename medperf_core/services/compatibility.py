@@ -23,7 +23,14 @@ from medperf_core.errors import ConfigError, MedperfError, UserError
 from medperf_core.services.artifacts import Artifact, resolve
 from medperf_core.services.client import Client
 from medperf_core.services.containers import LocalContainer, local_container, materialize
-from medperf_core.services.datasets import Say, dataset_folder, local_dataset
+from medperf_core.services.datasets import (
+    METADATA_VOLUME,
+    Say,
+    dataset_folder,
+    declares_metadata,
+    local_dataset,
+    metadata_inputs,
+)
 from medperf_core.services.hashing import folders_hash
 from medperf_core.services.tasks import run_task
 
@@ -219,14 +226,17 @@ def _prepare(client: Client, prep: LocalContainer, data: Path, labels: Path, out
             continue
         say(f"[data preparator] {step} …")
         try:
+            ready = {"data_path": out / "data", "labels_path": out / "labels",
+                     **({} if step == "prepare" else metadata_inputs(prep, step, out / "metadata"))}
             if step == "prepare":
-                run_task(client, prep, step, {"data_path": data, "labels_path": labels},
-                         {"output_path": out / "data", "output_labels_path": out / "labels"}, logs / f"{step}.log")
-            elif step == "sanity_check":
-                run_task(client, prep, step, {"data_path": out / "data", "labels_path": out / "labels"}, {},
+                outputs = {"output_path": out / "data", "output_labels_path": out / "labels"}
+                if declares_metadata(prep):
+                    outputs[METADATA_VOLUME] = out / "metadata"
+                run_task(client, prep, step, {"data_path": data, "labels_path": labels}, outputs,
                          logs / f"{step}.log")
+            elif step == "sanity_check":
+                run_task(client, prep, step, ready, {}, logs / f"{step}.log")
             else:
-                run_task(client, prep, step, {"data_path": out / "data", "labels_path": out / "labels"},
-                         {"output_path": out / "statistics.yaml"}, logs / f"{step}.log")
+                run_task(client, prep, step, ready, {"output_path": out / "statistics.yaml"}, logs / f"{step}.log")
         except MedperfError as e:
             raise type(e)(f"the compatibility test failed at {step}: {e.message}", e.hint) from e

@@ -230,17 +230,40 @@ def _prepare(client: Client, dataset_id: int, *, force: bool, say: Say) -> dict[
     return {"generated_uid": generated_uid, "statistics": statistics, "folder": str(folder)}
 
 
+METADATA_VOLUME = "metadata_path"  # MedPerf's: prepare writes it, sanity_check / statistics read it
+
+
+def declares_metadata(prep: LocalContainer) -> bool:
+    """MedPerf's rule: a preparator has a metadata folder when its prepare task has a `metadata_path` output."""
+    return prep.config.task("prepare").output(METADATA_VOLUME) is not None
+
+
+def metadata_inputs(prep: LocalContainer, step: str, metadata: Path) -> dict[str, Path]:
+    """The metadata folder for a later step that declares MedPerf's `metadata_path` input (mounted read-only, like
+    every input); created empty when prepare declared none, so the step still finds a folder."""
+    if prep.config.task(step).input(METADATA_VOLUME) is None:
+        return {}
+    metadata.mkdir(parents=True, exist_ok=True)
+    return {METADATA_VOLUME: metadata}
+
+
 def _run_step(client: Client, prep: LocalContainer, step: str, row: dict[str, Any], folder: Path, log: Path,
               say: Say) -> None:
     data, labels, stats = folder / "data", folder / "labels", folder / "statistics.yaml"
+    metadata = folder / "metadata"
     if step == "prepare":
         partial_data, partial_labels = data.with_name("data.partial"), labels.with_name("labels.partial")
         outputs = {"output_path": partial_data, "output_labels_path": partial_labels}
+        # MedPerf's metadata folder, when prepare declares one: written here, kept next to data/ (not hashed,
+        # never sent, exported with the dataset)
+        with_metadata = declares_metadata(prep)
+        if with_metadata:
+            outputs[METADATA_VOLUME] = metadata.with_name("metadata.partial")
         # MedPerf's report file, when the container declares one: read while it runs, kept as report.yaml
         report = prep.config.task("prepare").output(report_progress.REPORT_OUTPUT)
         if report is not None:
             outputs[report.name] = folder / "report.yaml"
-        for path in (*outputs.values(), data, labels):
+        for path in (*outputs.values(), data, labels, metadata):
             _reset_output(path)
         watching = (report_progress.watch(outputs[report.name], report.mount_path, say) if report is not None
                     else contextlib.nullcontext())
@@ -250,11 +273,16 @@ def _run_step(client: Client, prep: LocalContainer, step: str, row: dict[str, An
                      outputs, log, optional_outputs=frozenset({report_progress.REPORT_OUTPUT}))
         partial_data.rename(data)
         partial_labels.rename(labels)
+        if with_metadata:
+            outputs[METADATA_VOLUME].rename(metadata)
     elif step == "sanity_check":
-        run_task(client, prep, "sanity_check", {"data_path": data, "labels_path": labels}, {}, log)
+        run_task(client, prep, "sanity_check",
+                 {"data_path": data, "labels_path": labels, **metadata_inputs(prep, step, metadata)}, {}, log)
     else:
         _reset_output(stats)
-        run_task(client, prep, "statistics", {"data_path": data, "labels_path": labels}, {"output_path": stats}, log)
+        run_task(client, prep, "statistics",
+                 {"data_path": data, "labels_path": labels, **metadata_inputs(prep, step, metadata)},
+                 {"output_path": stats}, log)
 
 
 def plan_operational(client: Client, dataset_id: int) -> dict[str, Any]:

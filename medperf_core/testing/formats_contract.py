@@ -3,7 +3,8 @@
 One small image (`medperf_core.testing.images.ENTRYPOINT_IMAGE`: an ENTRYPOINT script and CMD `default`) plays
 every container: a data preparator with three tasks whose commands go to the image's ENTRYPOINT, a model and a
 metrics container that rely on the image's own ENTRYPOINT and CMD (no `command`, or no `run_args` at all), an
-`mlcube.yaml` model with its `workspace/`, and a task that replaces the ENTRYPOINT.
+`mlcube.yaml` model with its `workspace/`, a task that replaces the ENTRYPOINT, and a data preparator with MedPerf's
+`metadata_path` (written by prepare, read by sanity_check and statistics).
 """
 
 from __future__ import annotations
@@ -105,6 +106,43 @@ tasks:
 """
 
 
+# MedPerf's metadata folder: prepare writes it (an output), sanity_check and statistics read it (inputs, read-only)
+METADATA_PREP = """\
+container_type: DockerImage
+image: {image}
+tasks:
+  prepare:
+    run_args:
+      entrypoint: /bin/sh
+      command: [-c, 'cp /in/data/* /out/data/ && cp /in/labels/* /out/labels/ && ls /in/data | wc -l > /out/meta/n.txt']
+    input_volumes:
+      data_path: {{mount_path: /in/data, type: directory}}
+      labels_path: {{mount_path: /in/labels, type: directory}}
+    output_volumes:
+      output_path: {{mount_path: /out/data, type: directory}}
+      output_labels_path: {{mount_path: /out/labels, type: directory}}
+      metadata_path: {{mount_path: /out/meta, type: directory}}
+  sanity_check:
+    run_args:
+      entrypoint: /bin/sh
+      command: [-c, 'test -s /meta/n.txt && ! touch /meta/new 2>/dev/null && echo metadata read-only']
+    input_volumes:
+      data_path: {{mount_path: /data, type: directory}}
+      labels_path: {{mount_path: /labels, type: directory}}
+      metadata_path: {{mount_path: /meta, type: directory}}
+  statistics:
+    run_args:
+      entrypoint: /bin/sh
+      command: [-c, 'echo "files: $(cat /meta/n.txt)" > /stats/statistics.yaml']
+    input_volumes:
+      data_path: {{mount_path: /data, type: directory}}
+      labels_path: {{mount_path: /labels, type: directory}}
+      metadata_path: {{mount_path: /meta, type: directory}}
+    output_volumes:
+      output_path: {{mount_path: /stats/statistics.yaml, type: file}}
+"""
+
+
 class FormatsContract:
     """Containers of every MedPerf shape run on the engine as MedPerf runs them."""
 
@@ -178,6 +216,23 @@ class FormatsContract:
                  outputs={"output_path": data, "output_labels_path": tmp_path / "labels"},
                  env={"MEDPERF_TEST_ENV": "from-caller"})
         assert (data / "env.txt").read_text() == "from-caller\n"
+
+    def test_a_prep_with_a_metadata_folder_writes_it_in_prepare_and_reads_it_read_only_after(
+        self, runner: Runner, image: str, raw: dict[str, Path], tmp_path: Path
+    ) -> None:
+        prep = self.config(METADATA_PREP, image)
+        data, labels, meta = tmp_path / "ready" / "data", tmp_path / "ready" / "labels", tmp_path / "ready" / "meta"
+        raw_io = {"data_path": raw["data_path"], "labels_path": raw["labels_path"]}
+        self.run(runner, prep, "prepare", tmp_path, inputs=raw_io,
+                 outputs={"output_path": data, "output_labels_path": labels, "metadata_path": meta})
+        assert (meta / "n.txt").read_text().strip() == "1"
+        ready = {"data_path": data, "labels_path": labels, "metadata_path": meta}
+        request = self.run(runner, prep, "sanity_check", tmp_path, inputs=ready)
+        assert "metadata read-only" in request.log_path.read_text()
+        assert sorted(p.name for p in meta.iterdir()) == ["n.txt"]
+        stats = tmp_path / "stats.yaml"
+        self.run(runner, prep, "statistics", tmp_path, inputs=ready, outputs={"output_path": stats})
+        assert stats.read_text() == "files: 1\n"
 
     def test_a_failing_entrypoint_raises_with_its_exit_code(
         self, runner: Runner, image: str, tmp_path: Path

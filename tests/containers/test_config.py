@@ -368,3 +368,27 @@ def test_parsing_is_deterministic(data: dict[str, Any]) -> None:
 def test_arbitrary_text_parses_or_raises_config_error(text: str) -> None:
     with contextlib.suppress(ConfigError):
         loads_container_config(text)
+
+
+def test_medperfs_metadata_path_loads_in_both_formats() -> None:
+    """MedPerf's data preparators may declare `metadata_path`: an output of prepare, an input of the later steps."""
+    dirs = {"type": "directory"}
+    config = parse_container_config({"image": "example/prep:1", "tasks": {
+        "prepare": {"output_volumes": {"output_path": {"mount_path": "/d", **dirs},
+                                       "metadata_path": {"mount_path": "/m", **dirs}}},
+        "statistics": {"input_volumes": {"data_path": {"mount_path": "/d", **dirs},
+                                         "metadata_path": {"mount_path": "/m", **dirs}}},
+    }})
+    assert config.task("prepare").output("metadata_path") is not None
+    assert config.task("statistics").input("metadata_path") is not None
+    mlcube = loads_container_config(yaml.safe_dump({"docker": {"image": "example/prep:1"}, "tasks": {
+        "prepare": {"parameters": {"inputs": {"data_path": "data/"},
+                                   "outputs": {"output_path": "prepped/",
+                                               "metadata_path": {"type": "directory", "default": "metadata"}}}},
+        "statistics": {"parameters": {"inputs": {"data_path": "prepped/", "metadata_path": "metadata/"},
+                                      "outputs": {"output_path": "statistics.yaml"}}},
+    }}))
+    metadata = mlcube.task("prepare").output("metadata_path")
+    assert metadata is not None and metadata.type == "directory"
+    assert f"--metadata_path={metadata.mount_path}" in (mlcube.task("prepare").command or ())
+    assert mlcube.task("statistics").input("metadata_path") is not None
