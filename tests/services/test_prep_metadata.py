@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from _owner_world import World
+from test_dataset_transfer import new_home  # noqa: F401 (the fixture: the same owner on a new machine)
 
 from medperf_core.services import compatibility, dataset_transfer, datasets
+from medperf_core.services.client import Client
 from medperf_core.services.hashing import folders_hash
 from medperf_core.testing.images import TEST_IMAGE, ensure_test_image
 from medperf_core.testing.runner_contract import require_engine
@@ -68,8 +71,9 @@ ENGINES = [pytest.param("docker", marks=pytest.mark.docker),
 
 
 @pytest.mark.parametrize("platform", ENGINES)
-def test_prepare_writes_the_metadata_folder_and_later_steps_read_it(world: World, platform: str,
-                                                                     tmp_path: Path) -> None:
+def test_prepare_writes_the_metadata_folder_and_later_steps_read_it(
+    world: World, platform: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     world.client.runner = require_engine(world.client.host.runners.get(platform)())
     dataset = _submitted(world, _prep(world, PREP_WITH_METADATA))
     result = datasets.prepare(world.client, dataset, say=lambda _: None)
@@ -94,6 +98,11 @@ def test_prepare_writes_the_metadata_folder_and_later_steps_read_it(world: World
     with tarfile.open(archive) as tar:
         member = tar.extractfile("dataset/metadata/cases.txt")
         assert member is not None and member.read().decode().strip() == str(cases)
+    new_machine: Callable[[], Client] = request.getfixturevalue("new_home")
+    moved = new_machine()
+    assert dataset_transfer.import_archive(moved, archive)["state"] == "operational"
+    arrived = datasets.dataset_folder(moved, dataset) / "metadata" / "cases.txt"
+    assert arrived.read_text().strip() == str(cases)
 
 
 @pytest.mark.docker
