@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,13 +147,35 @@ def test_a_bad_thread_setting_is_named(tmp_path: Path, monkeypatch: pytest.Monke
     assert folders_hash(roots) == EXPECTED["one_file"]
 
 
+HASH_AND_NAME_THE_ERROR = """
+import sys
+from pathlib import Path
+from medperf_core.errors import UserError
+from medperf_core.services.hashing import folders_hash
+try:
+    folders_hash([Path(p) for p in sys.argv[1:]], threads=4)
+except UserError as error:
+    print(error)
+    sys.exit(3)
+"""
+# Root reads every file through these two capabilities; without them a mode-0 file is refused to root too.
+WITHOUT_READ_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
 def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
     from medperf_core.errors import UserError
 
-    if os.geteuid() == 0:
-        pytest.skip("root reads every file")
     roots = build(tmp_path, TREES["data_and_labels"])
-    locked = roots[0] / "case_001.csv"
-    locked.chmod(0)
-    with pytest.raises(UserError, match=r"case_001\.csv"):
-        folders_hash(roots, threads=4)
+    (roots[0] / "case_001.csv").chmod(0)
+    if os.geteuid() != 0:
+        with pytest.raises(UserError, match=r"case_001\.csv"):
+            folders_hash(roots, threads=4)
+        return
+    done = subprocess.run(
+        [*WITHOUT_READ_OVERRIDE, sys.executable, "-c", HASH_AND_NAME_THE_ERROR, *map(str, roots)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "case_001.csv" in done.stdout, done.stdout
