@@ -5,28 +5,21 @@ record nothing half-way, and the same command succeeds once space is freed."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _e2e import Tutorial, require_platform
 
+from medperf_core.testing.tmpfs import tmpfs_home
+
 SIZE_MB = 24
 
 
 @pytest.fixture()
 def small_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    mount = tmp_path / "tmpfs-home"
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE_MB}m", "tmpfs",
-                                            str(mount)]).returncode:
-        pytest.skip("mounting a tmpfs needs root")
-    monkeypatch.setenv("MEDPERF_HOME", str(mount))
-    try:
+    with tmpfs_home(tmp_path / "tmpfs-home", SIZE_MB, monkeypatch) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(home: Path, leave_kb: int) -> Path:

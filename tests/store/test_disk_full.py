@@ -3,8 +3,6 @@ full disk records nothing half-way and the same write succeeds once space is fre
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,19 +11,13 @@ import pytest
 from medperf_core.domain.events import DatasetRegistered
 from medperf_core.failures import CorruptDatabaseError, DiskFullError, translate
 from medperf_core.store.backends import open_client_storage
+from medperf_core.testing.tmpfs import tmpfs_home
 
 
 @pytest.fixture()
 def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)]).returncode:
-        pytest.skip("mounting a tmpfs needs root")
-    monkeypatch.setenv("MEDPERF_HOME", str(mount))
-    try:
+    with tmpfs_home(tmp_path / "tmpfs", 4, monkeypatch) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def registered(dataset_id: int) -> DatasetRegistered:
