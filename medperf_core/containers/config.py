@@ -306,6 +306,20 @@ def _parse_task(name: Any, raw: Any, where: str) -> Task:
     return task
 
 
+def required_image(image: object, problem: str, fix: str) -> str:
+    """An image reference: a non-empty string without whitespace; otherwise a ConfigError with `problem` and `fix`."""
+    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
+        raise ConfigError(problem, fix)
+    return image
+
+
+def required_tasks(tasks: object, what: str) -> Mapping[Any, Any]:
+    """The `tasks` mapping of a config (`what` names the config in the error): present and not empty."""
+    if not isinstance(tasks, Mapping) or not tasks:
+        raise ConfigError(f"{what} has no `tasks`", "add at least one task under `tasks:`")
+    return tasks
+
+
 def parse_container_config(data: Any, source: Path | None = None) -> ContainerConfig:
     """Validate an already-loaded YAML document; every problem is one ConfigError with a hint."""
     where = _where(source)
@@ -322,12 +336,8 @@ def parse_container_config(data: Any, source: Path | None = None) -> ContainerCo
             f"container_type {container_type!r}{where} is not supported",
             f"use one of: {', '.join(SUPPORTED_CONTAINER_TYPES)}",
         )
-    image = data.get("image")
-    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
-        raise ConfigError(f"container config{where} has no valid `image`", "add `image: name:tag`")
-    tasks = data.get("tasks")
-    if not isinstance(tasks, Mapping) or not tasks:
-        raise ConfigError(f"container config{where} has no `tasks`", "add at least one task under `tasks:`")
+    image = required_image(data.get("image"), f"container config{where} has no valid `image`", "add `image: name:tag`")
+    tasks = required_tasks(data.get("tasks"), f"container config{where}")
     parsed = {str(name): _parse_task(name, raw, where) for name, raw in tasks.items()}
     return ContainerConfig(image=image, tasks=parsed, container_type=container_type, source=source)
 

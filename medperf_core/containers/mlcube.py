@@ -25,6 +25,8 @@ from medperf_core.containers.config import (
     VolumeType,
     _check_mounts,
     _shm_size,
+    required_image,
+    required_tasks,
 )
 from medperf_core.errors import ConfigError
 
@@ -141,11 +143,9 @@ def parse_mlcube(data: Mapping[Any, Any], where: str) -> tuple[str, dict[str, Ta
             f"mlcube.yaml{where} has no `docker:` section (one with only `singularity:` is not supported)",
             "add `docker: {image: name:tag}`",
         )
-    image = docker.get("image")
-    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
-        raise ConfigError(f"mlcube.yaml{where} has no valid `docker.image`", "add `docker: {image: name:tag}`")
-    tasks = data.get("tasks")
-    if not isinstance(tasks, Mapping) or not tasks:
-        raise ConfigError(f"mlcube.yaml{where} has no `tasks`", "add at least one task under `tasks:`")
+    image = required_image(
+        docker.get("image"), f"mlcube.yaml{where} has no valid `docker.image`", "add `docker: {image: name:tag}`"
+    )
+    tasks = required_tasks(data.get("tasks"), f"mlcube.yaml{where}")
     shm_size = _shm_from_gpu_args(docker, where)
     return image, {str(name): attrs.evolve(_task(name, raw, where), shm_size=shm_size) for name, raw in tasks.items()}
