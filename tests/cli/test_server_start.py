@@ -10,6 +10,15 @@ from pathlib import Path
 import pytest
 
 
+def start_server(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`medperf server start --data-dir tmp_path/data ARGS` in a process of its own, with a home under tmp_path."""
+    return subprocess.run(
+        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
+         "--data-dir", str(tmp_path / "data"), *args],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "home")},
+    )
+
+
 @pytest.mark.parametrize("missing", ["fastapi", "uvicorn", "python_multipart"])
 def test_start_without_the_server_extra_names_the_package(tmp_path: Path, missing: str) -> None:
     # sys.modules[name] = None makes `import name` raise ModuleNotFoundError, as when it is not installed.
@@ -52,11 +61,7 @@ def test_start_with_a_database_url_keeps_the_log_there(tmp_path: Path) -> None:
 
 
 def test_start_with_an_unknown_database_scheme_names_the_known_ones(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
-         "--data-dir", str(tmp_path / "data"), "--database", "mysql://db/medperf"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "home")},
-    )
+    done = start_server(tmp_path, "--database", "mysql://db/medperf")
     assert done.returncode == 2, done.stderr
     assert "no event recorder for 'mysql'" in done.stderr and "known: " in done.stderr
     assert "postgresql" in done.stderr and "sqlite" in done.stderr
@@ -87,33 +92,21 @@ def test_without_access_log_no_request_lines(tmp_path: Path) -> None:
 
 
 def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
-         "--data-dir", str(tmp_path / "data"), "--log-level", "loud"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "h")},
-    )
+    done = start_server(tmp_path, "--log-level", "loud")
     assert done.returncode == 2 and "unknown log level 'loud'" in done.stderr
 
 
 
 def test_start_on_an_unreachable_postgresql_is_one_line(tmp_path: Path, postgres_url: str) -> None:
     missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
-    done = subprocess.run(
-        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
-         "--data-dir", str(tmp_path / "data"), "--database", missing],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "home")},
-    )
+    done = start_server(tmp_path, "--database", missing)
     assert done.returncode != 0, done.stderr
     assert "cannot connect to PostgreSQL" in done.stderr and "no_such_database" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_local_auth_beyond_loopback_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", "from medperf_core.cli.main import main; main()", "server", "start",
-         "--data-dir", str(tmp_path / "data"), "--host", "0.0.0.0"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "MEDPERF_HOME": str(tmp_path / "h")},
-    )
+    done = start_server(tmp_path, "--host", "0.0.0.0")
     assert done.returncode == 2, done.stderr
     assert "--auth local on --host 0.0.0.0" in done.stderr and "--insecure-demo-auth" in done.stderr
     assert not (tmp_path / "data" / "events.db").exists()
