@@ -1,10 +1,12 @@
 """Where a request's time goes: py-spy samples a server under wrk and sorts the busy samples into parts.
 
-    python benchmarks/server_profile.py [/benchmarks/1/] [--database sqlite|postgresql] [--seconds 6]
+    python benchmarks/server_profile.py [/benchmarks/1/] [--database sqlite|postgresql] [--seconds 6] [--post]
 
 Starts a server (one worker) filled as `server_load.py` fills it, runs wrk with 50 connections on the path as the
-data owner, records the server with py-spy (`pip install py-spy`) and prints the share of busy samples per part
-(kept answers, auth, the database, serialisation, validation, the services, the HTTP layer) and the hottest lines.
+data owner (`--post`: `POST /datasets/` with server_load's body), records the server with py-spy
+(`pip install py-spy`; `--gil`: only the thread holding the GIL, i.e. where the CPU goes) and prints the share of
+busy samples per part (kept answers, auth, the database, serialisation, validation, the services, the HTTP
+layer) and the hottest lines.
 Each sample is given to the innermost frame that belongs to a part. py-spy slows the server down; compare shares,
 not req/s.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import shutil
 import subprocess
 import sys
@@ -52,6 +55,10 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--datasets", type=int, default=300)
+    parser.add_argument("--top", type=int, default=12, help="how many hottest lines to print")
+    parser.add_argument("--post", action="store_true", help="profile POST /datasets/ (the write path) instead")
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the GIL: where the CPU goes, not who waits")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists() or not shutil.which("wrk"):
@@ -60,18 +67,26 @@ def main() -> None:
         Path(tmp) / "server", env={"MEDPERF_HOME": f"{tmp}/home"}, command=server_load._medperf(), database=url,
         timeout=60,
     ) as server:
-        server_load.fill(server, args.datasets)
+        prep = server_load.fill(server, args.datasets)
         token = server.token("testdo@example.com")
+        script: list[str] = []
+        if args.post:
+            args.path = "/datasets/"
+            lua = Path(tmp) / "post.lua"
+            body = json.dumps(server_load.dataset_body("w", prep))
+            lua.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                           'wrk.headers["Content-Type"] = "application/json"\n')
+            script = ["-s", str(lua)]
         wrk = subprocess.Popen(
-            ["wrk", "-t2", "-c50", f"-d{args.seconds + 2}s", "-H", f"Authorization: Bearer {token}",
-             f"{server.api}{args.path}"],
+            ["wrk", "-t2", "-c50", f"-d{args.seconds + 2}s", "-H", f"Authorization: Bearer {token}", *script,
+             (server.url if args.path.startswith("/healthz") else server.api) + args.path],
             stdout=subprocess.PIPE, text=True,
         )
         time.sleep(1)
         raw = Path(tmp) / "samples.txt"
         subprocess.run(
             [py_spy, "record", "-p", str(server.process.pid), "-d", str(args.seconds), "-f", "raw", "-o", str(raw),
-             "-r", "200", "--nonblocking"],
+             "-r", "200", "--nonblocking", *(["--gil"] if args.gil else [])],
             capture_output=True, check=True,
         )
         out = wrk.communicate()[0]
@@ -89,11 +104,12 @@ def main() -> None:
         parts[part_of(frames)] += n
         lines[frames[-1]] += n
     rate = next((x for x in out.splitlines() if x.startswith("Requests/sec")), "")
-    print(f"GET {args.path} on {args.database}, 50 connections, under py-spy: {rate}; {busy} busy samples")
+    method = "POST" if args.post else "GET"
+    print(f"{method} {args.path} on {args.database}, 50 connections, under py-spy: {rate}; {busy} busy samples")
     for name, n in parts.most_common():
         print(f"  {name:<14} {100 * n / max(1, busy):5.1f} %")
     print("hottest lines:")
-    for frame, n in lines.most_common(12):
+    for frame, n in lines.most_common(args.top):
         print(f"  {100 * n / max(1, busy):5.1f} %  {frame[:140]}")
 
 

@@ -34,8 +34,9 @@ class ServerReadModel(Protocol):
     ) -> Page:
         """Entities in id order; only the owner's (`owner`) or one benchmark's (`benchmark`) when given."""
 
-    def next_id(self, resource: Resource) -> int:
-        """One more than the highest id so far (the writer retries when another process takes it first)."""
+    def next_id(self, session: Any, resource: Resource) -> int:
+        """A new entity's id, read in `session`: the append's transaction (`EventStore.append_decided`), where no
+        other writer can take it before the commit."""
 
     def dataset_visible_to(self, user_id: int, dataset_id: int) -> Json | None:
         """The dataset if the user owns it or owns a benchmark it asked to join."""

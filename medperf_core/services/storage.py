@@ -26,7 +26,7 @@ from medperf_core.profiles import ProfileStore
 # being built, a download being unpacked.
 _TEMPORARY = re.compile(
     r"(\.partial$|\.tmp$|^\.additional-|^\.stale-|^\.parameters-|^\.import-|^\..+\.\d+\.[0-9a-f]{8}\.sif$)")
-_LOG_FILES = ("events.db", "events.db-wal", "events.db-shm")
+_LOG_FILES = ("events.db", "events.db-wal", "events.db-shm", "events.db-lock")  # -lock: the writers' flock
 
 
 @attrs.frozen(kw_only=True)

@@ -31,6 +31,11 @@ class LogHead:
     hash: str = GENESIS_HASH
 
 
+# Appends decided inside the append's transaction, from the session as it is there (a new entity's id, which no
+# other writer can take meanwhile). A recorder that can do this says so with `decides_in_transaction = True`.
+DecideAppends = Callable[[Any], Sequence[StreamAppend]]
+
+
 class Recorder(Protocol[S_co]):
     """Stores `NewEvent`s as positioned, hash-chained `StoredEvent`s.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -97,18 +97,42 @@ class EventStore(Generic[S]):
 
     def append_all(self, appends: Sequence[Append], actor: str) -> list[StoredEvent]:
         """Several streams in one transaction: all are stored, or none."""
-        domain_events = [e for a in appends for e in a.events]
-        batches = [
-            StreamAppend(a.stream, a.expected_version, [to_new_event(e, actor) for e in a.events]) for a in appends
-        ]
-        counter = iter(range(len(domain_events)))  # the recorder stores events in the order given
+        batches, apply = self._prepared(actor)
+        return self.recorder.append(batches(appends), apply if self.projections else None)
+
+    def append_decided(self, decide: Callable[[S], Sequence[Append]], actor: str) -> list[StoredEvent]:
+        """Like `append_all`, with the appends decided by `decide(session)` inside the append's transaction: what
+        it reads there (a new entity's id) no other writer can change before the commit. A recorder that cannot
+        decide in its transaction gets the decision made in a read just before (its version checks still hold)."""
+        batches, apply = self._prepared(actor)
+        if getattr(self.recorder, "decides_in_transaction", False):
+            return self.recorder.append(lambda session: batches(decide(session)),  # type: ignore[arg-type]
+                                        apply if self.projections else None)
+        with self.recorder.reading() as session:
+            decided = decide(session)
+        return self.recorder.append(batches(decided), apply if self.projections else None)
+
+    def _prepared(
+        self, actor: str
+    ) -> tuple[Callable[[Sequence[Append]], list[StreamAppend]], Callable[[S, StoredEvent], None]]:
+        """The recorder's batches of some appends, and the projections' `apply` for the events stored from the
+        last batches made (the recorder stores events in the order given)."""
+        made: list[DomainEvent] = []
+        counter: Iterator[int] = iter(())
+
+        def batches(appends: Sequence[Append]) -> list[StreamAppend]:
+            nonlocal counter
+            made[:] = [e for a in appends for e in a.events]
+            counter = iter(range(len(made)))
+            return [StreamAppend(a.stream, a.expected_version, [to_new_event(e, actor) for e in a.events])
+                    for a in appends]
 
         def apply(session: S, stored: StoredEvent) -> None:
-            event = unwrap(domain_events[next(counter)])
+            event = unwrap(made[next(counter)])
             for projection in self.projections:
                 projection.apply(session, event, stored)
 
-        return self.recorder.append(batches, apply if self.projections else None)
+        return batches, apply
 
     def restore(self, events: Iterable[StoredEvent], batch: int = 500) -> int:
         """Append events exported from another log, as they were (times, actors, stream versions), into this one.

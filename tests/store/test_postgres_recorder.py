@@ -12,6 +12,7 @@ from medperf_core.errors import ConcurrencyError, ConfigError
 from medperf_core.store.postgres.migrations import MIGRATIONS, applied
 from medperf_core.store.postgres.recorder import PostgresRecorder
 from medperf_core.store.recorder import StreamAppend
+from medperf_core.testing.group_commit import check_decided_appends, check_group_commit
 from medperf_core.testing.recorder_contract import RecorderContract, append, new_event
 
 
@@ -88,54 +89,16 @@ def test_several_streams_in_one_transaction_roll_back_together(postgres_url: str
 
 
 def test_appends_of_concurrent_threads_commit_together_each_on_its_own(postgres_url: str) -> None:
-    """Group commit: 24 threads append at once through one recorder: 14 on streams of their own (two of them with
-    the same unique key in a projection), 8 on one stream at the same version. Every own-stream append is stored
-    except one of the two that share a key (ConflictError, nothing of it stored), exactly one of the eight wins and
-    seven conflict; positions are gapless, the chain is whole, and fewer transactions than appends committed."""
-    import threading
-
-    from medperf_core.errors import ConflictError
-    from medperf_core.store.verify import verify_rows
-
     rec = PostgresRecorder(postgres_url)
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE keyed (k TEXT PRIMARY KEY)")
-
-    def apply(session: Any, event: Any) -> None:
-        session.execute("INSERT INTO keyed (k) VALUES (?)", [event.payload["k"]])
-
-    barrier = threading.Barrier(24)
-    outcomes: dict[int, str] = {}
-
-    def write(i: int) -> None:
-        stream, key = (f"own-{i}", "dup" if i in (0, 1) else f"k{i}") if i < 16 else ("shared", f"k{i}")
-        barrier.wait()
-        try:
-            append(rec, stream, 0, [new_event(i, k=key)], apply)
-            outcomes[i] = "ok"
-        except ConcurrencyError:
-            outcomes[i] = "conflict"
-        except ConflictError:
-            outcomes[i] = "key taken"
-        except Exception as e:  # named in the assertions below
-            outcomes[i] = f"error: {type(e).__name__}: {e}"
-
-    commits_before = rec.commits
     try:
-        threads = [threading.Thread(target=write, args=(i,)) for i in range(24)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(outcomes[i] for i in (0, 1)) == ["key taken", "ok"]
-        assert all(outcomes[i] == "ok" for i in range(2, 16))
-        assert sorted(outcomes[i] for i in range(16, 24)) == ["conflict"] * 7 + ["ok"]
-        stored = list(rec.read_all())
-        assert [e.position for e in stored] == list(range(1, 17))
-        assert {e.stream for e in stored} == {f"own-{i}" for i in range(16) if outcomes[i] == "ok"} | {"shared"}
-        assert verify_rows(rec.read_raw()).ok
-        with psycopg.connect(postgres_url) as conn:
-            assert conn.execute("SELECT COUNT(*) FROM keyed").fetchone() == (16,)
-        assert rec.commits - commits_before < 24, "the appends shared commits"
+        check_group_commit(rec)
+    finally:
+        rec.close()
+
+
+def test_appends_decided_in_the_transaction_never_take_one_id_twice(postgres_url: str) -> None:
+    rec = PostgresRecorder(postgres_url)
+    try:
+        check_decided_appends(rec)
     finally:
         rec.close()

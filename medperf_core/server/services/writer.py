@@ -105,24 +105,31 @@ class Writer:
     def create(
         self, resource: Resource, build: Callable[[int], Sequence[Append]], actor: str, claim: Claim | None = None
     ) -> int:
-        """Allocate the next id and append the new entity's streams at version 0; a taken id means the next one.
+        """Append the new entity's streams at version 0 under the next id, taken inside the append's transaction
+        (no other writer, thread or process, can take it meanwhile: creates never conflict with each other).
 
         With a `claim` (an Idempotency-Key) the key is recorded in the same append, naming the new id; a key
         recorded already (by an earlier or a concurrent request) returns the id it names."""
+        taken: list[int] = []
+
+        def decide(session: Any) -> list[Append]:
+            new_id = self.reads.next_id(session, resource)
+            taken[:] = [new_id]
+            appends = list(build(new_id))
+            if claim is not None:
+                appends.append(claim.append({"resource": resource.name, "id": new_id}))
+            return appends
+
         for _ in range(ATTEMPTS):
             first = recorded(self.store, claim)
             if first is not None:
                 return int(first["id"])
-            new_id = self.reads.next_id(resource)
             _pause_for_tests()
-            appends = list(build(new_id))
-            if claim is not None:
-                appends.append(claim.append({"resource": resource.name, "id": new_id}))
             try:
-                self.store.append_all(appends, actor)
+                self.store.append_decided(decide, actor)
                 commit_delay()
-                return new_id
-            except ConcurrencyError:
+                return taken[0]
+            except ConcurrencyError:  # the key recorded meanwhile, or (another recorder) the id taken
                 continue
         raise _busy(f"a new {resource.name}")
 

@@ -18,16 +18,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import attrs
 import psycopg
 from psycopg import errors as pg_errors
 
 from medperf_core.errors import ConcurrencyError, ConfigError, ConflictError
 from medperf_core.store.backends import redact_url
 from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
+from medperf_core.store.group_commit import GroupCommit, PendingAppend
 from medperf_core.store.postgres.migrations import migrate
 from medperf_core.store.postgres.session import PostgresSession
-from medperf_core.store.recorder import LogHead, StreamAppend
+from medperf_core.store.recorder import DecideAppends, LogHead, StreamAppend
 from medperf_core.store.records import StoredEvent
 
 COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
@@ -78,20 +78,6 @@ def _told_apart(error: BaseException) -> BaseException:
     return conflict
 
 
-GROUP_MAX = 64  # appends committed in one transaction at most
-
-
-@attrs.define
-class _Pending:
-    """One thread's append waiting for its group's commit."""
-
-    appends: Sequence[StreamAppend]
-    apply: Callable[[PostgresSession, StoredEvent], None] | None
-    stored: list[StoredEvent] = attrs.field(factory=list)
-    error: BaseException | None = None
-    finished: bool = False
-
-
 def connect(conninfo: str, **kw: Any) -> psycopg.Connection[Any]:
     """One connection, or a ConfigError naming the database and libpq's reason."""
     try:
@@ -106,6 +92,8 @@ def connect(conninfo: str, **kw: Any) -> psycopg.Connection[Any]:
 
 
 class PostgresRecorder:
+    decides_in_transaction = True  # `append` also takes a function of the session that decides the appends
+
     def __init__(self, conninfo: str, *, pool_size: int | None = None) -> None:
         from psycopg_pool import ConnectionPool
 
@@ -121,10 +109,7 @@ class PostgresRecorder:
             name="medperf",
         )
         self._local = threading.local()
-        self._group = threading.Condition(threading.Lock())  # guards _waiting and _leading
-        self._waiting: list[_Pending] = []
-        self._leading = False
-        self.commits = 0  # transactions committed by append(), groups counted once
+        self._groups: GroupCommit[PostgresSession] = GroupCommit(self._commit)
         self._async_heads: dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection[Any]] = {}
 
     def close(self) -> None:
@@ -180,7 +165,7 @@ class PostgresRecorder:
 
     def append(
         self,
-        appends: Sequence[StreamAppend],
+        appends: Sequence[StreamAppend] | DecideAppends,
         apply: Callable[[PostgresSession, StoredEvent], None] | None = None,
     ) -> list[StoredEvent]:
         """Appends of this process's threads that arrive while one commits are committed together (group commit):
@@ -188,31 +173,19 @@ class PostgresRecorder:
         fails, on its version check or on a unique column, is rolled back alone and raises in its own thread), and
         commits once; every thread returns only after that COMMIT, so each append is as durable as before, while
         one fsync under the append lock serves many. An append alone goes in pipeline mode (BEGIN, the lock and
-        the check together; then the inserts, the projections' updates and COMMIT): about three round trips."""
+        the check together; then the inserts, the projections' updates and COMMIT): about three round trips.
+        `appends` may be a function of the session, called inside the transaction."""
         if getattr(self._local, "writing", False):  # inside this thread's own transaction (a rebuild): join it
             with self._write() as conn:
                 return self._append_one(conn, appends, apply, None)[0]
-        pending = _Pending(appends, apply)
-        with self._group:
-            self._waiting.append(pending)
-            while not pending.finished:
-                if self._leading:
-                    self._group.wait()
-                    continue
-                self._leading = True
-                group, self._waiting = self._waiting[:GROUP_MAX], self._waiting[GROUP_MAX:]
-                self._group.release()
-                try:
-                    self._commit(group)
-                finally:
-                    self._group.acquire()
-                    self._leading = False
-                    self._group.notify_all()
-        if pending.error is not None:
-            raise pending.error
-        return pending.stored
+        return self._groups.append(appends, apply)
 
-    def _commit(self, group: list[_Pending]) -> None:
+    @property
+    def commits(self) -> int:
+        """Transactions of append() so far, a group counted once."""
+        return self._groups.commits
+
+    def _commit(self, group: list[PendingAppend[PostgresSession]]) -> None:
         """One transaction for the group; sets each one's events or error, never raises."""
         try:
             with self._connection() as conn:
@@ -229,20 +202,18 @@ class PostgresRecorder:
                                                                              last)
                                 last = after
                             except Exception as e:  # rolled back to the savepoint: the others go on
-                                pending.error, pending.stored = _told_apart(e), []
-            self.commits += 1
-        except BaseException as e:  # the transaction failed (COMMIT, the connection): nothing of it is stored
+                                pending.fail(_told_apart(e))
+        except Exception as e:  # the transaction failed (COMMIT, the connection): nothing of it is stored
             for pending in group:
                 if pending.error is None:
-                    pending.error, pending.stored = _told_apart(e), []
-        finally:
-            for pending in group:
-                pending.finished = True
+                    pending.fail(_told_apart(e))
 
     def _append_one(
-        self, conn: psycopg.Connection[Any], appends: Sequence[StreamAppend],
+        self, conn: psycopg.Connection[Any], appends: Sequence[StreamAppend] | DecideAppends,
         apply: Callable[[PostgresSession, StoredEvent], None] | None, last: tuple[int, str] | None,
     ) -> tuple[list[StoredEvent], tuple[int, str] | None]:
+        if callable(appends):
+            appends = appends(PostgresSession(conn))
         stored: list[StoredEvent] = []
         for batch in appends:
             events, last = self._insert(conn, batch, last)

@@ -7,7 +7,6 @@ only ids), then those rows. So the last page of a long list costs about what the
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -93,8 +92,6 @@ class SqlServerReads:
         self._aclose = aclose
         self._dialect = dialect
         self._kept: dict[tuple[Any, ...], tuple[int, Any]] = {}
-        self._issued: dict[str, int] = {}
-        self._ids_lock = threading.Lock()
 
     def _cached(self, session: Session, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """`compute()`'s answer, reused while the log stays at the position it was computed at. The position is
@@ -178,18 +175,11 @@ class SqlServerReads:
             args.append(benchmark)
         return self._page(resource, " AND ".join(clauses) or _ALL, args, limit, offset)
 
-    def next_id(self, resource: Resource) -> int:
-        with self._reading() as session:
-            value = int(session.execute(self._dialect.next_id_sql.format(table=resource.table)).fetchone()[0])
-        if self._dialect.id_sequence_sql:  # a database sequence never hands out one value twice
-            return value
-        # max(id) + 1: threads of this process creating at once would all take the same id and retry one winner per
-        # round; an id handed out here is not handed out again by this process (other processes retry on a taken
-        # id). A create that fails afterwards leaves a gap, as a sequence would.
-        with self._ids_lock:
-            value = max(value, self._issued.get(resource.table, 0) + 1)
-            self._issued[resource.table] = value
-        return value
+    def next_id(self, session: Session, resource: Resource) -> int:
+        """Read in the append's transaction: SQLite's writers take turns (one transaction at a time), so
+        `MAX(id) + 1` there is taken by nobody else, also by the appends committed in the same group before it;
+        PostgreSQL's sequence never hands out one value twice."""
+        return int(session.execute(self._dialect.next_id_sql.format(table=resource.table)).fetchone()[0])
 
     def dataset_visible_to(self, user_id: int, dataset_id: int) -> Json | None:
         return self._one(DATASET, f"id = ? AND {_DATASET_VISIBLE}", [dataset_id, user_id, user_id])

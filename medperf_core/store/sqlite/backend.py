@@ -42,10 +42,13 @@ class SQLiteBackend:
             conn.close()
 
     def reset_server(self, location: str) -> list[str]:
-        """Delete the log file and its WAL/SHM side files (a server creates a new one); returns what was removed."""
+        """Delete the log file and its side files (WAL, SHM, the writers' lock; a server creates a new one); returns
+        what was removed."""
+        from medperf_core.store.sqlite.recorder import LOCK_SUFFIX
+
         removed = []
         path = _path(location)
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in ("", "-wal", "-shm", "-journal", LOCK_SUFFIX):
             side = path.with_name(path.name + suffix)
             if side.exists():
                 side.unlink()

@@ -1,12 +1,18 @@
 """The SQLite recorder: one `events` table, optimistic concurrency on (stream, version), a hash chain.
 
 The connection is shared by the threads of one process and serialised by a lock that never leaves this module;
-between processes, `BEGIN IMMEDIATE` and the version check inside the transaction keep appends correct.
+appends of those threads are committed in groups (`group_commit.py`: one fsync for many). Between processes,
+`BEGIN IMMEDIATE` and the version check inside the transaction keep appends correct, and writers queue on an
+advisory lock on a side file (`<log>-lock`, flock) before they begin: the kernel wakes the next one the instant
+the lock is free, where SQLite's own busy handler would poll with sleeps of up to 100 ms (the tail of a server
+with several worker processes).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -18,10 +24,12 @@ from sqlite_utils import Database
 
 from medperf_core.errors import ConcurrencyError, ConflictError
 from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
-from medperf_core.store.recorder import LogHead, StreamAppend
+from medperf_core.store.group_commit import GroupCommit, PendingAppend
+from medperf_core.store.recorder import DecideAppends, LogHead, StreamAppend
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.sqlite.migrations import event_log
 
+LOCK_SUFFIX = "-lock"  # the side file writers of every process queue on
 COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
 
 
@@ -59,11 +67,16 @@ def version_conflict(stream: str, current: int, expected: int) -> ConcurrencyErr
 class SQLiteRecorder:
     """Inserts and selects stored events; `apply` updates projections in the same transaction."""
 
+    decides_in_transaction = True  # `append` also takes a function of the session that decides the appends
+
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.db = connect(path)
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None  # the thread inside a transaction
+        self._writer_lock = _WriterLock(path)
+        self._groups: GroupCommit[Database] = GroupCommit(self._commit)
         self._readers = threading.local()  # a read-only connection per thread, for head_position()
         self._opened: list[sqlite3.Connection] = []
         with self._transaction("BEGIN IMMEDIATE") as db:  # two processes opening a new file at once
@@ -71,6 +84,7 @@ class SQLiteRecorder:
 
     def close(self) -> None:
         self.db.conn.close()
+        self._writer_lock.close()
         for reader in self._opened:
             reader.close()
         self._opened.clear()
@@ -88,17 +102,18 @@ class SQLiteRecorder:
                     self._depth -= 1
                 return
             conn = self.db.conn
-            conn.execute(begin)
-            self._depth = 1
-            try:
-                yield self.db
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
-            finally:
-                self._depth = 0
+            with self._writer_lock.held(begin != "BEGIN"):
+                conn.execute(begin)
+                self._depth, self._owner = 1, threading.get_ident()
+                try:
+                    yield self.db
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                else:
+                    conn.execute("COMMIT")
+                finally:
+                    self._depth, self._owner = 0, None
 
     def transaction(self) -> Any:
         return self._transaction("BEGIN IMMEDIATE")
@@ -113,19 +128,62 @@ class SQLiteRecorder:
 
     def append(
         self,
-        appends: Sequence[StreamAppend],
+        appends: Sequence[StreamAppend] | DecideAppends,
         apply: Callable[[Database, StoredEvent], None] | None = None,
     ) -> list[StoredEvent]:
-        with self._transaction("BEGIN IMMEDIATE") as db:
-            stored: list[StoredEvent] = []
-            for batch in appends:
-                stored += self._insert(db.conn, batch)
-            if apply is not None:
-                try:
-                    for event in stored:
-                        apply(db, event)
-                except sqlite3.IntegrityError as e:  # a unique column of a read model, e.g. a name
-                    raise ConflictError(f"this conflicts with an existing entry ({e})", "choose another value") from e
+        """Appends of this process's threads that arrive while one commits share the next transaction, each in a
+        savepoint of its own (one that fails, on its version check or on a unique column, is rolled back alone and
+        raises in its own thread); each returns after the COMMIT holding it. `appends` may be a function of the
+        session, called inside the transaction (after the appends of the group before it)."""
+        if self._in_own_transaction():  # a rebuild appending inside its transaction: join it
+            with self._transaction("BEGIN IMMEDIATE") as db:
+                return self._append_one(db, appends, apply)
+        return self._groups.append(appends, apply)
+
+    @property
+    def commits(self) -> int:
+        """Transactions of append() so far, a group counted once."""
+        return self._groups.commits
+
+    def _in_own_transaction(self) -> bool:
+        return self._owner == threading.get_ident()
+
+    def _commit(self, group: list[PendingAppend[Database]]) -> None:
+        """One transaction for the group; sets each one's events or error, never raises."""
+        try:
+            with self._transaction("BEGIN IMMEDIATE") as db:
+                if len(group) == 1:
+                    group[0].stored = self._append_one(db, group[0].appends, group[0].apply)
+                    return
+                for pending in group:
+                    db.conn.execute("SAVEPOINT one_append")
+                    try:
+                        pending.stored = self._append_one(db, pending.appends, pending.apply)
+                    except Exception as e:  # rolled back to the savepoint: the others go on
+                        db.conn.execute("ROLLBACK TO one_append")
+                        pending.fail(e)
+                    finally:
+                        db.conn.execute("RELEASE one_append")
+        except Exception as e:  # the transaction failed (BEGIN, COMMIT, the disk): nothing of it is stored
+            for pending in group:
+                if pending.error is None:
+                    pending.fail(e)
+
+    def _append_one(
+        self, db: Database, appends: Sequence[StreamAppend] | DecideAppends,
+        apply: Callable[[Database, StoredEvent], None] | None,
+    ) -> list[StoredEvent]:
+        if callable(appends):
+            appends = appends(db)
+        stored: list[StoredEvent] = []
+        for batch in appends:
+            stored += self._insert(db.conn, batch)
+        if apply is not None:
+            try:
+                for event in stored:
+                    apply(db, event)
+            except sqlite3.IntegrityError as e:  # a unique column of a read model, e.g. a name
+                raise ConflictError(f"this conflicts with an existing entry ({e})", "choose another value") from e
         return stored
 
     def _insert(self, conn: sqlite3.Connection, batch: StreamAppend) -> list[StoredEvent]:
@@ -230,3 +288,31 @@ class SQLiteRecorder:
         with self._lock:
             row = self.db.conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
         return LogHead(int(row[0]), str(row[1])) if row else LogHead()
+
+
+class _WriterLock:
+    """An exclusive flock on `<log>-lock`, held around every write transaction of this recorder (none in memory).
+
+    Threads of one process are already serialised by the recorder's own lock; the flock orders processes."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = None if path is None else path.with_name(path.name + LOCK_SUFFIX)
+        self._fd: int | None = None
+
+    @contextmanager
+    def held(self, writing: bool) -> Iterator[None]:
+        if self._path is None or not writing:
+            yield
+            return
+        if self._fd is None:  # opened on the first write: reading a log never creates the file
+            self._fd = os.open(str(self._path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
