@@ -109,17 +109,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     app.add_middleware(KeptAnswers)
     app.add_middleware(WorkerHeader)  # outermost: also on kept answers
-    for module in (me, benchmarks, leaderboard, mlcubes, datasets, results, files):
-        app.include_router(module.routes.router, prefix=API_PREFIX)
+    from medperf_core.server.route_index import SegmentIndex
+
+    modules = [me, benchmarks, leaderboard, mlcubes, datasets, results, files]
     if hasattr(provider, "issue_token"):
-        app.include_router(auth.routes.router, prefix=API_PREFIX)
+        modules.append(auth)
+    api = SegmentIndex(API_PREFIX, [module.routes.build(API_PREFIX) for module in modules])
+    app.router.routes.append(api)
+    app.state.api_routes = api
 
     from medperf_core.server.ui.pages import install as install_ui
 
     install_ui(app)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

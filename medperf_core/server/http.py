@@ -53,16 +53,12 @@ class Routes:
     def __init__(self, tags: list[str]) -> None:
         self.tags = list(tags)
         self._added: list[tuple[str, str, int, Callable[..., Any], dict[str, Any]]] = []
-        self._router: APIRouter | None = None
+        self._built = False
 
-    @property
-    def router(self) -> APIRouter:
-        if self._router is None:
-            self._router = self._build()
-        return self._router
-
-    def _build(self) -> APIRouter:
-        router = APIRouter(tags=list(self.tags))
+    def build(self, prefix: str) -> APIRouter:
+        """A router of these routes with `prefix` in front of every path."""
+        self._built = True
+        router = APIRouter(prefix=prefix, tags=list(self.tags))
         fixed = [a for a in self._added if "{" not in a[1]]
         methods: dict[str, set[str]] = {}
         for method, path, _status, _endpoint, _kw in fixed:
@@ -84,8 +80,8 @@ class Routes:
 
     def _add(self, method: str, path: str, status: int, **kw: Any) -> Callable[[Callable[..., Any]], Any]:
         def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-            if self._router is not None:
-                raise RuntimeError("routes are added before the router is used")
+            if self._built:
+                raise RuntimeError("routes are added before the router is built")
             self._added.append((method, path, status, endpoint, kw))
             return endpoint
 
@@ -184,7 +180,7 @@ _STATUS: tuple[tuple[type[MedperfError], int], ...] = (
 )
 
 
-def _medperf_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _medperf_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MedperfError)
     status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
     field = getattr(exc, "field", None)
@@ -198,7 +194,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     body: dict[str, list[str]] = {}
     for error in exc.errors():
@@ -217,14 +213,14 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=400)
 
 
-def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return JSONResponse({"detail": f"internal server error ({type(exc).__name__})"}, status_code=500)
 
 
 
 
-def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (404 of an unknown path, 405) as our error body; a 405 names every method the path
     takes in `Allow` (each method of a path is a route of its own, so Starlette's header names only one)."""
     from starlette.exceptions import HTTPException
@@ -233,11 +229,13 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
+        index = getattr(request.app.state, "api_routes", None)
+        routers = index.routers_for(request.url.path) if index is not None else []
+        candidates = [route for r in routers for route in r.routes] or request.app.router.routes
         allowed = [
             method
             for method in _METHODS
-            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
-                   for route in request.app.router.routes)
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in candidates)
         ]
         headers["Allow"] = ", ".join(allowed)
     return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=headers or None)
