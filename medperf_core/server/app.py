@@ -82,6 +82,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from medperf_core.server.runtime import settle_after_startup
+
+        settle_after_startup()
         yield
         await svc.reads.aclose()
         svc.close()
