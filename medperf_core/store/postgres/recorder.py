@@ -192,8 +192,8 @@ class PostgresRecorder:
                 if len(group) == 1:
                     with conn.pipeline(), self._write() as conn:
                         group[0].stored = self._append_one(conn, group[0].appends, group[0].apply, None)[0]
-                else:
-                    with self._write() as conn:
+                else:  # pipelined too: each savepoint's end syncs, so an error stays in its own savepoint
+                    with conn.pipeline(), self._write() as conn:
                         last: tuple[int, str] | None = None
                         for pending in group:
                             try:

@@ -66,16 +66,17 @@ def _decoder(resource: Resource) -> _Decoder:
     return found
 
 
-CACHED = 1024  # answers kept per process (single rows and pages of at most MAX_LIMIT rows); all forgotten past this
+CACHED = 1024  # pages kept per process (each of at most MAX_LIMIT rows); all forgotten past this
 _HEAD = "SELECT COALESCE(MAX(position), 0) FROM events"
 
 
 class SqlServerReads:
     """`reading()` gives a session for one consistent read; `head()` the log's head (both from the recorder).
 
-    Answers are kept per process with the log position they were read at, and reused only while the log is still
-    at that position (one indexed `MAX(position)` instead of the query): a repeated read costs one lookup, and an
-    append by any process, anywhere, makes every kept answer stale at once. Callers get copies of the rows.
+    Pages are kept per process with the log position they were read at, and reused only while the log is still
+    at that position (one indexed `MAX(position)` instead of a count and two selects): a repeated read costs one
+    lookup, and an append by any process, anywhere, makes every kept page stale at once. Callers get copies of the
+    rows. A single row is read by an index in one statement, as cheap as checking a kept one: never kept.
     """
 
     def __init__(
@@ -117,12 +118,10 @@ class SqlServerReads:
         return [decode(r) for r in rows]
 
     def _one(self, resource: Resource, where: str, args: Sequence[Any], tail: str = "") -> Json | None:
+        """One row by an index: a single statement, never kept (checking a kept one would cost as much)."""
         with self._reading() as session:
-            found = self._cached(
-                session, ("one", resource.name, where, *args, tail),
-                lambda: self._select(session, resource, where, args, tail),
-            )
-        return dict(found[0]) if found else None
+            found = self._select(session, resource, where, args, tail)
+        return found[0] if found else None
 
     def _page(self, resource: Resource, where: str, args: Sequence[Any], limit: int | None, offset: int) -> Page:
         with self._reading() as session:
