@@ -304,8 +304,8 @@ class _WriterLock:
         if self._path is None or not writing:
             yield
             return
-        if self._fd is None:  # opened on the first write: reading a log never creates the file
-            self._fd = os.open(str(self._path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if self._fd is None:  # opened on the first write (reading a log never creates it); read-only is enough
+            self._fd = os.open(str(self._path), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             yield
