@@ -116,6 +116,7 @@ def test_reset_a_postgresql_server_drops_only_its_schema(tmp_path: Path, postgre
     assert verified.returncode == 0, verified.stdout + verified.stderr
     storage = open_server_storage(postgres_url)
     try:  # a new server on it starts from id 1 again
-        assert storage.reads.next_id(USER) == 1
+        with storage.store.recorder.transaction() as session:
+            assert storage.reads.next_id(session, USER) == 1
     finally:
         storage.store.close()
