@@ -118,8 +118,8 @@ class LocalBackend:
     def create_dataset(self, body: Json, key: str | None = None) -> Json:
         return self.services.datasets.create(self._caller(), body, key)
 
-    def update_dataset(self, dataset_id: int, body: Json) -> Json:
-        return self.services.datasets.update(self._caller(), dataset_id, body)
+    def update_dataset(self, dataset_id: int, body: Json, key: str | None = None) -> Json:
+        return self.services.datasets.update(self._caller(), dataset_id, body, key)
 
     # --- associations ---------------------------------------------------------------------------------------
 

@@ -262,8 +262,8 @@ class RestBackend:
     def create_dataset(self, body: Json, key: str | None = None) -> Json:
         return self.post("/datasets/", body, key)
 
-    def update_dataset(self, dataset_id: int, body: Json) -> Json:
-        return self.put(f"/datasets/{dataset_id}/", body)
+    def update_dataset(self, dataset_id: int, body: Json, key: str | None = None) -> Json:
+        return self.put(f"/datasets/{dataset_id}/", body, key)
 
     # --- associations ---------------------------------------------------------------------------------------
 

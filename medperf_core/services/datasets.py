@@ -140,7 +140,9 @@ def adopt(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
 
 def _report(client: Client, dataset_id: int, version: int, status: str) -> int:
     """Progress for the server's dataset `report`: best effort (offline or unreachable, only the local log has
-    it; the server learns the outcome when the dataset is set operational)."""
+    it; the server learns the outcome when the dataset is set operational, keyed). Sent without an Idempotency-Key:
+    it replaces the whole `report` and the server appends nothing when it is unchanged, so a retry of the same
+    report is harmless."""
     report = {"execution_status": status}
     if not client.offline:
         with contextlib.suppress(ServerError):

@@ -124,7 +124,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "dataset.operational": Operation(
         describe=lambda body, ctx: f"dataset {ctx['dataset']} set operational",
-        send=lambda client, body, ctx, key: client.backend.update_dataset(int(ctx["dataset"]), body),
+        send=lambda client, body, ctx, key: client.backend.update_dataset(int(ctx["dataset"]), body, key),
         consequences=_dataset_operational,
     ),
     "association.request": Operation(

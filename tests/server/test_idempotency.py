@@ -9,7 +9,7 @@ from typing import Any
 from _server_helpers import Client, make_dataset, unique
 
 from medperf_core.server.storage import open_server_storage
-from medperf_core.testing.server import DEMO_EMAILS, start_server
+from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, start_server
 
 
 def _dataset_body(prep: int) -> dict[str, Any]:
@@ -72,6 +72,60 @@ def test_association_and_result_retries_answer_the_first(clients: dict[str, Clie
     again = do.post("/results/", result, headers=key)
     assert (first.status_code, again.status_code) == (201, 201), again.text
     assert again.json()["id"] == first.json()["id"]
+
+
+def _log(server: ServerProcess, *streams: str) -> list[str]:
+    """The types of the events of `streams` in the server's log, in order."""
+    with open_server_storage(server.where, audit=True).store as store:
+        return [e.type for e in store.read_all() if e.stream in streams]
+
+
+def _key_stream(server: ServerProcess, key: str) -> str:
+    with open_server_storage(server.where, audit=True).store as store:
+        found = [e.stream for e in store.read_all()
+                 if e.type == "request.idempotency_key_recorded" and e.payload["key"] == key]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_a_dataset_put_retried_with_its_key_is_made_once(
+    server: ServerProcess, clients: dict[str, Client], world: dict[str, int]
+) -> None:
+    """`dataset set_operational` retried after the server committed (its answer lost): the same key and body
+    answer 200 with the dataset and append nothing; the key with another body is a 409 that changes nothing."""
+    do = clients["do"]
+    dataset = make_dataset(do, world["prep"], operational=False)
+    body = {"input_data_hash": dataset["input_data_hash"], "generated_uid": uuid.uuid4().hex,
+            "generated_metadata": {"n": 3}, "state": "OPERATION"}
+    key = _key()
+    first = do.put(f"/datasets/{dataset['id']}/", body, headers=key)
+    assert first.status_code == 200, first.text
+    streams = (f"dataset-{dataset['id']}", _key_stream(server, key["Idempotency-Key"]))
+    logged = _log(server, *streams)
+    assert logged.count("dataset.marked_operational") == 1 and logged[-1] == "request.idempotency_key_recorded"
+    again = do.put(f"/datasets/{dataset['id']}/", body, headers=key)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    other = do.put(f"/datasets/{dataset['id']}/", {**body, "generated_metadata": {"n": 4}}, headers=key)
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()["detail"], other.text
+    assert _log(server, *streams) == logged
+    assert do.ok("GET", f"/datasets/{dataset['id']}/")["generated_metadata"] == {"n": 3}
+
+
+def test_a_dataset_report_sent_twice_is_recorded_once(
+    server: ServerProcess, clients: dict[str, Client], world: dict[str, int]
+) -> None:
+    """The preparation report is sent without a key: it replaces the whole `report`, and the same report again
+    (an HTTP-level retry whose first answer was lost) changes nothing and appends nothing."""
+    do = clients["do"]
+    dataset = make_dataset(do, world["prep"], operational=False)
+    path, stream = f"/datasets/{dataset['id']}/", f"dataset-{dataset['id']}"
+    report = {"report": {"execution_status": "running"}}
+    assert do.ok("PUT", path, report)["report"] == report["report"]
+    logged = _log(server, stream)
+    assert logged.count("dataset.report_updated") == 1
+    assert do.ok("PUT", path, report)["report"] == report["report"]
+    assert _log(server, stream) == logged
 
 
 def test_bad_keys_are_refused(clients: dict[str, Client], world: dict[str, int]) -> None:

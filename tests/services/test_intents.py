@@ -14,6 +14,7 @@ import pytest
 from _owner_world import World
 from test_data_owner import associated, operational, prepared, run, submit
 
+from medperf_core.backends.local import LocalBackend
 from medperf_core.domain.executions import result_uid
 from medperf_core.errors import ConflictError
 from medperf_core.services import associations, datasets, execution, outbox, results, sync
@@ -80,6 +81,33 @@ def test_associate_killed_after_the_server_committed_is_recorded_by_sync(world: 
         rows = [a for a in client.local.associations() if a["entity"] == dataset]
         assert [r["status"] for r in rows] == ["PENDING"]
     assert len(world.backends["bo"].list_benchmark_dataset_associations(world.benchmark)) == 1
+
+
+def test_set_operational_killed_after_the_server_committed_is_made_once(world: World) -> None:
+    """The PUT carries the pending request's key: the server recorded it with the change, so the retry by the next
+    command is answered from the key (nothing appended on the server) and the local log catches up."""
+    dataset = prepared(world)
+    server = world.backends["bo"]
+    assert isinstance(server, LocalBackend)
+
+    def on_server() -> list[tuple[str, str]]:
+        return [(s.type, str(s.payload.get("key", ""))) for s in server.services.store.read_all()]
+
+    with killed_after_the_server_answers(world.client):
+        datasets.set_operational(world.client, dataset, datasets.plan_operational(world.client, dataset))
+    (pending,) = world.client.local.requests("pending")
+    assert pending["operation"] == "dataset.operational"
+    after_the_crash = on_server()
+    assert after_the_crash[-2:] == [("dataset.marked_operational", ""),
+                                    ("request.idempotency_key_recorded", pending["key"])]
+    assert world.client.backend.get_dataset(dataset)["state"] == "OPERATION"
+    assert world.client.local.dataset(dataset)["state"] == "prepared"
+
+    with fresh(world) as client:  # the next command sends it again, with the same key
+        client.flush_pending()
+        assert client.local.requests("pending") == []
+        assert client.local.dataset(dataset)["state"] == "operational"
+    assert on_server() == after_the_crash
 
 
 def test_result_submit_killed_after_the_server_committed_is_not_sent_twice(world: World) -> None:

@@ -50,9 +50,9 @@ def get_dataset(dataset_id: Id, svc: ServerServices = Svc, who: Caller = Me) -> 
 
 @routes.put("/datasets/{dataset_id}/")
 def update_dataset(
-    dataset_id: Id, body: DatasetUpdate, svc: ServerServices = Svc, who: Caller = Me
+    dataset_id: Id, body: DatasetUpdate, svc: ServerServices = Svc, who: Caller = Me, key: str | None = Key
 ) -> dict[str, Any]:
-    return svc.datasets.update(who, dataset_id, body.data())
+    return svc.datasets.update(who, dataset_id, body.data(), key)
 
 
 @routes.get("/datasets/{dataset_id}/benchmarks/{benchmark_id}/")

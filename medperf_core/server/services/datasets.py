@@ -65,7 +65,12 @@ class DatasetService:
         )
         return self.get(caller, new_id)
 
-    def update(self, caller: Caller, dataset_id: int, body: Json) -> Json:
+    def update(self, caller: Caller, dataset_id: int, body: Json, key: str | None = None) -> Json:
+        """With `key` (an Idempotency-Key) the change is made once: the same key again answers with the dataset."""
+        claim = Claim.of(key, caller.id, f"PUT /datasets/{dataset_id}/", body) if key else None
+        if self.writer.first_answer(claim) is not None:
+            return self.get(caller, dataset_id)
+
         def decide(_events: list[DomainEvent]) -> list[DomainEvent]:
             current = DATASET.cls(**self.get(caller, dataset_id))
             domain.require_owner(current, caller)
@@ -79,5 +84,5 @@ class DatasetService:
                 operational_with_uid=lambda uid: self.reads.operational_dataset_with_uid(uid, dataset_id),
             )
 
-        self.writer.decide(stream(dataset_id), decide, caller.actor)
+        self.writer.decide(stream(dataset_id), decide, caller.actor, claim, {"dataset": dataset_id})
         return self.get(caller, dataset_id)
