@@ -25,6 +25,9 @@ class ServerReadModel(Protocol):
     def get(self, resource: Resource, entity_id: int) -> Json | None:
         """The entity as the API shows it, or None."""
 
+    def exists(self, resource: Resource, entity_id: int) -> bool:
+        """Whether the entity exists (cheaper than `get`: nothing is read but the index)."""
+
     def find(self, resource: Resource, **equal: Any) -> Json | None:
         """The entity (the latest by id) whose fields equal the given values, or None."""
 

@@ -1,6 +1,6 @@
 """Crash trials: the data owner's client killed with SIGKILL at random moments, or at the instant the server commits
-its write, in `dataset submit`, `prepare`, `associate`, `benchmark run` and `result submit`, on the real server and
-the profile's container engine (the tutorial's containers).
+its write, in `dataset submit`, `prepare`, `set_operational`, `associate`, `benchmark run` and `result submit`, on
+the real server and the profile's container engine (the tutorial's containers).
 
 Each trial starts from a copy of the state just before its command (server data and client home, made once by
 `Template`), kills the command, re-runs it and runs `medperf sync`, then checks that client and server agree and that
@@ -34,6 +34,7 @@ SUBMIT = ("dataset", "submit", "--name", "mytestdata", "--description", "crash t
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {  # name → (the state it starts from, its arguments)
     "submit": ("fresh", SUBMIT),
     "prepare": ("submitted", ("dataset", "prepare", "--data_uid", "1", "-y")),
+    "operational": ("prepared", ("dataset", "set_operational", "--data_uid", "1", "-y")),
     "associate": ("operational", ("dataset", "associate", "--benchmark_uid", "1", "--data_uid", "1", "-y")),
     "run": ("approved", ("benchmark", "run", "--benchmark", "1", "--data_uid", "1")),
     "result": ("ran", ("result", "submit", "--result", "b1m4d1", "-y")),
@@ -43,6 +44,7 @@ MODES = ("random", "commit")
 EXPECT: dict[str, tuple[dict[str, int], str | None]] = {
     "submit": ({"dataset.registered": 1}, "dataset.registered"),
     "prepare": ({"dataset.prepared": 1}, None),
+    "operational": ({"dataset.marked_operational": 1}, "dataset.marked_operational"),
     "associate": ({"association.requested": 1}, "association.requested"),
     "run": ({"execution.finished": 2}, None),  # the compatibility test's (reference model), then model 4
     "result": ({"result.submitted": 1}, "result.submitted"),
@@ -103,11 +105,8 @@ class Template:
                          if platform != "docker" else ()), ("tutorial", "setup", "data"),
                          ("auth", "login", "-e", DEMO_EMAILS["do"])):
                 _must(medperf(live_home, self.work, *args, run_label=self.run_label), " ".join(args))
-            for name, then in (("fresh", "submit"), ("submitted", "prepare"), ("operational", "associate"),
-                               ("approved", "run"), ("ran", "result")):
-                if name == "operational":
-                    _must(medperf(live_home, self.work, "dataset", "set_operational", "--data_uid", "1", "-y",
-                                  run_label=self.run_label), "set_operational")
+            for name, then in (("fresh", "submit"), ("submitted", "prepare"), ("prepared", "operational"),
+                               ("operational", "associate"), ("approved", "run"), ("ran", "result")):
                 if name == "approved":
                     token = server.token(DEMO_EMAILS["bo"])
                     answer = requests.put(f"{server.api}/datasets/1/benchmarks/1/",
@@ -239,7 +238,8 @@ def kill_at_commit(command: list[str], *, cwd: Path, env: dict[str, str], data: 
 
 def _acceptable_refusal(command: str, stderr: str) -> bool:
     """A re-run that finds its work already done says so (and changes nothing): that is agreement, not failure."""
-    return any(text in stderr for text in ("already submitted", "already registered", "already requested"))
+    return any(text in stderr for text in ("already submitted", "already registered", "already requested",
+                                           "already operational"))
 
 
 def _server_head(data: Path) -> int:

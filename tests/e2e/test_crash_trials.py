@@ -21,5 +21,5 @@ def test_crash_trials_end_in_agreement(tmp_path: Path) -> None:
     report = summary(trials)
     assert report["diverged"] == 0, report["problems"]
     assert report["killed"] >= TRIALS // 2, report  # most trials did kill the command mid-way
-    if TRIALS >= 9:  # one round of every (command, mode)
-        assert {t.command for t in trials if t.killed} >= {"submit", "associate", "result"}
+    if TRIALS >= 11:  # one round of every (command, mode)
+        assert {t.command for t in trials if t.killed} >= {"submit", "operational", "associate", "result"}

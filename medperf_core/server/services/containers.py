@@ -58,7 +58,7 @@ class ContainerService:
         return found
 
     def exists(self, container_id: int) -> bool:
-        return self.reads.get(CONTAINER, container_id) is not None
+        return self.reads.exists(CONTAINER, container_id)
 
     def _name_free(self, name: str) -> None:
         if self.reads.find(CONTAINER, name=name) is not None:

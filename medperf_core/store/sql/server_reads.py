@@ -153,6 +153,10 @@ class SqlServerReads:
     def get(self, resource: Resource, entity_id: int) -> Json | None:
         return self._one(resource, "id = ?", [entity_id])
 
+    def exists(self, resource: Resource, entity_id: int) -> bool:
+        with self._reading() as session:
+            return session.execute(f'SELECT 1 FROM "{resource.table}" WHERE id = ?', [entity_id]).fetchone() is not None
+
     def find(self, resource: Resource, **equal: Any) -> Json | None:
         known = set(resource.names())
         unknown = set(equal) - known
