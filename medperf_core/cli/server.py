@@ -142,6 +142,15 @@ def start(
         help="Server processes sharing the data directory (uvicorn's own worker supervisor: no extra "
         "package, restarts a worker that dies). Each response names its process in X-Medperf-Worker.",
     ),
+    threads: int = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        max=1024,
+        envvar="MEDPERF_SERVER_THREADS",
+        help="Threads per process for requests' blocking work (default: 8 on SQLite, whose writes take turns; "
+        "40 on PostgreSQL, whose round trips overlap).",
+    ),
 ) -> None:
     """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) until interrupted."""
     from medperf_core.server.settings import AUTH_MODES, SETTINGS_ENV, ServerSettings, decision_delay_seconds
@@ -182,6 +191,7 @@ def start(
         jwt_admin_emails=tuple(jwt_admin),
         jwt_email_claim=jwt_email_claim or None,
         public_url=public_url,
+        threads=threads,
     )
     import uvicorn
 

@@ -31,6 +31,7 @@ class ServerSettings:
     jwt_admin_emails: tuple[str, ...] = ()  # these emails are admins (besides tokens with is_staff: true)
     jwt_email_claim: str | None = None  # the claim holding the email; default: `email`, else MedPerf's claim
     public_url: str | None = None  # `https://host[:port]` the server's stored files are published under
+    threads: int | None = None  # per process, for requests' blocking work; None: by database (server/runtime.py)
 
     def to_json(self) -> str:
         """One line of JSON that `from_json` turns back into equal settings (paths as strings)."""

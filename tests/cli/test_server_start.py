@@ -119,3 +119,10 @@ def test_local_auth_beyond_loopback_runs_when_told_and_says_so_loudly(tmp_path: 
     with start_server(tmp_path / "data", extra_args=args, env={"MEDPERF_HOME": str(tmp_path / "h")}) as server:
         assert server.token("testadmin@example.com")
     assert "WARNING: --auth local on 0.0.0.0" in server.log()
+
+
+def test_a_thread_count_below_one_is_refused(tmp_path: Path) -> None:
+    done = start_server(tmp_path, "--threads", "0")
+    assert done.returncode != 0
+    assert "--threads" in done.stderr and "greater than or equal to 1" in done.stderr, done.stderr
+    assert not (tmp_path / "data").exists()

@@ -1,4 +1,5 @@
-"""A server process settles its garbage collector once started: start-up's objects frozen, young collections rarer."""
+"""A server process, once started: its garbage collector settled (start-up's objects frozen, young collections
+rarer) and its thread pool sized for its database."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from medperf_core.server.runtime import OLDER_THRESHOLD, YOUNG_THRESHOLD, settle_after_startup
+from medperf_core.server.runtime import (
+    DEFAULT_THREADS,
+    OLDER_THRESHOLD,
+    SQLITE_THREADS,
+    YOUNG_THRESHOLD,
+    request_threads,
+    settle_after_startup,
+)
+from medperf_core.server.settings import ServerSettings
 
 
 @pytest.fixture
@@ -30,7 +39,6 @@ def test_settling_freezes_what_exists_and_collects_young_objects_less_often(rest
 
 def test_the_app_settles_when_it_starts(restored_gc: None, tmp_path: Path) -> None:
     from medperf_core.server.app import create_app
-    from medperf_core.server.settings import ServerSettings
 
     app = create_app(ServerSettings(data_dir=tmp_path))
     gc.unfreeze()
@@ -43,3 +51,31 @@ def test_the_app_settles_when_it_starts(restored_gc: None, tmp_path: Path) -> No
     young, frozen = asyncio.run(start_and_stop())
     assert young == YOUNG_THRESHOLD
     assert frozen > 0
+
+
+@pytest.mark.parametrize(
+    ("database", "threads", "expected"),
+    [(None, None, SQLITE_THREADS), ("sqlite:///srv/events.db", None, SQLITE_THREADS),
+     ("postgresql://u@h/db", None, DEFAULT_THREADS), (None, 3, 3), ("postgresql://u@h/db", 64, 64)],
+)
+def test_the_thread_pool_is_sized_by_database_unless_told(
+    tmp_path: Path, database: str | None, threads: int | None, expected: int
+) -> None:
+    assert request_threads(ServerSettings(data_dir=tmp_path, database=database, threads=threads)) == expected
+
+
+@pytest.mark.parametrize(("threads", "expected"), [(None, SQLITE_THREADS), (3, 3)])
+def test_the_app_sizes_its_thread_pool_when_it_starts(
+    restored_gc: None, tmp_path: Path, threads: int | None, expected: int
+) -> None:
+    import anyio.to_thread
+
+    from medperf_core.server.app import create_app
+
+    app = create_app(ServerSettings(data_dir=tmp_path, threads=threads))
+
+    async def start_and_stop() -> float:
+        async with app.router.lifespan_context(app):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert asyncio.run(start_and_stop()) == expected
