@@ -3,12 +3,11 @@ decided inside the transaction. Both take a recorder whose sessions run SQL with
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from medperf_core.errors import ConcurrencyError, ConflictError
 from medperf_core.store.recorder import StreamAppend
 from medperf_core.store.verify import verify_rows
+from medperf_core.testing.races import race_outcomes
 from medperf_core.testing.recorder_contract import append, new_event
 
 THREADS = 24
@@ -22,31 +21,6 @@ def _create_table(recorder: Any, name: str) -> None:
 def _count(recorder: Any, table: str) -> int:
     with recorder.reading() as session:
         return int(session.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-
-
-def _at_once(work: Any) -> dict[int, str]:
-    """`work(i)` in THREADS threads released together; each one's outcome: ok, conflict, key taken or the error."""
-    barrier = threading.Barrier(THREADS)
-    outcomes: dict[int, str] = {}
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            work(i)
-            outcomes[i] = "ok"
-        except ConcurrencyError:
-            outcomes[i] = "conflict"
-        except ConflictError:
-            outcomes[i] = "key taken"
-        except Exception as e:  # named in the caller's assertions
-            outcomes[i] = f"error: {type(e).__name__}: {e}"
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def check_group_commit(recorder: Any) -> None:
@@ -64,7 +38,7 @@ def check_group_commit(recorder: Any) -> None:
         append(recorder, stream, 0, [new_event(i, k=key)], apply)
 
     commits_before = recorder.commits
-    outcomes = _at_once(write)
+    outcomes = race_outcomes(write, THREADS)
     assert sorted(outcomes[i] for i in (0, 1)) == ["key taken", "ok"], outcomes
     assert all(outcomes[i] == "ok" for i in range(2, 16)), outcomes
     assert sorted(outcomes[i] for i in range(16, 24)) == ["conflict"] * 7 + ["ok"], outcomes
@@ -93,7 +67,7 @@ def check_decided_appends(recorder: Any) -> None:
 
         recorder.append(decide, apply)
 
-    outcomes = _at_once(create)
+    outcomes = race_outcomes(create, THREADS)
     assert set(outcomes.values()) == {"ok"}, outcomes
     stored = list(recorder.read_all())
     assert sorted(e.payload["n"] for e in stored) == list(range(1, THREADS + 1))

@@ -14,30 +14,40 @@ from typing import Any
 
 import attrs
 
-from medperf_core.errors import ConcurrencyError
+from medperf_core.errors import ConcurrencyError, ConflictError
 
 WORKER_HEADER = "X-Medperf-Worker"  # medperf_core.server.app.WORKER_HEADER (not imported: no fastapi needed)
 
 
-def race_threads(append: Callable[[int], object], writers: int) -> list[str]:
-    """Run `append(i)` in `writers` threads released together; one "ok" or "conflict" per writer."""
+def race_outcomes(work: Callable[[int], object], writers: int) -> dict[int, str]:
+    """Run `work(i)` in `writers` threads released together; per writer "ok", "conflict" (ConcurrencyError), "key
+    taken" (ConflictError) or "error: <type>: <message>" for anything else, so that assertions name it."""
     barrier = threading.Barrier(writers)
-    outcomes: list[str] = []
+    outcomes: dict[int, str] = {}
 
-    def write(i: int) -> None:
+    def run(i: int) -> None:
         barrier.wait()
         try:
-            append(i)
-            outcomes.append("ok")
+            work(i)
+            outcomes[i] = "ok"
         except ConcurrencyError:
-            outcomes.append("conflict")
+            outcomes[i] = "conflict"
+        except ConflictError:
+            outcomes[i] = "key taken"
+        except Exception as e:
+            outcomes[i] = f"error: {type(e).__name__}: {e}"
 
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(writers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     return outcomes
+
+
+def race_threads(append: Callable[[int], object], writers: int) -> list[str]:
+    """Run `append(i)` in `writers` threads released together; one "ok" or "conflict" per writer."""
+    return list(race_outcomes(append, writers).values())
 
 
 @attrs.frozen

@@ -23,6 +23,12 @@ class TestPostgresRecorder(RecorderContract):
         yield rec
         rec.close()
 
+    def test_appends_of_concurrent_threads_commit_together_each_on_its_own(self, recorder: PostgresRecorder) -> None:
+        check_group_commit(recorder)
+
+    def test_appends_decided_in_the_transaction_never_take_one_number_twice(self, recorder: PostgresRecorder) -> None:
+        check_decided_appends(recorder)
+
 
 def test_two_recorders_on_one_database_share_the_log(postgres_url: str) -> None:
     """Two processes' recorders (two pools): each sees the other's events, and a stale version conflicts."""
@@ -88,17 +94,3 @@ def test_several_streams_in_one_transaction_roll_back_together(postgres_url: str
         rec.close()
 
 
-def test_appends_of_concurrent_threads_commit_together_each_on_its_own(postgres_url: str) -> None:
-    rec = PostgresRecorder(postgres_url)
-    try:
-        check_group_commit(rec)
-    finally:
-        rec.close()
-
-
-def test_appends_decided_in_the_transaction_never_take_one_id_twice(postgres_url: str) -> None:
-    rec = PostgresRecorder(postgres_url)
-    try:
-        check_decided_appends(rec)
-    finally:
-        rec.close()

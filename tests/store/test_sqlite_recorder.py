@@ -20,6 +20,12 @@ class TestSQLiteRecorder(RecorderContract):
         yield rec
         rec.close()
 
+    def test_appends_of_concurrent_threads_commit_together_each_on_its_own(self, recorder: SQLiteRecorder) -> None:
+        check_group_commit(recorder)
+
+    def test_appends_decided_in_the_transaction_never_take_one_number_twice(self, recorder: SQLiteRecorder) -> None:
+        check_decided_appends(recorder)
+
 
 def test_events_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
@@ -57,22 +63,6 @@ def test_reading_in_batches_yields_every_event(tmp_path: Path) -> None:
         append(rec, "s", 0, [new_event(i) for i in range(23)])
         assert [e.position for e in rec.read_all(batch=5)] == list(range(1, 24))
         assert [r["position"] for r in rec.read_raw(after=20, batch=2)] == [21, 22, 23]
-    finally:
-        rec.close()
-
-
-def test_appends_of_concurrent_threads_commit_together_each_on_its_own(tmp_path: Path) -> None:
-    rec = SQLiteRecorder(tmp_path / "events.db")
-    try:
-        check_group_commit(rec)
-    finally:
-        rec.close()
-
-
-def test_appends_decided_in_the_transaction_never_take_one_number_twice(tmp_path: Path) -> None:
-    rec = SQLiteRecorder(tmp_path / "events.db")
-    try:
-        check_decided_appends(rec)
     finally:
         rec.close()
 
