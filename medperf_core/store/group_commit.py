@@ -48,7 +48,6 @@ class GroupCommit(Generic[S]):
         self._waiting: list[PendingAppend[S]] = []
         self._leading = False
         self.commits = 0  # groups committed (or failed) so far
-        self.largest = 0  # the largest group so far
 
     def append(
         self, appends: Sequence[StreamAppend] | DecideAppends, apply: Callable[[S, StoredEvent], None] | None
@@ -78,13 +77,12 @@ class GroupCommit(Generic[S]):
             self._commit(group)
         except BaseException as e:  # a commit that broke its promise: nobody of the group is left waiting
             for pending in group:
-                if not pending.finished and pending.error is None:
+                if pending.error is None:
                     pending.fail(e)
             if not isinstance(e, Exception):
                 raise
         finally:
             self.commits += 1
-            self.largest = max(self.largest, len(group))
             for pending in group:
                 pending.finished = True
 

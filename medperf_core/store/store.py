@@ -98,7 +98,7 @@ class EventStore(Generic[S]):
     def append_all(self, appends: Sequence[Append], actor: str) -> list[StoredEvent]:
         """Several streams in one transaction: all are stored, or none."""
         batches, apply = self._prepared(actor)
-        return self.recorder.append(batches(appends), apply if self.projections else None)
+        return self.recorder.append(batches(appends), apply)
 
     def append_decided(self, decide: Callable[[S], Sequence[Append]], actor: str) -> list[StoredEvent]:
         """Like `append_all`, with the appends decided by `decide(session)` inside the append's transaction: what
@@ -106,17 +106,16 @@ class EventStore(Generic[S]):
         decide in its transaction gets the decision made in a read just before (its version checks still hold)."""
         batches, apply = self._prepared(actor)
         if getattr(self.recorder, "decides_in_transaction", False):
-            return self.recorder.append(lambda session: batches(decide(session)),  # type: ignore[arg-type]
-                                        apply if self.projections else None)
+            return self.recorder.append(lambda session: batches(decide(session)), apply)  # type: ignore[arg-type]
         with self.recorder.reading() as session:
             decided = decide(session)
-        return self.recorder.append(batches(decided), apply if self.projections else None)
+        return self.recorder.append(batches(decided), apply)
 
     def _prepared(
         self, actor: str
-    ) -> tuple[Callable[[Sequence[Append]], list[StreamAppend]], Callable[[S, StoredEvent], None]]:
+    ) -> tuple[Callable[[Sequence[Append]], list[StreamAppend]], Callable[[S, StoredEvent], None] | None]:
         """The recorder's batches of some appends, and the projections' `apply` for the events stored from the
-        last batches made (the recorder stores events in the order given)."""
+        last batches made (the recorder stores events in the order given; None without projections)."""
         made: list[DomainEvent] = []
         counter: Iterator[int] = iter(())
 
@@ -132,7 +131,7 @@ class EventStore(Generic[S]):
             for projection in self.projections:
                 projection.apply(session, event, stored)
 
-        return batches, apply
+        return batches, (apply if self.projections else None)
 
     def restore(self, events: Iterable[StoredEvent], batch: int = 500) -> int:
         """Append events exported from another log, as they were (times, actors, stream versions), into this one.
