@@ -2,6 +2,7 @@
 2 workers, in one run.
 
     python benchmarks/server_load.py [--datasets 1000] [--duration 5] [--only sqlite-1,postgresql-2]
+                                     [--endpoints detail,first,last,post] [--connections 1,50] [--repeat 1]
 
 For each setup it starts the server as users do (`medperf server start`, the console script next to this
 interpreter; PostgreSQL: a new database on the local cluster, see scripts/start-postgres.sh), fills it through the API
@@ -12,7 +13,8 @@ with one benchmark and `--datasets` datasets, then runs wrk (Debian's package) a
   data owner: the visibility filter applies),
 - `POST /datasets/` (a durable append with its projection; last, since it grows the list).
 
-Prints one table (and `--json FILE` writes the rows). wrk runs on the same machine as the server, as the issue's
+Prints one table (and `--json FILE` writes the rows). `--endpoints post --connections 50 --repeat 5` measures only
+the write path, five times per setup: the machine's noise (±20 % on a shared VM) shows in the spread. wrk runs on the same machine as the server, as the issue's
 comparison with MedPerf's server did.
 """
 
@@ -150,7 +152,11 @@ def database(kind: str) -> Iterator[str | None]:
         yield url
 
 
-def measure(setup: str, datasets: int, duration: float) -> list[dict[str, Any]]:
+ENDPOINTS = ("detail", "first", "last", "post")
+
+
+def measure(setup: str, datasets: int, duration: float, endpoints: tuple[str, ...] = ENDPOINTS,
+            connections: tuple[int, ...] = CONNECTIONS, repeat: int = 1) -> list[dict[str, Any]]:
     kind, workers = setup.rsplit("-", 1)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, database(kind) as url:
@@ -163,17 +169,19 @@ def measure(setup: str, datasets: int, duration: float) -> list[dict[str, Any]]:
             token = server.token("testdo@example.com")
             pids = sorted({server.process.pid, *server.worker_pids})
             last = max(0, datasets - 32)
-            targets = [
-                ("GET /benchmarks/1/", f"{server.api}/benchmarks/1/", None),
-                (f"GET /datasets/ first page of {datasets}", f"{server.api}/datasets/?limit=32&offset=0", None),
-                (f"GET /datasets/ last page of {datasets}", f"{server.api}/datasets/?limit=32&offset={last}", None),
-                ("POST /datasets/", f"{server.api}/datasets/", json.dumps(dataset_body("w", prep))),
-            ]
-            for endpoint, target, body in targets:
-                for connections in CONNECTIONS:
-                    result = wrk(target, token, connections, duration, body, pids)
-                    rows.append({"setup": setup, "endpoint": endpoint, "connections": connections, **result})
-                    print(f"[{setup}] {endpoint} c={connections}: {result['rps']:.0f} req/s", file=sys.stderr)
+            targets = {
+                "detail": ("GET /benchmarks/1/", f"{server.api}/benchmarks/1/", None),
+                "first": (f"GET /datasets/ first page of {datasets}", f"{server.api}/datasets/?limit=32&offset=0", None),
+                "last": (f"GET /datasets/ last page of {datasets}", f"{server.api}/datasets/?limit=32&offset={last}",
+                         None),
+                "post": ("POST /datasets/", f"{server.api}/datasets/", json.dumps(dataset_body("w", prep))),
+            }
+            for endpoint, target, body in (targets[name] for name in endpoints):
+                for count in connections:
+                    for _ in range(repeat):
+                        result = wrk(target, token, count, duration, body, pids)
+                        rows.append({"setup": setup, "endpoint": endpoint, "connections": count, **result})
+                        print(f"[{setup}] {endpoint} c={count}: {result['rps']:.0f} req/s", file=sys.stderr)
         assert "Traceback" not in server.log(), server.log()[-3000:]
     return rows
 
@@ -191,8 +199,20 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
     parser.add_argument("--only", default=",".join(SETUPS), help=f"comma-separated, of {', '.join(SETUPS)}")
+    parser.add_argument("--endpoints", default=",".join(ENDPOINTS), help=f"comma-separated, of {', '.join(ENDPOINTS)}")
+    parser.add_argument("--connections", default=",".join(map(str, CONNECTIONS)), help="comma-separated counts")
+    parser.add_argument("--repeat", type=int, default=1, help="wrk runs per endpoint and connection count")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
+    endpoints = tuple(e for e in args.endpoints.split(",") if e)
+    if not endpoints or set(endpoints) - set(ENDPOINTS):
+        raise SystemExit(f"--endpoints {args.endpoints!r}: use a comma-separated list of {', '.join(ENDPOINTS)}")
+    try:
+        connections = tuple(int(c) for c in args.connections.split(",") if c)
+    except ValueError:
+        connections = ()
+    if not connections or min(connections) < 1 or args.repeat < 1:
+        raise SystemExit("--connections takes positive integers (e.g. 1,50) and --repeat a positive integer")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     setups = [s for s in args.only.split(",") if s]
@@ -201,7 +221,8 @@ def main() -> None:
         raise SystemExit(f"unknown setup {', '.join(sorted(unknown))}; use {', '.join(SETUPS)}")
     global LOAD_BEFORE
     LOAD_BEFORE = f"{os.getloadavg()[0]:.1f}"
-    rows = [row for setup in setups for row in measure(setup, args.datasets, args.duration)]
+    rows = [row for setup in setups
+            for row in measure(setup, args.datasets, args.duration, endpoints, connections, args.repeat)]
     print(f"machine: {machine()}; wrk {args.duration:g} s per row, on the same machine")
     print(f"load average before: {LOAD_BEFORE}; after: {os.getloadavg()[0]:.1f} (other work on the machine skews req/s;"
           " the server's CPU ms per request much less)")

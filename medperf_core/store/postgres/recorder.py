@@ -172,12 +172,16 @@ class PostgresRecorder:
         one thread leads, puts every waiting append into one transaction, each in a savepoint of its own (one that
         fails, on its version check or on a unique column, is rolled back alone and raises in its own thread), and
         commits once; every thread returns only after that COMMIT, so each append is as durable as before, while
-        one fsync under the append lock serves many. An append alone goes in pipeline mode (BEGIN, the lock and
-        the check together; then the inserts, the projections' updates and COMMIT): about three round trips.
+        one fsync under the append lock serves many. Appends go in pipeline mode: BEGIN, the lock, the log's last
+        row and the decision's read (a new id) in one round trip; the inserts, the projections' updates and COMMIT
+        in the next (an existing stream's version check adds one).
         `appends` may be a function of the session, called inside the transaction."""
         if getattr(self._local, "writing", False):  # inside this thread's own transaction (a rebuild): join it
             with self._write() as conn:
-                return self._append_one(conn, appends, apply, None)[0]
+                try:
+                    return self._append_one(conn, appends, apply, None)[0]
+                except pg_errors.IntegrityError as e:  # e.g. a new stream that exists: the constraint said so
+                    raise _told_apart(e) from e
         return self._groups.append(appends, apply)
 
     @property
@@ -212,8 +216,16 @@ class PostgresRecorder:
         self, conn: psycopg.Connection[Any], appends: Sequence[StreamAppend] | DecideAppends,
         apply: Callable[[PostgresSession, StoredEvent], None] | None, last: tuple[int, str] | None,
     ) -> tuple[list[StoredEvent], tuple[int, str] | None]:
+        """The append's rows (and its projections' updates); returns them and the log's new last (position, hash).
+        `last` is the log's last row if an earlier append of this transaction knows it; else it is read here, sent
+        before the decision so that in pipeline mode both reach the database in one round trip."""
+        head = None if last is not None else conn.execute(self._HEAD, prepare=True)
         if callable(appends):
             appends = appends(PostgresSession(conn))
+        if head is not None:
+            row = head.fetchone()
+            last = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+        assert last is not None
         stored: list[StoredEvent] = []
         for batch in appends:
             events, last = self._insert(conn, batch, last)
@@ -224,25 +236,26 @@ class PostgresRecorder:
                 apply(session, event)
         return stored, last
 
-    _CHECK = (
-        "SELECT (SELECT MAX(version) FROM events WHERE stream = %s), last.position, last.hash FROM (SELECT 1) AS one "
-        "LEFT JOIN (SELECT position, hash FROM events ORDER BY position DESC LIMIT 1) AS last ON TRUE"
-    )
+    _HEAD = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+    _VERSION = "SELECT MAX(version) FROM events WHERE stream = %s"
 
     def _insert(
-        self, conn: psycopg.Connection[Any], batch: StreamAppend, last: tuple[int, str] | None
-    ) -> tuple[list[StoredEvent], tuple[int, str] | None]:
-        """The batch's rows after the stream's version check (one statement also reads the log's last row, unless
-        an earlier batch of this append knows it); returns them and the new last (position, hash)."""
+        self, conn: psycopg.Connection[Any], batch: StreamAppend, last: tuple[int, str]
+    ) -> tuple[list[StoredEvent], tuple[int, str]]:
+        """The batch's rows after the stream's version check; returns them and the new last (position, hash).
+
+        A batch that creates a stream (events at version 0) is checked by the unique (stream, version) constraint
+        alone: a stream that exists has a version 1, which the first row would take again, so the insert fails (and
+        `_told_apart` makes that a ConcurrencyError). Other batches (an existing stream's, or an empty guard) read
+        the stream's version: one round trip."""
         stream, expected_version = batch.stream, batch.expected_version
-        row = conn.execute(self._CHECK, [stream]).fetchone()
-        current = int(row[0] or 0) if row else 0
-        if current != expected_version:
-            raise _version_conflict(stream, current, expected_version)
+        if expected_version != 0 or not batch.events:
+            row = conn.execute(self._VERSION, [stream], prepare=True).fetchone()
+            current = int(row[0] or 0) if row else 0
+            if current != expected_version:
+                raise _version_conflict(stream, current, expected_version)
         if not batch.events:
             return [], last
-        if last is None:
-            last = (int(row[1]), str(row[2])) if row and row[1] is not None else (0, GENESIS_HASH)
         position, prev_hash = last
         stored: list[StoredEvent] = []
         rows = []
