@@ -14,8 +14,8 @@ with one benchmark and `--datasets` datasets, then runs wrk (Debian's package) a
 - `POST /datasets/` (a durable append with its projection; last, since it grows the list).
 
 Prints one table (and `--json FILE` writes the rows). `--endpoints post --connections 50 --repeat 5` measures only
-the write path, five times per setup: the machine's noise (±20 % on a shared VM) shows in the spread. wrk runs on the same machine as the server, as the issue's
-comparison with MedPerf's server did.
+the write path, five times per setup: the machine's noise (±20 % on a shared VM) shows in the spread. wrk runs on
+the same machine as the server, as the issue's comparison with MedPerf's server did.
 """
 
 from __future__ import annotations
@@ -169,11 +169,11 @@ def measure(setup: str, datasets: int, duration: float, endpoints: tuple[str, ..
             token = server.token("testdo@example.com")
             pids = sorted({server.process.pid, *server.worker_pids})
             last = max(0, datasets - 32)
+            pages = f"{server.api}/datasets/?limit=32&offset="
             targets = {
                 "detail": ("GET /benchmarks/1/", f"{server.api}/benchmarks/1/", None),
-                "first": (f"GET /datasets/ first page of {datasets}", f"{server.api}/datasets/?limit=32&offset=0", None),
-                "last": (f"GET /datasets/ last page of {datasets}", f"{server.api}/datasets/?limit=32&offset={last}",
-                         None),
+                "first": (f"GET /datasets/ first page of {datasets}", f"{pages}0", None),
+                "last": (f"GET /datasets/ last page of {datasets}", f"{pages}{last}", None),
                 "post": ("POST /datasets/", f"{server.api}/datasets/", json.dumps(dataset_body("w", prep))),
             }
             for endpoint, target, body in (targets[name] for name in endpoints):

@@ -36,10 +36,16 @@ def stream(container_id: int) -> str:
     return f"container-{container_id}"
 
 
+KNOWN_CONTAINERS = 10_000  # ids remembered per process as existing (forgotten all at once past this)
+
+
 class ContainerService:
     def __init__(self, reads: ServerReadModel, writer: Writer) -> None:
         self.reads = reads
         self.writer = writer
+        # Ids of containers seen to exist. No event removes a container, so a container that existed once exists
+        # for good, in every process: remembering it can never be stale (a missing id is asked again each time).
+        self._existing: set[int] = set()
 
     def list(self, caller: Caller, limit: int | None = None, offset: int = 0, *, mine: bool = False) -> Page:
         return self.reads.list(CONTAINER, limit, offset, owner=caller.id if mine else None)
@@ -58,7 +64,15 @@ class ContainerService:
         return found
 
     def exists(self, container_id: int) -> bool:
-        return self.reads.exists(CONTAINER, container_id)
+        """Whether the container is registered: the database is asked until it says yes once."""
+        if container_id in self._existing:
+            return True
+        found = self.reads.exists(CONTAINER, container_id)
+        if found:
+            if len(self._existing) >= KNOWN_CONTAINERS:
+                self._existing.clear()
+            self._existing.add(container_id)
+        return found
 
     def _name_free(self, name: str) -> None:
         if self.reads.find(CONTAINER, name=name) is not None:
