@@ -94,3 +94,39 @@ def test_several_streams_in_one_transaction_roll_back_together(postgres_url: str
         rec.close()
 
 
+
+
+def test_ids_of_one_transaction_are_read_once_and_counted_on(postgres_url: str) -> None:
+    """The first new id of a table in an append's transaction is read from the database, the next ones follow
+    it; the next transaction reads again, and never hands out an id taken before."""
+    recorder = PostgresRecorder(postgres_url)
+    try:
+        with recorder.transaction() as session:
+            session.execute('CREATE TABLE "things" (id BIGINT PRIMARY KEY)')
+            session.execute('CREATE SEQUENCE "things_ids"')
+        reads: list[str] = []
+        allocate = "SELECT setval('\"things_ids\"', GREATEST(nextval('\"things_ids\"'), " \
+                   '(SELECT COALESCE(MAX(id), 0) + 1 FROM "things")))'
+
+        def counted(session: Any) -> Any:
+            real = session.execute
+
+            def execute(sql: str, parameters: Any = ()) -> Any:
+                reads.append(sql)
+                return real(sql, parameters)
+
+            session.execute = execute
+            return session
+
+        with recorder.transaction() as session:
+            first = [counted(session).new_id("things", allocate) for _ in range(3)]
+            for new in first:
+                session.execute('INSERT INTO "things" (id) VALUES (?)', [new])
+        assert first == [1, 2, 3] and reads.count(allocate) == 1
+        with recorder.transaction() as session:
+            assert counted(session).new_id("things", allocate) == 4
+        assert reads.count(allocate) == 2
+        with recorder.reading() as session:  # outside an append: every id is read
+            assert session.new_id("things", allocate) > 4
+    finally:
+        recorder.close()

@@ -139,16 +139,16 @@ class PostgresRecorder:
                 return
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
-                self._local.writing = True
+                self._local.writing, self._local.ids = True, {}
                 try:
                     yield conn
                 finally:
-                    self._local.writing = False
+                    self._local.writing, self._local.ids = False, None
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresSession]:
         with self._write() as conn:
-            yield PostgresSession(conn)
+            yield PostgresSession(conn, self._local.ids)
 
     @contextmanager
     def reading(self) -> Iterator[PostgresSession]:
@@ -190,7 +190,13 @@ class PostgresRecorder:
         return self._groups.commits
 
     def _commit(self, group: list[PendingAppend[PostgresSession]]) -> None:
-        """One transaction for the group; sets each one's events or error, never raises."""
+        """One transaction for the group; sets each one's events or error, never raises.
+
+        A group is first tried whole, without savepoints: nothing waits for the database between its appends but
+        their own reads. If any of them fails (a version check, a unique column), that transaction is rolled back
+        and the group is committed again with a savepoint per append, so that only the failing ones fail."""
+        if len(group) > 1 and self._commit_whole(group):
+            return
         try:
             with self._connection() as conn:
                 if len(group) == 1:
@@ -212,6 +218,21 @@ class PostgresRecorder:
                 if pending.error is None:
                     pending.fail(_told_apart(e))
 
+    def _commit_whole(self, group: list[PendingAppend[PostgresSession]]) -> bool:
+        """The group in one pipelined transaction without savepoints; False (nothing stored) if anything failed."""
+        stored: list[list[StoredEvent]] = []
+        try:
+            with self._connection() as conn, conn.pipeline(), self._write() as conn:
+                last: tuple[int, str] | None = None
+                for pending in group:
+                    events, last = self._append_one(conn, pending.appends, pending.apply, last)
+                    stored.append(events)
+        except Exception:  # rolled back whole: the caller tells the failing appends from the others
+            return False
+        for pending, events in zip(group, stored, strict=True):
+            pending.stored = events
+        return True
+
     def _append_one(
         self, conn: psycopg.Connection[Any], appends: Sequence[StreamAppend] | DecideAppends,
         apply: Callable[[PostgresSession, StoredEvent], None] | None, last: tuple[int, str] | None,
@@ -221,7 +242,7 @@ class PostgresRecorder:
         before the decision so that in pipeline mode both reach the database in one round trip."""
         head = None if last is not None else conn.execute(self._HEAD, prepare=True)
         if callable(appends):
-            appends = appends(PostgresSession(conn))
+            appends = appends(PostgresSession(conn, self._local.ids))
         if head is not None:
             row = head.fetchone()
             last = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)

@@ -19,10 +19,24 @@ def translate(sql: str) -> str:
 
 
 class PostgresSession:
-    """What projections and read models execute on: one connection, inside the caller's transaction."""
+    """What projections and read models execute on: one connection, inside the caller's transaction.
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    `ids` (an append's transaction) holds, per table, the last id handed out in that transaction."""
+
+    def __init__(self, conn: psycopg.Connection[Any], ids: dict[str, int] | None = None) -> None:
         self.conn = conn
+        self.ids = ids
+
+    def new_id(self, table: str, allocate_sql: str) -> int:
+        """A new id for `table`. Ids are taken only inside appends' transactions, which hold the append lock, so
+        within one transaction the ids after the first are the next integers: one round trip to the database per
+        table and transaction (a group of appends), instead of one per entity. An id whose append fails and is
+        rolled back is not given again in that transaction: a gap, as a sequence leaves."""
+        last = self.ids.get(table) if self.ids is not None else None
+        new = last + 1 if last is not None else int(self.execute(allocate_sql).fetchone()[0])
+        if self.ids is not None:
+            self.ids[table] = new
+        return new
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self.conn.execute(translate(sql), list(parameters))

@@ -181,8 +181,13 @@ class SqlServerReads:
     def next_id(self, session: Session, resource: Resource) -> int:
         """Read in the append's transaction: SQLite's writers take turns (one transaction at a time), so
         `MAX(id) + 1` there is taken by nobody else, also by the appends committed in the same group before it;
-        PostgreSQL's sequence never hands out one value twice."""
-        return int(session.execute(self._dialect.next_id_sql.format(table=resource.table)).fetchone()[0])
+        PostgreSQL's sequence never hands out one value twice, and its session counts on from the first id it
+        read in the transaction (`PostgresSession.new_id`)."""
+        sql = self._dialect.next_id_sql.format(table=resource.table)
+        new_id = getattr(session, "new_id", None)
+        if new_id is not None:
+            return int(new_id(resource.table, sql))
+        return int(session.execute(sql).fetchone()[0])
 
     def dataset_visible_to(self, user_id: int, dataset_id: int) -> Json | None:
         return self._one(DATASET, f"id = ? AND {_DATASET_VISIBLE}", [dataset_id, user_id, user_id])
