@@ -33,7 +33,12 @@ class PostgresSession:
         table and transaction (a group of appends), instead of one per entity. An id whose append fails and is
         rolled back is not given again in that transaction: a gap, as a sequence leaves."""
         last = self.ids.get(table) if self.ids is not None else None
-        new = last + 1 if last is not None else int(self.execute(allocate_sql).fetchone()[0])
+        if last is not None:
+            new = last + 1
+        else:
+            row = self.execute(allocate_sql).fetchone()
+            assert row is not None  # SELECT setval(...) answers one row
+            new = int(row[0])
         if self.ids is not None:
             self.ids[table] = new
         return new
