@@ -11,6 +11,7 @@ import pytest
 from medperf_core.errors import ConcurrencyError, ConfigError
 from medperf_core.store.postgres.migrations import MIGRATIONS, applied
 from medperf_core.store.postgres.recorder import PostgresRecorder
+from medperf_core.store.postgres.session import PostgresSession, WriteBuffer
 from medperf_core.store.recorder import StreamAppend
 from medperf_core.testing.group_commit import check_decided_appends, check_group_commit
 from medperf_core.testing.recorder_contract import RecorderContract, append, new_event
@@ -128,5 +129,52 @@ def test_ids_of_one_transaction_are_read_once_and_counted_on(postgres_url: str) 
         assert reads.count(allocate) == 2
         with recorder.reading() as session:  # outside an append: every id is read
             assert session.new_id("things", allocate) > 4
+    finally:
+        recorder.close()
+
+
+def test_a_sessions_writes_wait_for_its_next_read_and_go_in_one_query(postgres_url: str) -> None:
+    """With a write buffer, INSERT/UPDATE/DELETE are kept (as literal SQL, quotes and `%` intact) until a read needs
+    them; the read then sees them; a failing kept write raises when they are sent."""
+    conn = psycopg.connect(postgres_url, autocommit=True)
+    try:
+        conn.execute("CREATE TEMP TABLE kept (k TEXT PRIMARY KEY, n BIGINT)")
+        writes = WriteBuffer(conn)
+        session = PostgresSession(conn, None, writes)
+        tricky = "it's 100% {\"a\": [1]} \\ é ?"
+        assert session.execute("INSERT INTO kept (k, n) VALUES (?, ?)", [tricky, 1]) is None
+        assert session.execute("  update kept SET n = ? WHERE k = ?", [2, tricky]) is None
+        assert conn.execute("SELECT COUNT(*) FROM kept").fetchone()[0] == 0  # nothing sent yet
+        assert session.execute("SELECT k, n FROM kept").fetchall() == [(tricky, 2)]
+        session.execute("INSERT INTO kept (k, n) VALUES (?, ?)", [tricky, 3])
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            writes.flush()
+    finally:
+        conn.close()
+
+
+def test_a_group_whose_connection_breaks_fails_whole_and_is_not_committed_twice(postgres_url: str) -> None:
+    """The connection dies in the middle of a group (here: its own backend is terminated by a decision): its COMMIT
+    may or may not have happened, so every append of the group fails, none is tried again, nothing is stored,
+    and the next append works on a new connection."""
+    from medperf_core.store.group_commit import PendingAppend
+
+    recorder = PostgresRecorder(postgres_url)
+    calls: list[str] = []
+    try:
+        def decide(name: str, kill: bool) -> Any:
+            def run(session: Any) -> list[StreamAppend]:
+                calls.append(name)
+                if kill:
+                    session.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+                return [StreamAppend(name, 0, [new_event(1)])]
+            return run
+
+        group = [PendingAppend(decide("a", False), None), PendingAppend(decide("b", True), None)]
+        recorder._commit(group)
+        assert all(p.error is not None and not p.stored for p in group)
+        assert calls == ["a", "b"]  # decided once each: not retried after the connection broke
+        assert list(recorder.read_all()) == []
+        assert [e.stream for e in append(recorder, "c", 0, [new_event(2)])] == ["c"]
     finally:
         recorder.close()

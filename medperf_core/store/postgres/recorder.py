@@ -11,6 +11,7 @@ what it has written and never waits for a second connection of the pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import threading
@@ -26,7 +27,7 @@ from medperf_core.store.backends import redact_url
 from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
 from medperf_core.store.group_commit import GroupCommit, PendingAppend
 from medperf_core.store.postgres.migrations import migrate
-from medperf_core.store.postgres.session import PostgresSession
+from medperf_core.store.postgres.session import PostgresSession, WriteBuffer
 from medperf_core.store.recorder import DecideAppends, LogHead, StreamAppend
 from medperf_core.store.records import StoredEvent
 
@@ -219,16 +220,38 @@ class PostgresRecorder:
                     pending.fail(_told_apart(e))
 
     def _commit_whole(self, group: list[PendingAppend[PostgresSession]]) -> bool:
-        """The group in one pipelined transaction without savepoints; False (nothing stored) if anything failed."""
+        """The group in one transaction without savepoints, its writes sent together with the COMMIT: BEGIN, the
+        lock and the log's last row in one round trip, then only the decisions' reads (a table's first new id, an
+        existing stream's version), then the writes and COMMIT in one. False (nothing stored, rolled back) if an
+        append failed; a lost connection fails the whole group (its COMMIT may or may not have happened, so it is
+        not tried again)."""
         stored: list[list[StoredEvent]] = []
-        try:
-            with self._connection() as conn, conn.pipeline(), self._write() as conn:
-                last: tuple[int, str] | None = None
+        with self._connection() as conn:
+            writes = WriteBuffer(conn)
+            self._local.writing, self._local.ids = True, {}
+            try:
+                opened = conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK}); {self._HEAD}",
+                                      prepare=False)
+                while opened.nextset():
+                    pass
+                row = opened.fetchone()
+                last: tuple[int, str] | None = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
                 for pending in group:
-                    events, last = self._append_one(conn, pending.appends, pending.apply, last)
+                    events, last = self._append_one(conn, pending.appends, pending.apply, last, writes)
                     stored.append(events)
-        except Exception:  # rolled back whole: the caller tells the failing appends from the others
-            return False
+                writes.flush(then="COMMIT")
+            except psycopg.OperationalError as e:  # the connection: in doubt, the whole group fails
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                for pending in group:
+                    pending.fail(_told_apart(e))
+                return True
+            except Exception:  # rolled back whole: the caller tells the failing appends from the others
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                return False
+            finally:
+                self._local.writing, self._local.ids = False, None
         for pending, events in zip(group, stored, strict=True):
             pending.stored = events
         return True
@@ -236,23 +259,25 @@ class PostgresRecorder:
     def _append_one(
         self, conn: psycopg.Connection[Any], appends: Sequence[StreamAppend] | DecideAppends,
         apply: Callable[[PostgresSession, StoredEvent], None] | None, last: tuple[int, str] | None,
+        writes: WriteBuffer | None = None,
     ) -> tuple[list[StoredEvent], tuple[int, str] | None]:
         """The append's rows (and its projections' updates); returns them and the log's new last (position, hash).
         `last` is the log's last row if an earlier append of this transaction knows it; else it is read here, sent
-        before the decision so that in pipeline mode both reach the database in one round trip."""
+        before the decision so that in pipeline mode both reach the database in one round trip. With `writes`,
+        the inserts and the projections' writes are kept there."""
         head = None if last is not None else conn.execute(self._HEAD, prepare=True)
         if callable(appends):
-            appends = appends(PostgresSession(conn, self._local.ids))
+            appends = appends(PostgresSession(conn, self._local.ids, writes))
         if head is not None:
             row = head.fetchone()
             last = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
         assert last is not None
         stored: list[StoredEvent] = []
         for batch in appends:
-            events, last = self._insert(conn, batch, last)
+            events, last = self._insert(conn, batch, last, writes)
             stored += events
         if apply is not None:
-            session = PostgresSession(conn)
+            session = PostgresSession(conn, None, writes)
             for event in stored:
                 apply(session, event)
         return stored, last
@@ -261,7 +286,8 @@ class PostgresRecorder:
     _VERSION = "SELECT MAX(version) FROM events WHERE stream = %s"
 
     def _insert(
-        self, conn: psycopg.Connection[Any], batch: StreamAppend, last: tuple[int, str]
+        self, conn: psycopg.Connection[Any], batch: StreamAppend, last: tuple[int, str],
+        writes: WriteBuffer | None = None,
     ) -> tuple[list[StoredEvent], tuple[int, str]]:
         """The batch's rows after the stream's version check; returns them and the new last (position, hash).
 
@@ -271,6 +297,8 @@ class PostgresRecorder:
         the stream's version: one round trip."""
         stream, expected_version = batch.stream, batch.expected_version
         if expected_version != 0 or not batch.events:
+            if writes is not None:
+                writes.flush()  # the stream may have been written earlier in this transaction
             row = conn.execute(self._VERSION, [stream], prepare=True).fetchone()
             current = int(row[0] or 0) if row else 0
             if current != expected_version:
@@ -296,8 +324,13 @@ class PostgresRecorder:
                          new.recorded_at, new.actor, canonical_json(new.payload), prev_hash, digest))
             stored.append(StoredEvent(prev_hash=prev_hash, hash=digest, **values))
             prev_hash = digest
-        with conn.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+        insert = f"INSERT INTO events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        if writes is not None:
+            for values_row in rows:
+                writes.add(insert, values_row)
+        else:
+            with conn.cursor() as cursor:
+                cursor.executemany(insert, rows)
         return stored, (stored[-1].position, stored[-1].hash)
 
     # --- reading --------------------------------------------------------------------------------------------

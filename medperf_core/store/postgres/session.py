@@ -18,14 +18,43 @@ def translate(sql: str) -> str:
     return found
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+class WriteBuffer:
+    """A transaction's writes kept as SQL text (bound on the client, with libpq's quoting) and sent together, one
+    round trip for many statements: before the transaction's next read, and with its COMMIT."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self._client = psycopg.ClientCursor(conn)
+        self._statements: list[str] = []
+
+    def add(self, sql: str, parameters: Sequence[Any]) -> None:
+        """`sql` with psycopg's `%s` placeholders."""
+        self._statements.append(self._client.mogrify(sql, parameters))
+
+    def flush(self, then: str = "") -> None:
+        """Send the kept writes (and `then`, e.g. COMMIT) as one query; the first failing statement raises."""
+        statements = [*self._statements, then] if then else self._statements
+        self._statements = []
+        if statements:
+            self.conn.execute("; ".join(statements), prepare=False)
+
+
 class PostgresSession:
     """What projections and read models execute on: one connection, inside the caller's transaction.
 
-    `ids` (an append's transaction) holds, per table, the last id handed out in that transaction."""
+    `ids` (an append's transaction) holds, per table, the last id handed out in that transaction. With `writes`,
+    INSERT, UPDATE and DELETE statements are kept there (their `execute` answers None) and any other statement
+    sends them first, so reads see them."""
 
-    def __init__(self, conn: psycopg.Connection[Any], ids: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], ids: dict[str, int] | None = None, writes: WriteBuffer | None = None
+    ) -> None:
         self.conn = conn
         self.ids = ids
+        self.writes = writes
 
     def new_id(self, table: str, allocate_sql: str) -> int:
         """A new id for `table`. Ids are taken only inside appends' transactions, which hold the append lock, so
@@ -43,7 +72,12 @@ class PostgresSession:
             self.ids[table] = new
         return new
 
-    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        if self.writes is not None:
+            if sql.lstrip()[:6].upper() in _WRITES:
+                self.writes.add(translate(sql), list(parameters))
+                return None
+            self.writes.flush()
         return self.conn.execute(translate(sql), list(parameters))
 
     def close(self) -> None:
