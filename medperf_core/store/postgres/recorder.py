@@ -170,13 +170,10 @@ class PostgresRecorder:
         apply: Callable[[PostgresSession, StoredEvent], None] | None = None,
     ) -> list[StoredEvent]:
         """Appends of this process's threads that arrive while one commits are committed together (group commit):
-        one thread leads, puts every waiting append into one transaction, each in a savepoint of its own (one that
-        fails, on its version check or on a unique column, is rolled back alone and raises in its own thread), and
-        commits once; every thread returns only after that COMMIT, so each append is as durable as before, while
-        one fsync under the append lock serves many. Appends go in pipeline mode: BEGIN, the lock, the log's last
-        row and the decision's read (a new id) in one round trip; the inserts, the projections' updates and COMMIT
-        in the next (an existing stream's version check adds one).
-        `appends` may be a function of the session, called inside the transaction."""
+        one thread leads, puts every waiting append into one transaction and commits once; every thread returns
+        only after that COMMIT, so each append is as durable as alone, while one fsync under the append lock serves
+        many. An append that fails (its version check, a unique column) raises in its own thread and the others are
+        stored (`_commit`). `appends` may be a function of the session, called inside the transaction."""
         if getattr(self._local, "writing", False):  # inside this thread's own transaction (a rebuild): join it
             with self._write() as conn:
                 try:
@@ -193,10 +190,11 @@ class PostgresRecorder:
     def _commit(self, group: list[PendingAppend[PostgresSession]]) -> None:
         """One transaction for the group; sets each one's events or error, never raises.
 
-        A group is first tried whole, without savepoints: nothing waits for the database between its appends but
-        their own reads. If any of them fails (a version check, a unique column), that transaction is rolled back
-        and the group is committed again with a savepoint per append, so that only the failing ones fail."""
-        if len(group) > 1 and self._commit_whole(group):
+        A group (of one too) is first tried whole, without savepoints, in about three round trips (`_commit_whole`).
+        If any of its appends fails (a version check, a unique column), that transaction is rolled back and the
+        group is committed again in pipeline mode with a savepoint per append, so that only the failing ones fail
+        (each savepoint's end waits for the database, so this costs a round trip per append)."""
+        if self._commit_whole(group):
             return
         try:
             with self._connection() as conn:
