@@ -1,7 +1,7 @@
 """Group commit: appends of one process's threads that arrive while another commits share the next transaction.
 
 One thread at a time leads: it takes every waiting append (at most `limit`), hands them to the recorder's
-`commit(group)` (one transaction, each append in a savepoint of its own) and wakes the group's threads once that
+`commit(group)` (one transaction, in which a failing append fails alone) and wakes the group's threads once that
 returns, and the next leader.
 Every thread returns only after the COMMIT that holds its append, so an append is exactly as durable as alone,
 while one fsync (and one turn of the database's write lock) serves the whole group. Waiting appends are taken in
@@ -32,7 +32,6 @@ class PendingAppend(Generic[S]):
     apply: Callable[[S, StoredEvent], None] | None
     stored: list[StoredEvent] = attrs.field(factory=list)
     error: BaseException | None = None
-    finished: bool = False
     leads: bool = False  # handed the lead: commits the next group, its own append first
     woken: threading.Event = attrs.field(factory=threading.Event)  # finished, or handed the lead
 
@@ -101,5 +100,3 @@ class GroupCommit(Generic[S]):
                 raise
         finally:
             self.commits += 1
-            for pending in group:
-                pending.finished = True

@@ -196,22 +196,16 @@ class PostgresRecorder:
         (each savepoint's end waits for the database, so this costs a round trip per append)."""
         if self._commit_whole(group):
             return
-        try:
-            with self._connection() as conn:
-                if len(group) == 1:
-                    with conn.pipeline(), self._write() as conn:
-                        group[0].stored = self._append_one(conn, group[0].appends, group[0].apply, None)[0]
-                else:  # pipelined too: each savepoint's end syncs, so an error stays in its own savepoint
-                    with conn.pipeline(), self._write() as conn:
-                        last: tuple[int, str] | None = None
-                        for pending in group:
-                            try:
-                                with conn.transaction():  # a savepoint
-                                    pending.stored, after = self._append_one(conn, pending.appends, pending.apply,
-                                                                             last)
-                                last = after
-                            except Exception as e:  # rolled back to the savepoint: the others go on
-                                pending.fail(_told_apart(e))
+        try:  # pipelined: each savepoint's end syncs, so an error stays in its own savepoint
+            with self._connection() as conn, conn.pipeline(), self._write() as conn:
+                last: tuple[int, str] | None = None
+                for pending in group:
+                    try:
+                        with conn.transaction():  # a savepoint
+                            pending.stored, after = self._append_one(conn, pending.appends, pending.apply, last)
+                        last = after
+                    except Exception as e:  # rolled back to the savepoint: the others go on
+                        pending.fail(_told_apart(e))
         except Exception as e:  # the transaction failed (COMMIT, the connection): nothing of it is stored
             for pending in group:
                 if pending.error is None:
@@ -238,16 +232,14 @@ class PostgresRecorder:
                     events, last = self._append_one(conn, pending.appends, pending.apply, last, writes)
                     stored.append(events)
                 writes.flush(then="COMMIT")
-            except psycopg.OperationalError as e:  # the connection: in doubt, the whole group fails
+            except Exception as e:
                 with contextlib.suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
-                for pending in group:
+                if not isinstance(e, psycopg.OperationalError):  # the caller tells the failing appends apart
+                    return False
+                for pending in group:  # the connection: the COMMIT is in doubt, the whole group fails
                     pending.fail(_told_apart(e))
                 return True
-            except Exception:  # rolled back whole: the caller tells the failing appends from the others
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-                return False
             finally:
                 self._local.writing, self._local.ids = False, None
         for pending, events in zip(group, stored, strict=True):
