@@ -156,13 +156,15 @@ ENDPOINTS = ("detail", "first", "last", "post")
 
 
 def measure(setup: str, datasets: int, duration: float, endpoints: tuple[str, ...] = ENDPOINTS,
-            connections: tuple[int, ...] = CONNECTIONS, repeat: int = 1) -> list[dict[str, Any]]:
+            connections: tuple[int, ...] = CONNECTIONS, repeat: int = 1,
+            threads: int | None = None) -> list[dict[str, Any]]:
     kind, workers = setup.rsplit("-", 1)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, database(kind) as url:
         env = {"MEDPERF_HOME": str(Path(tmp) / "home")}
         with start_server(Path(tmp) / "server", env=env, command=_medperf(), workers=int(workers),
-                          database=url, timeout=60) as server:
+                          database=url, timeout=60,
+                          extra_args=("--threads", str(threads)) if threads else ()) as server:
             t0 = time.perf_counter()
             prep = fill(server, datasets)
             print(f"[{setup}] filled {datasets} datasets in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -203,6 +205,7 @@ def main() -> None:
     parser.add_argument("--connections", default=",".join(map(str, CONNECTIONS)), help="comma-separated counts")
     parser.add_argument("--repeat", type=int, default=1, help="wrk runs per endpoint and connection count")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--threads", type=int, help="`server start --threads N` (default: the server's, by database)")
     args = parser.parse_args()
     endpoints = tuple(e for e in args.endpoints.split(",") if e)
     if not endpoints or set(endpoints) - set(ENDPOINTS):
@@ -222,7 +225,8 @@ def main() -> None:
     global LOAD_BEFORE
     LOAD_BEFORE = f"{os.getloadavg()[0]:.1f}"
     rows = [row for setup in setups
-            for row in measure(setup, args.datasets, args.duration, endpoints, connections, args.repeat)]
+            for row in measure(setup, args.datasets, args.duration, endpoints, connections, args.repeat,
+                               args.threads)]
     print(f"machine: {machine()}; wrk {args.duration:g} s per row, on the same machine")
     print(f"load average before: {LOAD_BEFORE}; after: {os.getloadavg()[0]:.1f} (other work on the machine skews req/s;"
           " the server's CPU ms per request much less)")
