@@ -84,10 +84,10 @@ class GroupCommit(Generic[S]):
                     self._leading = False
                 else:
                     following.leads = True
+            if following is not None:  # first: the next commit's round trips overlap this group's answers
+                following.woken.set()
             for pending in group:
                 pending.woken.set()
-            if following is not None:
-                following.woken.set()
 
     def _run(self, group: list[PendingAppend[S]]) -> None:
         try:
