@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,16 @@ def sample_log(tmp_path: Path) -> Path:
     with sqlite_store(path, [StreamSummary()]) as store:
         write_tutorial_flow(store)
     return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """A new server database, once SQLite (a data directory) and once PostgreSQL (a URL)."""
+    if request.param == "sqlite":
+        yield tmp_path
+        return
+    from medperf_core.testing.postgres import fresh_database, require_postgres
+
+    require_postgres()
+    with fresh_database() as url:
+        yield url

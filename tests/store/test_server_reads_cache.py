@@ -3,10 +3,7 @@ callers get copies."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from medperf_core.domain.events import UserRegistered
 from medperf_core.domain.resources import USER
@@ -17,18 +14,6 @@ def _register(storage, user_id: int) -> None:  # type: ignore[no-untyped-def]
     event = UserRegistered(user_id=user_id, email=f"u{user_id}@example.com", username=f"u{user_id}", first_name="",
                            last_name="", is_staff=False)
     storage.store.append(f"user-{user_id}", 0, [event], "test@example.com")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
-    if request.param == "sqlite":
-        yield tmp_path
-        return
-    from medperf_core.testing.postgres import fresh_database, require_postgres
-
-    require_postgres()
-    with fresh_database() as url:
-        yield url
 
 
 def test_kept_answers_follow_the_log(where: str | Path) -> None:

@@ -89,8 +89,8 @@ class BenchmarkService:
             # to the rows of /benchmarks/{id}/models themselves (a row would list it twice).
             return [Append(stream(bid), 0, events)]
 
-        new_id = self.writer.create(BENCHMARK, build, caller.actor, claim)
-        return self.get(caller, new_id)
+        created = self.writer.create(BENCHMARK, build, caller.actor, claim)
+        return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
 
     def update(self, caller: Caller, benchmark_id: int, body: Json, key: str | None = None) -> Json:
         """With `key` (an Idempotency-Key) the change is made once: the same key again answers with the benchmark."""

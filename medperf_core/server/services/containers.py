@@ -116,8 +116,8 @@ class ContainerService:
                 events.append(ContainerUpdated(container_id=cid, changes=extra))
             return [Append(stream(cid), 0, events)]
 
-        new_id = self.writer.create(CONTAINER, build, caller.actor, claim)
-        return self.get(caller, new_id)
+        created = self.writer.create(CONTAINER, build, caller.actor, claim)
+        return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
 
     def update(self, caller: Caller, container_id: int, body: Json) -> Json:
         def decide(_events: list[DomainEvent]) -> list[DomainEvent]:

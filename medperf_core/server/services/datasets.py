@@ -57,13 +57,13 @@ class DatasetService:
         data = clean(body, DATASET, creating=True)
         domain.check_registration_state(data)
         self._container_exists(data["data_preparation_mlcube"])
-        new_id = self.writer.create(
+        created = self.writer.create(
             DATASET,
             lambda did: [Append(stream(did), 0, domain.registration_events(did, caller.id, data))],
             caller.actor,
             claim,
         )
-        return self.get(caller, new_id)
+        return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
 
     def update(self, caller: Caller, dataset_id: int, body: Json, key: str | None = None) -> Json:
         """With `key` (an Idempotency-Key) the change is made once: the same key again answers with the dataset."""

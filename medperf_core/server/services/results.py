@@ -72,8 +72,8 @@ class ResultService:
             )
             return [Append(f"result-{rid}", 0, [event])]
 
-        new_id = self.writer.create(RESULT, build, caller.actor, claim)
-        return self.get(caller, new_id)
+        created = self.writer.create(RESULT, build, caller.actor, claim)
+        return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
 
     def get(self, caller: Caller, result_id: int) -> Json:
         found = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import Resource
 from medperf_core.errors import ConcurrencyError, ConflictError, InvalidTransitionError
@@ -12,6 +14,7 @@ from medperf_core.server.read_model import ServerReadModel
 from medperf_core.server.services.idempotency import Claim, recorded
 from medperf_core.server.settings import commit_delay, decision_delay
 from medperf_core.store import EventStore
+from medperf_core.store.records import StoredEvent
 from medperf_core.store.store import Append
 
 ATTEMPTS = 8
@@ -104,13 +107,14 @@ class Writer:
 
     def create(
         self, resource: Resource, build: Callable[[int], Sequence[Append]], actor: str, claim: Claim | None = None
-    ) -> int:
+    ) -> Created:
         """Append the new entity's streams at version 0 under the next id, taken inside the append's transaction
         (no other writer, thread or process, can take it meanwhile: creates never conflict with each other).
 
         With a `claim` (an Idempotency-Key) the key is recorded in the same append, naming the new id; a key
-        recorded already (by an earlier or a concurrent request) returns the id it names."""
+        recorded already (by an earlier or a concurrent request) returns the id it names, and no events."""
         taken: list[int] = []
+        made: list[DomainEvent] = []
 
         def decide(session: Any) -> list[Append]:
             new_id = self.reads.next_id(session, resource)
@@ -118,20 +122,42 @@ class Writer:
             appends = list(build(new_id))
             if claim is not None:
                 appends.append(claim.append({"resource": resource.name, "id": new_id}))
+            made[:] = [e for a in appends for e in a.events]
             return appends
 
         for _ in range(ATTEMPTS):
             first = recorded(self.store, claim)
             if first is not None:
-                return int(first["id"])
+                return Created(resource, int(first["id"]))
             _pause_for_tests()
             try:
-                self.store.append_decided(decide, actor)
+                stored = self.store.append_decided(decide, actor)
                 commit_delay()
-                return taken[0]
+                return Created(resource, taken[0], tuple(made), tuple(stored))
             except ConcurrencyError:  # the key recorded meanwhile, or (another recorder) the id taken
                 continue
         raise _busy(f"a new {resource.name}")
+
+    def answer(self, created: Created, read: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+        """The created entity as `read(id)` (the service's `get`) shows it: projected from the create's own
+        events, without a read of the database; read when the create appended nothing (an earlier request with
+        the same Idempotency-Key made it)."""
+        if created.events:
+            projected = self.reads.created(created.resource, created.id, created.events, created.stored)
+            if projected is not None:
+                return projected
+        return read(created.id)
+
+
+@attrs.frozen
+class Created:
+    """What `Writer.create` made: the new id, and the events it appended with their stored records (in order;
+    none when an earlier request with the same Idempotency-Key made the entity)."""
+
+    resource: Resource
+    id: int
+    events: tuple[DomainEvent, ...] = ()
+    stored: tuple[StoredEvent, ...] = ()
 
 
 def _busy(what: str) -> ConflictError:

@@ -11,9 +11,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import ASSOCIATIONS, DATASET, RESULT, Resource
 from medperf_core.server.read_model import Json, Page
+from medperf_core.store.records import StoredEvent
 from medperf_core.store.sql.dialect import SQLITE, Dialect, Session
+from medperf_core.store.sql.new_rows import project_new_row
 
 # A dataset is visible to its owner and to whoever owns a benchmark it asked to join (any association row).
 _DATASET_VISIBLE = (
@@ -152,6 +155,12 @@ class SqlServerReads:
 
     def get(self, resource: Resource, entity_id: int) -> Json | None:
         return self._one(resource, "id = ?", [entity_id])
+
+    def created(
+        self, resource: Resource, entity_id: int, events: Sequence[DomainEvent], stored: Sequence[StoredEvent]
+    ) -> Json | None:
+        """Projected from the create's events in memory (`new_rows`): no read of the database."""
+        return project_new_row(resource, entity_id, events, stored, _decoder(resource))
 
     def exists(self, resource: Resource, entity_id: int) -> bool:
         with self._reading() as session:

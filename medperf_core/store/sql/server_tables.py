@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from medperf_core.domain import events as ev
 from medperf_core.domain.resources import (
@@ -79,25 +79,55 @@ def encode(resource: Resource, row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _insert(db: Session, resource: Resource, values: Mapping[str, Any], at: str) -> None:
+BY_ID = "id = ?"  # the condition of an update of one row, by its id
+
+
+class Rows(Protocol):
+    """Where the handlers below write: a database's tables (`SqlRows`), or one new entity's row kept in memory
+    (`new_rows.NewRow`). Values arrive encoded (`encode`): integers, text and None only."""
+
+    def insert(self, resource: Resource, data: Mapping[str, Any]) -> None: ...
+
+    def update(self, resource: Resource, where: str, args: Sequence[Any], data: Mapping[str, Any]) -> None:
+        """Set `data` on the rows matching `where` (SQL with `?` marks for `args`; `BY_ID` for one row)."""
+
+    def next_id(self, resource: Resource) -> int:
+        """The id after the table's largest (tables whose ids no event carries)."""
+
+
+class SqlRows:
+    """The handlers' writes as SQL in a session of the database that holds the tables."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def insert(self, resource: Resource, data: Mapping[str, Any]) -> None:
+        columns = ", ".join(f'"{c}"' for c in data)
+        marks = ", ".join("?" for _ in data)
+        self.session.execute(f'INSERT INTO "{resource.table}" ({columns}) VALUES ({marks})', list(data.values()))
+
+    def update(self, resource: Resource, where: str, args: Sequence[Any], data: Mapping[str, Any]) -> None:
+        sets = ", ".join(f'"{c}" = ?' for c in data)
+        self.session.execute(f'UPDATE "{resource.table}" SET {sets} WHERE {where}', [*data.values(), *args])
+
+    def next_id(self, resource: Resource) -> int:
+        return int(self.session.execute(f'SELECT COALESCE(MAX(id), 0) + 1 FROM "{resource.table}"').fetchone()[0])
+
+
+def _insert(db: Rows, resource: Resource, values: Mapping[str, Any], at: str) -> None:
     row = {**resource.defaults(), "created_at": at, "modified_at": at, **values}
-    data = encode(resource, {k: v for k, v in row.items() if k in resource.names()})
-    columns = ", ".join(f'"{c}"' for c in data)
-    marks = ", ".join("?" for _ in data)
-    db.execute(f'INSERT INTO "{resource.table}" ({columns}) VALUES ({marks})', list(data.values()))
+    db.insert(resource, encode(resource, {k: v for k, v in row.items() if k in resource.names()}))
 
 
 def _update(
-    db: Session, resource: Resource, where: str, args: list[Any], changes: Mapping[str, Any], at: str
+    db: Rows, resource: Resource, where: str, args: list[Any], changes: Mapping[str, Any], at: str
 ) -> None:
     known = set(resource.names())
     if "modified_at" in known:
         changes = {**changes, "modified_at": at}
     data = {k: v for k, v in encode(resource, changes).items() if k in known and k != "id"}
-    if not data:
-        return
-    sets = ", ".join(f'"{c}" = ?' for c in data)
-    db.execute(f'UPDATE "{resource.table}" SET {sets} WHERE {where}', [*data.values(), *args])
+    if data:
+        db.update(resource, where, args, data)
 
 
 def _latest_association(resource: Resource) -> str:
@@ -105,15 +135,15 @@ def _latest_association(resource: Resource) -> str:
     return f'id = (SELECT MAX(id) FROM "{resource.table}" WHERE "{entity}" = ? AND benchmark = ?)'
 
 
-Handler = Callable[[Session, Any, str], None]
+Handler = Callable[[Rows, Any, str], None]
 
 
-def _user(db: Session, e: ev.UserRegistered, at: str) -> None:
+def _user(db: Rows, e: ev.UserRegistered, at: str) -> None:
     _insert(db, USER, {"id": e.user_id, "email": e.email, "username": e.username, "first_name": e.first_name,
                        "last_name": e.last_name, "is_staff": e.is_staff}, at)
 
 
-def _container(db: Session, e: ev.ContainerRegistered, at: str) -> None:
+def _container(db: Rows, e: ev.ContainerRegistered, at: str) -> None:
     _insert(db, CONTAINER, {
         "id": e.container_id, "name": e.name, "owner": e.owner, "mlcube_hash": e.config_hash,
         "parameters_hash": e.parameters_hash, "image_hash": e.image_hash,
@@ -123,7 +153,7 @@ def _container(db: Session, e: ev.ContainerRegistered, at: str) -> None:
     }, at)
 
 
-def _benchmark(db: Session, e: ev.BenchmarkRegistered, at: str) -> None:
+def _benchmark(db: Rows, e: ev.BenchmarkRegistered, at: str) -> None:
     _insert(db, BENCHMARK, {
         "id": e.benchmark_id, "name": e.name, "owner": e.owner, "description": e.description,
         "docs_url": e.docs_url, "demo_dataset_tarball_url": e.demo_dataset_tarball_url,
@@ -133,7 +163,7 @@ def _benchmark(db: Session, e: ev.BenchmarkRegistered, at: str) -> None:
     }, at)
 
 
-def _dataset(db: Session, e: ev.DatasetRegistered, at: str) -> None:
+def _dataset(db: Rows, e: ev.DatasetRegistered, at: str) -> None:
     _insert(db, DATASET, {
         "id": e.dataset_id, "name": e.name, "owner": e.owner, "description": e.description,
         "location": e.location, "input_data_hash": e.input_data_hash, "generated_uid": e.generated_uid,
@@ -142,53 +172,53 @@ def _dataset(db: Session, e: ev.DatasetRegistered, at: str) -> None:
 
 
 def _changes(resource: Resource, key: str) -> Handler:
-    def handle(db: Session, e: Any, at: str) -> None:
-        _update(db, resource, "id = ?", [getattr(e, key)], e.changes, at)
+    def handle(db: Rows, e: Any, at: str) -> None:
+        _update(db, resource, BY_ID, [getattr(e, key)], e.changes, at)
 
     return handle
 
 
 def _operational(resource: Resource, key: str) -> Handler:
-    def handle(db: Session, e: Any, at: str) -> None:
-        _update(db, resource, "id = ?", [getattr(e, key)], {"state": "OPERATION"}, at)
+    def handle(db: Rows, e: Any, at: str) -> None:
+        _update(db, resource, BY_ID, [getattr(e, key)], {"state": "OPERATION"}, at)
 
     return handle
 
 
-def _dataset_operational(db: Session, e: ev.DatasetMarkedOperational, at: str) -> None:
-    _update(db, DATASET, "id = ?", [e.dataset_id], {
+def _dataset_operational(db: Rows, e: ev.DatasetMarkedOperational, at: str) -> None:
+    _update(db, DATASET, BY_ID, [e.dataset_id], {
         "state": "OPERATION", "input_data_hash": e.input_data_hash, "generated_uid": e.generated_uid,
         "generated_metadata": e.statistics,
     }, at)
 
 
-def _report(db: Session, e: ev.DatasetReportUpdated, at: str) -> None:
-    _update(db, DATASET, "id = ?", [e.dataset_id], {"report": e.report}, at)
+def _report(db: Rows, e: ev.DatasetReportUpdated, at: str) -> None:
+    _update(db, DATASET, BY_ID, [e.dataset_id], {"report": e.report}, at)
 
 
 def _benchmark_decided(status: str | None) -> Handler:
     """An admin's decision on a benchmark; `None`: the legacy `benchmark.approval_changed`, which carries it."""
 
-    def handle(db: Session, e: Any, at: str) -> None:
+    def handle(db: Rows, e: Any, at: str) -> None:
         decided = status or e.approval_status
         approved_at = at if decided == "APPROVED" else None
-        _update(db, BENCHMARK, "id = ?", [e.benchmark_id],
+        _update(db, BENCHMARK, BY_ID, [e.benchmark_id],
                 {"approval_status": decided, "approved_at": approved_at}, at)
 
     return handle
 
 
-def _policy(db: Session, e: ev.BenchmarkAssociationPolicyChanged, at: str) -> None:
-    _update(db, BENCHMARK, "id = ?", [e.benchmark_id], {
+def _policy(db: Rows, e: ev.BenchmarkAssociationPolicyChanged, at: str) -> None:
+    _update(db, BENCHMARK, BY_ID, [e.benchmark_id], {
         "dataset_auto_approval_mode": e.dataset_mode, "dataset_auto_approval_allow_list": e.dataset_allow_list,
         "model_auto_approval_mode": e.model_mode, "model_auto_approval_allow_list": e.model_allow_list,
         "association_policy_version": e.policy_version,
     }, at)
 
 
-def _requested(db: Session, e: ev.AssociationRequested, at: str) -> None:
+def _requested(db: Rows, e: ev.AssociationRequested, at: str) -> None:
     resource = ASSOCIATIONS[e.kind]
-    next_id = db.execute(f'SELECT COALESCE(MAX(id), 0) + 1 FROM "{resource.table}"').fetchone()[0]
+    next_id = db.next_id(resource)
     entity = "dataset" if e.kind == "dataset" else "model_mlcube"
     row: dict[str, Any] = {"id": next_id, entity: e.entity, "benchmark": e.benchmark,
                            "initiated_by": e.initiated_by, "metadata": e.metadata}
@@ -198,7 +228,7 @@ def _requested(db: Session, e: ev.AssociationRequested, at: str) -> None:
 
 
 def _decided(status: str) -> Handler:
-    def handle(db: Session, e: Any, at: str) -> None:
+    def handle(db: Rows, e: Any, at: str) -> None:
         resource = ASSOCIATIONS[e.kind]
         approved_at = at if status == "APPROVED" else None
         _update(db, resource, _latest_association(resource), [e.entity, e.benchmark],
@@ -207,12 +237,12 @@ def _decided(status: str) -> Handler:
     return handle
 
 
-def _priority(db: Session, e: ev.AssociationPrioritySet, at: str) -> None:
+def _priority(db: Rows, e: ev.AssociationPrioritySet, at: str) -> None:
     resource = ASSOCIATIONS[e.kind]
     _update(db, resource, _latest_association(resource), [e.entity, e.benchmark], {"priority": e.priority}, at)
 
 
-def _result(db: Session, e: ev.ResultSubmitted, at: str) -> None:
+def _result(db: Rows, e: ev.ResultSubmitted, at: str) -> None:
     _insert(db, RESULT, {
         "id": e.result_id, "name": e.uid or f"b{e.benchmark}m{e.model}d{e.dataset}", "owner": e.owner,
         "benchmark": e.benchmark, "model": e.model, "dataset": e.dataset, "results": e.metrics,
@@ -256,6 +286,10 @@ class ServerTables(SqlProjection[Session]):
         return [s for r in all_resources() for s in create_statements(r, self.dialect)]
 
     def apply(self, session: Session, event: ev.DomainEvent, stored: StoredEvent) -> None:
+        self.apply_to(SqlRows(session), event, stored)
+
+    def apply_to(self, rows: Rows, event: ev.DomainEvent, stored: StoredEvent) -> None:
+        """The event's writes, to `rows` (`apply`: to the tables of a session)."""
         handler = _HANDLERS.get(type(event))
         if handler is not None:
-            handler(session, event, stored.recorded_at)
+            handler(rows, event, stored.recorded_at)

@@ -1,0 +1,103 @@
+"""A create's answer is projected from its own events in memory: no read of the database, and the same entity a
+read then gives (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medperf_core.domain.callers import Caller
+from medperf_core.domain.events import AssociationRequested, DatasetReportUpdated
+from medperf_core.domain.resources import ASSOCIATIONS, CONTAINER, DATASET
+from medperf_core.server.read_model import ServerReadModel
+from medperf_core.server.services import ServerServices
+from medperf_core.server.storage import open_server_storage
+from medperf_core.store.sql.new_rows import project_new_row
+
+OWNER = Caller(id=1, email="do@example.com")
+CONFIG = {"container_type": "DockerImage", "image": "example/prep:1",
+          "tasks": {"prepare": {"run_args": {"command": "prepare"}}}}
+
+
+class NoReadsBack:
+    """The read model, except that reading an entity by its id fails: what a create must not need."""
+
+    def __init__(self, reads: ServerReadModel) -> None:
+        self._reads = reads
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("get", "dataset_visible_to", "result_visible_to"):
+            raise AssertionError(f"the create read the database back ({name})")
+        return getattr(self._reads, name)
+
+
+def dataset_body(prep: int, n: int) -> dict[str, Any]:
+    return {"name": f"d{n}", "description": "é 'q' \\ %", "input_data_hash": f"h{n}", "generated_uid": f"u{n}",
+            "data_preparation_mlcube": prep, "is_valid": False, "user_metadata": {"b": [1, 2.5, None], "a": {}},
+            "report": {"rows": n}}
+
+
+def test_a_create_answers_without_reading_the_database(where: str | Path) -> None:
+    storage = open_server_storage(where)
+    try:
+        services = ServerServices.over(storage.store, storage.reads)
+        prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
+        blind = ServerServices.over(storage.store, NoReadsBack(storage.reads))  # type: ignore[arg-type]
+        answer = blind.datasets.create(OWNER, dataset_body(prep, 1))
+        container = blind.containers.create(OWNER, {"name": "model", "container_config": CONFIG, "metadata": {"x": 1}})
+        assert container["metadata"] == {"x": 1}
+        assert answer == storage.reads.get(DATASET, answer["id"])
+        assert answer["owner"] == OWNER.id and answer["report"] == {"rows": 1} and answer["is_valid"] is False
+        assert answer["created_at"] and answer["created_at"] <= answer["modified_at"]  # then its report came
+        assert container == storage.reads.get(CONTAINER, container["id"])
+    finally:
+        storage.store.close()
+
+
+def test_creates_in_many_threads_each_answer_their_own_entity(where: str | Path) -> None:
+    storage = open_server_storage(where)
+    try:
+        services = ServerServices.over(storage.store, storage.reads)
+        prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
+        answers: dict[int, dict[str, Any]] = {}
+
+        def create(n: int) -> None:
+            answers[n] = services.datasets.create(OWNER, dataset_body(prep, n))
+
+        threads = [threading.Thread(target=create, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(a["id"] for a in answers.values()) == list(range(1, 13))
+        for n, answer in answers.items():
+            assert answer["name"] == f"d{n}" and answer["report"] == {"rows": n}
+            assert answer == storage.reads.get(DATASET, answer["id"])
+    finally:
+        storage.store.close()
+
+
+def test_events_that_make_no_such_row_project_to_none(tmp_path: Path) -> None:
+    storage = open_server_storage(tmp_path)
+    try:
+        event = DatasetReportUpdated(dataset_id=5, report={"n": 1})
+        stored = storage.store.append("dataset-5", 0, [event], "do@example.com")
+        assert storage.reads.created(DATASET, 5, [event], stored) is None  # an update alone makes no row
+        with pytest.raises(ValueError, match="paired in order"):
+            project_new_row(DATASET, 5, [event, event], stored, lambda row: {"id": row[0]})
+    finally:
+        storage.store.close()
+
+
+def test_a_row_whose_id_the_table_decides_is_left_to_a_read(tmp_path: Path) -> None:
+    storage = open_server_storage(tmp_path)
+    try:
+        event = AssociationRequested(kind="dataset", benchmark=1, entity=2, initiated_by=1)
+        stored = storage.store.append("association-dataset-2-1", 0, [event], "do@example.com")
+        assert storage.reads.created(ASSOCIATIONS["dataset"], 1, [event], stored) is None
+        assert storage.reads.get(ASSOCIATIONS["dataset"], 1) is not None  # the database made it
+    finally:
+        storage.store.close()
