@@ -178,3 +178,50 @@ def test_a_group_whose_connection_breaks_fails_whole_and_is_not_committed_twice(
         assert [e.stream for e in append(recorder, "c", 0, [new_event(2)])] == ["c"]
     finally:
         recorder.close()
+
+
+def test_a_group_reads_the_largest_ids_when_it_opens_and_takes_none_by_itself(postgres_url: str) -> None:
+    """With `id_tables`, the round trip that opens a group also reads their largest ids: creates take the next
+    ones without a query of their own, after rows another recorder (process) committed, and never one taken."""
+    setup = PostgresRecorder(postgres_url)
+    try:
+        with setup.transaction() as session:
+            session.execute('CREATE TABLE "things" (id BIGINT PRIMARY KEY)')
+            session.execute('CREATE SEQUENCE "things_ids"')
+            session.execute('INSERT INTO "things" (id) VALUES (7)')  # a row from before
+    finally:
+        setup.close()
+    allocate = "SELECT setval('\"things_ids\"', GREATEST(nextval('\"things_ids\"'), " \
+               '(SELECT COALESCE(MAX(id), 0) + 1 FROM "things")))'
+    first, second = (PostgresRecorder(postgres_url, id_tables=["things"]) for _ in range(2))
+    statements: list[str] = []
+    try:
+        def create(recorder: PostgresRecorder, stream: str, count: int) -> list[int]:
+            taken: list[int] = []
+
+            def decide(session: Any) -> list[StreamAppend]:
+                real = session.execute
+
+                def execute(sql: str, parameters: Any = ()) -> Any:
+                    statements.append(sql)
+                    return real(sql, parameters)
+
+                session.execute = execute
+                taken[:] = [session.new_id("things", allocate) for _ in range(count)]
+                for new in taken:
+                    session.execute('INSERT INTO "things" (id) VALUES (?)', [new])
+                return [StreamAppend(stream, 0, [new_event(1)])]
+
+            recorder.append(decide)
+            return taken
+
+        assert create(first, "a", 2) == [8, 9]
+        assert create(second, "b", 1) == [10]  # another process's recorder sees the committed rows
+        assert create(first, "c", 1) == [11]
+        assert allocate not in statements  # no round trip of its own for an id
+        with pytest.raises(ConcurrencyError):  # a failing group takes nothing: its ids are free again
+            create(first, "a", 1)
+        assert create(second, "d", 1) == [12]
+    finally:
+        first.close()
+        second.close()

@@ -23,9 +23,10 @@ class PostgresBackend:
         return PostgresRecorder(conninfo(location))
 
     def open_server(self, location: str, *, audit: bool = False) -> ServerStorage:
-        recorder = PostgresRecorder(conninfo(location))
+        tables = ServerTables(POSTGRESQL)
+        recorder = PostgresRecorder(conninfo(location), id_tables=tables.tables)
         try:
-            store: EventStore[Any] = EventStore(recorder, [ServerTables(POSTGRESQL)], audit=audit)
+            store: EventStore[Any] = EventStore(recorder, [tables], audit=audit)
         except BaseException:
             recorder.close()
             raise

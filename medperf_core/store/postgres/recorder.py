@@ -47,6 +47,11 @@ def _pool_size() -> int:
     return size
 
 
+def _rows(cursor: psycopg.Cursor[Any]) -> list[Any]:
+    """The rows of the cursor's current result (none for a command such as BEGIN)."""
+    return cursor.fetchall() if cursor.description is not None else []
+
+
 def _stored(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(
         position=int(row[0]), stream=row[1], version=int(row[2]), type=row[3], schema_version=int(row[4]),
@@ -95,7 +100,9 @@ def connect(conninfo: str, **kw: Any) -> psycopg.Connection[Any]:
 class PostgresRecorder:
     decides_in_transaction = True  # `append` also takes a function of the session that decides the appends
 
-    def __init__(self, conninfo: str, *, pool_size: int | None = None) -> None:
+    def __init__(self, conninfo: str, *, pool_size: int | None = None, id_tables: Sequence[str] = ()) -> None:
+        """`id_tables`: tables whose new ids appends take (`PostgresSession.new_id`); a group reads their largest
+        ids in the round trip that opens it, so that its creates need no round trip of their own for an id."""
         from psycopg_pool import ConnectionPool
 
         self.conninfo = conninfo
@@ -111,6 +118,11 @@ class PostgresRecorder:
         )
         self._local = threading.local()
         self._groups: GroupCommit[PostgresSession] = GroupCommit(self._commit)
+        self._id_tables = tuple(id_tables)
+        largest = ", ".join(f'(SELECT COALESCE(MAX(id), 0) FROM "{table}")' for table in self._id_tables)
+        self._open_group = f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK}); {self._HEAD}" + (
+            f"; SELECT {largest}" if largest else ""
+        )
         self._async_heads: dict[asyncio.AbstractEventLoop, psycopg.AsyncConnection[Any]] = {}
 
     def close(self) -> None:
@@ -222,12 +234,14 @@ class PostgresRecorder:
             writes = WriteBuffer(conn)
             self._local.writing, self._local.ids = True, {}
             try:
-                opened = conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK}); {self._HEAD}",
-                                      prepare=False)
+                opened = conn.execute(self._open_group, prepare=False)
+                answers = [_rows(opened)]  # BEGIN, the lock, the head, the largest ids: one result each
                 while opened.nextset():
-                    pass
-                row = opened.fetchone()
-                last: tuple[int, str] | None = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+                    answers.append(_rows(opened))
+                head = answers[2]
+                last: tuple[int, str] | None = (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS_HASH)
+                if self._id_tables:  # taken under the lock: the next ids are these plus one, and so on
+                    self._local.ids = {t: int(v) for t, v in zip(self._id_tables, answers[3][0], strict=True)}
                 for pending in group:
                     events, last = self._append_one(conn, pending.appends, pending.apply, last, writes)
                     stored.append(events)

@@ -59,7 +59,8 @@ class PostgresSession:
     def new_id(self, table: str, allocate_sql: str) -> int:
         """A new id for `table`. Ids are taken only inside appends' transactions, which hold the append lock, so
         within one transaction the ids after the first are the next integers: one round trip to the database per
-        table and transaction (a group of appends), instead of one per entity. An id whose append fails and is
+        table and transaction (a group of appends), instead of one per entity; none for the recorder's `id_tables`,
+        whose largest ids the group read when it opened (`ids` holds them). An id whose append fails and is
         rolled back is not given again in that transaction: a gap, as a sequence leaves."""
         last = self.ids.get(table) if self.ids is not None else None
         if last is not None:
