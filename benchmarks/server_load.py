@@ -105,12 +105,13 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def wrk(url: str, token: str, connections: int, duration: float, post_body: str | None = None,
-        server_pids: list[int] = ()) -> dict[str, Any]:  # type: ignore[assignment]
-    """One wrk run: {rps, p50, p99 (ms), requests, errors, cpu_ms (server CPU per request)}."""
+        server_pids: list[int] = (), lua: str | None = None) -> dict[str, Any]:  # type: ignore[assignment]
+    """One wrk run: {rps, p50, p99 (ms), requests, errors, cpu_ms (server CPU per request)}. `post_body`: POST it;
+    `lua`: a wrk script of the caller's instead."""
     script = None
-    if post_body is not None:
+    if post_body is not None or lua is not None:
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115 (wrk reads it)
-        script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(post_body)}\n'
+        script.write(lua if lua is not None else f'wrk.method = "POST"\nwrk.body = {json.dumps(post_body)}\n'
                      'wrk.headers["Content-Type"] = "application/json"\n')
         script.close()
     args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "10s",

@@ -34,6 +34,13 @@ class ServerReadModel(Protocol):
         """The entity a create just made, as `get` shows it, from that create's events (`stored`: how they were
         stored, in the same order) without reading the database; None if they do not make it."""
 
+    def updated(
+        self, resource: Resource, entity_id: int, before: Json, events: Sequence[DomainEvent],
+        stored: Sequence[StoredEvent],
+    ) -> Json | None:
+        """The entity after an update, from `before` (as `get` showed it at the version the update's append was
+        checked at) and the update's events, without reading the database; None if they cannot be followed."""
+
     def exists(self, resource: Resource, entity_id: int) -> bool:
         """Whether the entity exists (cheaper than `get`: nothing is read but the index)."""
 

@@ -1,5 +1,5 @@
-"""A create answers with the entity exactly as a GET right after shows it (the answer is projected from the
-create's events, not read back: medperf_core/store/sql/new_rows.py), on SQLite and on PostgreSQL."""
+"""A create (and a dataset's update) answers with the entity exactly as a GET right after shows it (the answer is
+projected from the write's events, not read back: medperf_core/store/sql/new_rows.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -70,3 +70,18 @@ def test_a_result_answers_as_it_is_then_read(clients: dict[str, Client], world: 
     })
     assert answer["results"]["per_class"] == NESTED and answer["owner"] == do.ok("GET", "/me/")["id"]
     same_as_get(do, "/results/", answer)
+
+
+def test_a_dataset_update_answers_as_it_is_then_read(clients: dict[str, Client], world: dict[str, int]) -> None:
+    do = clients["do"]
+    dataset = make_dataset(do, world["prep"], operational=False)
+    path = f"/datasets/{dataset['id']}/"
+    changed = do.ok("PUT", path, {"description": TRICKY_TEXT, "user_metadata": NESTED, "is_valid": False,
+                                  "report": {"execution_status": "running", "per_class": NESTED}})
+    assert changed["description"] == TRICKY_TEXT and changed["report"]["per_class"] == NESTED
+    assert changed["modified_at"] > dataset["modified_at"]
+    assert changed == do.ok("GET", path)
+    operational = do.ok("PUT", path, {"input_data_hash": dataset["input_data_hash"], "generated_uid": unique("p"),
+                                      "generated_metadata": NESTED, "state": "OPERATION"})
+    assert operational["state"] == "OPERATION" and operational["generated_metadata"] == NESTED
+    assert operational == do.ok("GET", path)

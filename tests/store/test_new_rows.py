@@ -101,3 +101,45 @@ def test_a_row_whose_id_the_table_decides_is_left_to_a_read(tmp_path: Path) -> N
         assert storage.reads.get(ASSOCIATIONS["dataset"], 1) is not None  # the database made it
     finally:
         storage.store.close()
+
+
+class CountedReads:
+    """The read model, counting the reads of one dataset by id."""
+
+    def __init__(self, reads: ServerReadModel) -> None:
+        self._reads = reads
+        self.reads = 0
+
+    def dataset_visible_to(self, user_id: int, dataset_id: int) -> Any:
+        self.reads += 1
+        return self._reads.dataset_visible_to(user_id, dataset_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reads, name)
+
+
+def test_an_update_answers_from_what_its_decision_read(where: str | Path) -> None:
+    storage = open_server_storage(where)
+    try:
+        services = ServerServices.over(storage.store, storage.reads)
+        prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
+        created = services.datasets.create(OWNER, dataset_body(prep, 1))
+        counted = CountedReads(storage.reads)
+        blind = ServerServices.over(storage.store, counted)  # type: ignore[arg-type]
+        answer = blind.datasets.update(OWNER, created["id"], {"report": {"rows": 2}, "user_metadata": {"z": "é"}})
+        assert counted.reads == 1  # the decision's own read; none after the append
+        assert answer == storage.reads.get(DATASET, created["id"])
+        assert answer["report"] == {"rows": 2} and answer["user_metadata"] == {"z": "é"}
+        assert answer["modified_at"] > created["modified_at"] and answer["name"] == "d1"
+    finally:
+        storage.store.close()
+
+
+def test_a_row_before_that_lacks_columns_is_left_to_a_read(tmp_path: Path) -> None:
+    storage = open_server_storage(tmp_path)
+    try:
+        event = DatasetReportUpdated(dataset_id=5, report={"n": 1})
+        stored = storage.store.append("dataset-5", 0, [event], "do@example.com")
+        assert storage.reads.updated(DATASET, 5, {"id": 5, "name": "only two fields"}, [event], stored) is None
+    finally:
+        storage.store.close()

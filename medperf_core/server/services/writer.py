@@ -36,12 +36,13 @@ class Writer:
 
     def decide(
         self, stream: str, decide: Decide, actor: str, claim: Claim | None = None, answer: dict[str, Any] | None = None
-    ) -> None:
+    ) -> Appended | None:
         """With a `claim` (an Idempotency-Key), `answer` is recorded under the key in the same append; a key
-        recorded already (by an earlier or a concurrent request) means the decision was made: nothing is appended."""
+        recorded already (by an earlier or a concurrent request) means the decision was made: nothing is appended.
+        Returns what was appended (None: nothing), made by the last call of `decide`."""
         for attempt in range(ATTEMPTS):
             if recorded(self.store, claim) is not None:
-                return
+                return None
             events, version = self.store.load(stream)
             try:
                 new = list(decide(events))
@@ -53,15 +54,15 @@ class Writer:
                     "look at its new state before trying again",
                 ) from e
             if not new:
-                return
+                return None
             _pause_for_tests()
             appends = [Append(stream, version, new)]
             if claim is not None:
                 appends.append(claim.append(answer or {}))
             try:
-                self.store.append_all(appends, actor)
+                stored = self.store.append_all(appends, actor)
                 commit_delay()
-                return
+                return Appended(tuple(e for a in appends for e in a.events), tuple(stored))
             except ConcurrencyError:
                 continue
         raise _busy(stream)
@@ -147,6 +148,28 @@ class Writer:
             if projected is not None:
                 return projected
         return read(created.id)
+
+
+    def answer_update(
+        self, resource: Resource, entity_id: int, before: dict[str, Any] | None, appended: Appended | None,
+        read: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The entity after an update, as `read()` (the service's `get`) shows it: `before` (the entity as the last
+        decision read it, at the version the append was checked at) with the appended events projected onto it,
+        without a read of the database; read when nothing was appended or the projection cannot follow."""
+        if appended is not None and before is not None:
+            projected = self.reads.updated(resource, entity_id, before, appended.events, appended.stored)
+            if projected is not None:
+                return projected
+        return read()
+
+
+@attrs.frozen
+class Appended:
+    """The events an append stored (in order, an Idempotency-Key's among them) with their stored records."""
+
+    events: tuple[DomainEvent, ...]
+    stored: tuple[StoredEvent, ...]
 
 
 @attrs.frozen

@@ -1,4 +1,5 @@
-"""A new entity's row as the server's tables show it, projected in memory from the events of its create alone.
+"""A new entity's row as the server's tables show it, projected in memory from the events of its create alone
+(and an updated entity's, from its row before and the update's events).
 
 A create answers with the entity it made. Read back from the shared database, that answer cost a round trip and,
 under load, the wait for the GIL that follows every blocking call: on PostgreSQL with 50 connections, one worker,
@@ -11,6 +12,10 @@ decoded as reads decode it. The tables hold only integers, text and NULL, which 
 they were given, so the answer is the one a `GET` right after returns (tests/store/test_new_rows.py and
 tests/server/test_create_answers.py check it on both). An event whose write the dict cannot follow (an update of
 the row by another condition than its id) makes the answer None: the caller reads it instead.
+
+An update is answered the same way from the entity as its decision read it: the append checked that the stream
+was still at the version loaded before that read, and only the stream's own events write the row, so that read
+is the row before and the update's events are its only change since.
 """
 
 from __future__ import annotations
@@ -35,10 +40,10 @@ class _CannotFollow(Exception):
 class NewRow:
     """`Rows` that keep one row of one table (encoded values, as stored) and drop every other write."""
 
-    def __init__(self, resource: Resource, entity_id: int) -> None:
+    def __init__(self, resource: Resource, entity_id: int, row: Mapping[str, Any] | None = None) -> None:
         self.resource = resource
         self.entity_id = entity_id
-        self.row: dict[str, Any] | None = None
+        self.row: dict[str, Any] | None = None if row is None else dict(row)
 
     def insert(self, resource: Resource, data: Mapping[str, Any]) -> None:
         if resource is self.resource and data.get("id") == self.entity_id:
@@ -68,9 +73,25 @@ def project_new_row(
     """Row `entity_id` of `resource` as `events` (stored as `stored`, in the same order) make it, decoded with
     `decode` from its columns in `resource.names()` order; None if they make no such row, or make it in a way only
     the database can resolve."""
+    return project_row(resource, entity_id, events, stored, decode)
+
+
+def project_row(
+    resource: Resource,
+    entity_id: int,
+    events: Sequence[DomainEvent],
+    stored: Sequence[StoredEvent],
+    decode: Callable[[Sequence[Any]], Json],
+    start: Mapping[str, Any] | None = None,
+) -> Json | None:
+    """Like `project_new_row`, from the row as stored (`start`, encoded values) when the events update one that
+    exists: it must be the row at the stream version the events were appended at. Its columns that `start` lacks
+    (not shown on the wire) cannot be known: then None."""
     if len(events) != len(stored):
         raise ValueError(f"{len(events)} events but {len(stored)} stored records: they are paired in order")
-    target = NewRow(resource, entity_id)
+    if start is not None and set(start) != set(resource.names()):
+        return None
+    target = NewRow(resource, entity_id, start)
     try:
         for event, record in zip(events, stored, strict=True):
             _TABLES.apply_to(target, unwrap(event), record)

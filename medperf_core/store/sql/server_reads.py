@@ -16,7 +16,8 @@ from medperf_core.domain.resources import ASSOCIATIONS, DATASET, RESULT, Resourc
 from medperf_core.server.read_model import Json, Page
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.sql.dialect import SQLITE, Dialect, Session
-from medperf_core.store.sql.new_rows import project_new_row
+from medperf_core.store.sql.new_rows import project_new_row, project_row
+from medperf_core.store.sql.server_tables import encode
 
 # A dataset is visible to its owner and to whoever owns a benchmark it asked to join (any association row).
 _DATASET_VISIBLE = (
@@ -161,6 +162,13 @@ class SqlServerReads:
     ) -> Json | None:
         """Projected from the create's events in memory (`new_rows`): no read of the database."""
         return project_new_row(resource, entity_id, events, stored, _decoder(resource))
+
+    def updated(
+        self, resource: Resource, entity_id: int, before: Json, events: Sequence[DomainEvent],
+        stored: Sequence[StoredEvent],
+    ) -> Json | None:
+        """`before` as stored, with the events projected onto it in memory (`new_rows`): no read of the database."""
+        return project_row(resource, entity_id, events, stored, _decoder(resource), encode(resource, before))
 
     def exists(self, resource: Resource, entity_id: int) -> bool:
         with self._reading() as session:
