@@ -225,3 +225,26 @@ def test_a_group_reads_the_largest_ids_when_it_opens_and_takes_none_by_itself(po
     finally:
         first.close()
         second.close()
+
+
+def test_a_group_reads_the_versions_it_checks_in_the_round_trip_that_opens_it(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The versions a group's appends expect are read with its BEGIN, and followed through the transaction: a
+    stream appended twice in one group, and an empty guard, are checked without a read of their own."""
+    recorder = PostgresRecorder(postgres_url)
+    try:
+        append(recorder, "s", 0, [new_event(1)])
+        append(recorder, "t", 0, [new_event(2)])
+        with monkeypatch.context() as patched:
+            patched.setattr(PostgresRecorder, "_VERSION", "SELECT no_such_function(%s)")  # a read of its own fails
+            recorder.append([StreamAppend("s", 1, [new_event(3)]), StreamAppend("t", 1, [])])
+            recorder.append([StreamAppend("s", 2, [new_event(4)]), StreamAppend("s", 3, [new_event(5)])])
+        assert [e.version for e in recorder.read_stream("s")] == [1, 2, 3, 4]
+        with pytest.raises(ConcurrencyError):  # stale, in the group's own check
+            recorder.append([StreamAppend("s", 3, [new_event(6)])])
+        with pytest.raises(ConcurrencyError):  # a guard on a stream that moved
+            recorder.append([StreamAppend("t", 0, []), StreamAppend("s", 4, [new_event(7)])])
+        assert [e.version for e in recorder.read_stream("s")] == [1, 2, 3, 4]
+    finally:
+        recorder.close()

@@ -47,6 +47,18 @@ def _pool_size() -> int:
     return size
 
 
+def _checked_streams(group: Sequence[PendingAppend[Any]]) -> list[str]:
+    """The streams whose versions the group's known appends check (not those decided inside the transaction)."""
+    streams = {
+        batch.stream
+        for pending in group
+        if not callable(pending.appends)
+        for batch in pending.appends
+        if batch.expected_version != 0 or not batch.events
+    }
+    return sorted(streams)
+
+
 def _rows(cursor: psycopg.Cursor[Any]) -> list[Any]:
     """The rows of the cursor's current result (none for a command such as BEGIN)."""
     return cursor.fetchall() if cursor.description is not None else []
@@ -225,23 +237,28 @@ class PostgresRecorder:
 
     def _commit_whole(self, group: list[PendingAppend[PostgresSession]]) -> bool:
         """The group in one transaction without savepoints, its writes sent together with the COMMIT: BEGIN, the
-        lock and the log's last row in one round trip, then only the decisions' reads (a table's first new id, an
-        existing stream's version), then the writes and COMMIT in one. False (nothing stored, rolled back) if an
-        append failed; a lost connection fails the whole group (its COMMIT may or may not have happened, so it is
-        not tried again)."""
+        lock, the log's last row, the id tables' largest ids and the versions of the streams the appends check in
+        one round trip, then only the decisions' own reads, then the writes and COMMIT in one. False (nothing
+        stored, rolled back) if an append failed; a lost connection fails the whole group (its COMMIT may or may
+        not have happened, so it is not tried again)."""
         stored: list[list[StoredEvent]] = []
+        checked = _checked_streams(group)
         with self._connection() as conn:
             writes = WriteBuffer(conn)
             self._local.writing, self._local.ids = True, {}
             try:
-                opened = conn.execute(self._open_group, prepare=False)
-                answers = [_rows(opened)]  # BEGIN, the lock, the head, the largest ids: one result each
+                query = self._open_group + (f"; {writes.bound(self._VERSIONS, [checked])}" if checked else "")
+                opened = conn.execute(query, prepare=False)
+                answers = [_rows(opened)]  # BEGIN, the lock, the head, the largest ids, the versions: one each
                 while opened.nextset():
                     answers.append(_rows(opened))
                 head = answers[2]
                 last: tuple[int, str] | None = (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS_HASH)
                 if self._id_tables:  # taken under the lock: the next ids are these plus one, and so on
                     self._local.ids = {t: int(v) for t, v in zip(self._id_tables, answers[3][0], strict=True)}
+                if checked:  # read under the lock too: only this transaction changes them, and `_insert` follows
+                    self._local.versions = {stream: 0 for stream in checked} | {
+                        str(stream): int(version) for stream, version in answers[-1]}
                 for pending in group:
                     events, last = self._append_one(conn, pending.appends, pending.apply, last, writes)
                     stored.append(events)
@@ -255,7 +272,7 @@ class PostgresRecorder:
                     pending.fail(_told_apart(e))
                 return True
             finally:
-                self._local.writing, self._local.ids = False, None
+                self._local.writing, self._local.ids, self._local.versions = False, None, None
         for pending, events in zip(group, stored, strict=True):
             pending.stored = events
         return True
@@ -288,6 +305,7 @@ class PostgresRecorder:
 
     _HEAD = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
     _VERSION = "SELECT MAX(version) FROM events WHERE stream = %s"
+    _VERSIONS = "SELECT stream, MAX(version) FROM events WHERE stream = ANY(%s) GROUP BY stream"
 
     def _insert(
         self, conn: psycopg.Connection[Any], batch: StreamAppend, last: tuple[int, str],
@@ -297,16 +315,22 @@ class PostgresRecorder:
 
         A batch that creates a stream (events at version 0) is checked by the unique (stream, version) constraint
         alone: a stream that exists has a version 1, which the first row would take again, so the insert fails (and
-        `_told_apart` makes that a ConcurrencyError). Other batches (an existing stream's, or an empty guard) read
-        the stream's version: one round trip."""
+        `_told_apart` makes that a ConcurrencyError). Other batches (an existing stream's, or an empty guard) are
+        checked against the version their group read when it opened (`_local.versions`, kept up to date by every
+        insert of the transaction), else they read it: one round trip."""
         stream, expected_version = batch.stream, batch.expected_version
+        versions: dict[str, int] | None = getattr(self._local, "versions", None)
         if expected_version != 0 or not batch.events:
-            if writes is not None:
-                writes.flush()  # the stream may have been written earlier in this transaction
-            row = conn.execute(self._VERSION, [stream], prepare=True).fetchone()
-            current = int(row[0] or 0) if row else 0
+            current = versions.get(stream) if versions is not None else None
+            if current is None:
+                if writes is not None:
+                    writes.flush()  # the stream may have been written earlier in this transaction
+                row = conn.execute(self._VERSION, [stream], prepare=True).fetchone()
+                current = int(row[0] or 0) if row else 0
             if current != expected_version:
                 raise _version_conflict(stream, current, expected_version)
+        if versions is not None and stream in versions:
+            versions[stream] = expected_version + len(batch.events)
         if not batch.events:
             return [], last
         position, prev_hash = last

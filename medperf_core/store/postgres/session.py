@@ -32,7 +32,11 @@ class WriteBuffer:
 
     def add(self, sql: str, parameters: Sequence[Any]) -> None:
         """`sql` with psycopg's `%s` placeholders."""
-        self._statements.append(self._client.mogrify(sql, parameters))
+        self._statements.append(self.bound(sql, parameters))
+
+    def bound(self, sql: str, parameters: Sequence[Any]) -> str:
+        """`sql` with its parameters bound on the client (libpq's quoting), as `add` keeps it."""
+        return self._client.mogrify(sql, parameters)
 
     def flush(self, then: str = "") -> None:
         """Send the kept writes (and `then`, e.g. COMMIT) as one query; the first failing statement raises."""
