@@ -62,7 +62,7 @@ class Writer:
             try:
                 stored = self.store.append_all(appends, actor)
                 commit_delay()
-                return Appended(tuple(e for a in appends for e in a.events), tuple(stored))
+                return Appended.of(appends, stored)
             except ConcurrencyError:
                 continue
         raise _busy(stream)
@@ -115,7 +115,7 @@ class Writer:
         With a `claim` (an Idempotency-Key) the key is recorded in the same append, naming the new id; a key
         recorded already (by an earlier or a concurrent request) returns the id it names, and no events."""
         taken: list[int] = []
-        made: list[DomainEvent] = []
+        decided: list[Append] = []
 
         def decide(session: Any) -> list[Append]:
             new_id = self.reads.next_id(session, resource)
@@ -123,7 +123,7 @@ class Writer:
             appends = list(build(new_id))
             if claim is not None:
                 appends.append(claim.append({"resource": resource.name, "id": new_id}))
-            made[:] = [e for a in appends for e in a.events]
+            decided[:] = appends
             return appends
 
         for _ in range(ATTEMPTS):
@@ -134,7 +134,7 @@ class Writer:
             try:
                 stored = self.store.append_decided(decide, actor)
                 commit_delay()
-                return Created(resource, taken[0], tuple(made), tuple(stored))
+                return Created(resource, taken[0], Appended.of(decided, stored))
             except ConcurrencyError:  # the key recorded meanwhile, or (another recorder) the id taken
                 continue
         raise _busy(f"a new {resource.name}")
@@ -143,12 +143,12 @@ class Writer:
         """The created entity as `read(id)` (the service's `get`) shows it: projected from the create's own
         events, without a read of the database; read when the create appended nothing (an earlier request with
         the same Idempotency-Key made it)."""
-        if created.events:
-            projected = self.reads.created(created.resource, created.id, created.events, created.stored)
+        appended = created.appended
+        if appended is not None:
+            projected = self.reads.created(created.resource, created.id, appended.events, appended.stored)
             if projected is not None:
                 return projected
         return read(created.id)
-
 
     def answer_update(
         self, resource: Resource, entity_id: int, before: dict[str, Any] | None, appended: Appended | None,
@@ -171,16 +171,19 @@ class Appended:
     events: tuple[DomainEvent, ...]
     stored: tuple[StoredEvent, ...]
 
+    @classmethod
+    def of(cls, appends: Sequence[Append], stored: Sequence[StoredEvent]) -> Appended:
+        return cls(tuple(e for a in appends for e in a.events), tuple(stored))
+
 
 @attrs.frozen
 class Created:
-    """What `Writer.create` made: the new id, and the events it appended with their stored records (in order;
-    none when an earlier request with the same Idempotency-Key made the entity)."""
+    """What `Writer.create` made: the new id, and what it appended (None when an earlier request with the same
+    Idempotency-Key made the entity)."""
 
     resource: Resource
     id: int
-    events: tuple[DomainEvent, ...] = ()
-    stored: tuple[StoredEvent, ...] = ()
+    appended: Appended | None = None
 
 
 def _busy(what: str) -> ConflictError:

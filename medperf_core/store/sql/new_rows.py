@@ -63,19 +63,6 @@ class NewRow:
         return 0  # a row of another table, dropped: its id does not matter
 
 
-def project_new_row(
-    resource: Resource,
-    entity_id: int,
-    events: Sequence[DomainEvent],
-    stored: Sequence[StoredEvent],
-    decode: Callable[[Sequence[Any]], Json],
-) -> Json | None:
-    """Row `entity_id` of `resource` as `events` (stored as `stored`, in the same order) make it, decoded with
-    `decode` from its columns in `resource.names()` order; None if they make no such row, or make it in a way only
-    the database can resolve."""
-    return project_row(resource, entity_id, events, stored, decode)
-
-
 def project_row(
     resource: Resource,
     entity_id: int,
@@ -84,9 +71,11 @@ def project_row(
     decode: Callable[[Sequence[Any]], Json],
     start: Mapping[str, Any] | None = None,
 ) -> Json | None:
-    """Like `project_new_row`, from the row as stored (`start`, encoded values) when the events update one that
-    exists: it must be the row at the stream version the events were appended at. Its columns that `start` lacks
-    (not shown on the wire) cannot be known: then None."""
+    """Row `entity_id` of `resource` as `events` (stored as `stored`, in the same order) make it, decoded with
+    `decode` from its columns in `resource.names()` order; None if they make no such row, or make it in a way only
+    the database can resolve. `start`: the row as stored (encoded values) when the events update one that exists;
+    it must be the row at the stream version the events were appended at, and have every column (one not shown
+    on the wire cannot be known: None)."""
     if len(events) != len(stored):
         raise ValueError(f"{len(events)} events but {len(stored)} stored records: they are paired in order")
     if start is not None and set(start) != set(resource.names()):

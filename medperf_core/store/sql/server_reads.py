@@ -16,7 +16,7 @@ from medperf_core.domain.resources import ASSOCIATIONS, DATASET, RESULT, Resourc
 from medperf_core.server.read_model import Json, Page
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.sql.dialect import SQLITE, Dialect, Session
-from medperf_core.store.sql.new_rows import project_new_row, project_row
+from medperf_core.store.sql.new_rows import project_row
 from medperf_core.store.sql.server_tables import encode
 
 # A dataset is visible to its owner and to whoever owns a benchmark it asked to join (any association row).
@@ -161,7 +161,7 @@ class SqlServerReads:
         self, resource: Resource, entity_id: int, events: Sequence[DomainEvent], stored: Sequence[StoredEvent]
     ) -> Json | None:
         """Projected from the create's events in memory (`new_rows`): no read of the database."""
-        return project_new_row(resource, entity_id, events, stored, _decoder(resource))
+        return project_row(resource, entity_id, events, stored, _decoder(resource))
 
     def updated(
         self, resource: Resource, entity_id: int, before: Json, events: Sequence[DomainEvent],
