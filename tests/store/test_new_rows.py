@@ -4,18 +4,21 @@ read then gives (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from medperf_core.domain.callers import Caller
-from medperf_core.domain.events import AssociationRequested, DatasetReportUpdated
+from medperf_core.domain.events import AssociationRequested, DatasetReportUpdated, DomainEvent
 from medperf_core.domain.resources import ASSOCIATIONS, CONTAINER, DATASET
 from medperf_core.server.read_model import ServerReadModel
 from medperf_core.server.services import ServerServices
 from medperf_core.server.storage import open_server_storage
-from medperf_core.store.sql.new_rows import project_new_row
+from medperf_core.store.backends import ServerStorage
+from medperf_core.store.records import StoredEvent
+from medperf_core.store.sql.new_rows import project_row
 
 OWNER = Caller(id=1, email="do@example.com")
 CONFIG = {"container_type": "DockerImage", "image": "example/prep:1",
@@ -40,67 +43,64 @@ def dataset_body(prep: int, n: int) -> dict[str, Any]:
             "report": {"rows": n}}
 
 
-def test_a_create_answers_without_reading_the_database(where: str | Path) -> None:
-    storage = open_server_storage(where)
-    try:
-        services = ServerServices.over(storage.store, storage.reads)
-        prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
-        blind = ServerServices.over(storage.store, NoReadsBack(storage.reads))  # type: ignore[arg-type]
-        answer = blind.datasets.create(OWNER, dataset_body(prep, 1))
-        container = blind.containers.create(OWNER, {"name": "model", "container_config": CONFIG, "metadata": {"x": 1}})
-        assert container["metadata"] == {"x": 1}
+@pytest.fixture
+def storage(where: str | Path) -> Iterator[ServerStorage]:
+    """A new server's log and read model, on SQLite and on PostgreSQL."""
+    opened = open_server_storage(where)
+    yield opened
+    opened.store.close()
+
+
+def report_of_dataset_5(storage: ServerStorage) -> tuple[list[DomainEvent], list[StoredEvent]]:
+    """An update of dataset 5 (which nothing registered), appended: the event and its stored record."""
+    event = DatasetReportUpdated(dataset_id=5, report={"n": 1})
+    return [event], storage.store.append("dataset-5", 0, [event], "do@example.com")
+
+
+def test_a_create_answers_without_reading_the_database(storage: ServerStorage) -> None:
+    services = ServerServices.over(storage.store, storage.reads)
+    prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
+    blind = ServerServices.over(storage.store, NoReadsBack(storage.reads))  # type: ignore[arg-type]
+    answer = blind.datasets.create(OWNER, dataset_body(prep, 1))
+    container = blind.containers.create(OWNER, {"name": "model", "container_config": CONFIG, "metadata": {"x": 1}})
+    assert container["metadata"] == {"x": 1}
+    assert answer == storage.reads.get(DATASET, answer["id"])
+    assert answer["owner"] == OWNER.id and answer["report"] == {"rows": 1} and answer["is_valid"] is False
+    assert answer["created_at"] and answer["created_at"] <= answer["modified_at"]  # then its report came
+    assert container == storage.reads.get(CONTAINER, container["id"])
+
+
+def test_creates_in_many_threads_each_answer_their_own_entity(storage: ServerStorage) -> None:
+    services = ServerServices.over(storage.store, storage.reads)
+    prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
+    answers: dict[int, dict[str, Any]] = {}
+
+    def create(n: int) -> None:
+        answers[n] = services.datasets.create(OWNER, dataset_body(prep, n))
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a["id"] for a in answers.values()) == list(range(1, 13))
+    for n, answer in answers.items():
+        assert answer["name"] == f"d{n}" and answer["report"] == {"rows": n}
         assert answer == storage.reads.get(DATASET, answer["id"])
-        assert answer["owner"] == OWNER.id and answer["report"] == {"rows": 1} and answer["is_valid"] is False
-        assert answer["created_at"] and answer["created_at"] <= answer["modified_at"]  # then its report came
-        assert container == storage.reads.get(CONTAINER, container["id"])
-    finally:
-        storage.store.close()
 
 
-def test_creates_in_many_threads_each_answer_their_own_entity(where: str | Path) -> None:
-    storage = open_server_storage(where)
-    try:
-        services = ServerServices.over(storage.store, storage.reads)
-        prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
-        answers: dict[int, dict[str, Any]] = {}
-
-        def create(n: int) -> None:
-            answers[n] = services.datasets.create(OWNER, dataset_body(prep, n))
-
-        threads = [threading.Thread(target=create, args=(n,)) for n in range(12)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(a["id"] for a in answers.values()) == list(range(1, 13))
-        for n, answer in answers.items():
-            assert answer["name"] == f"d{n}" and answer["report"] == {"rows": n}
-            assert answer == storage.reads.get(DATASET, answer["id"])
-    finally:
-        storage.store.close()
+def test_events_that_make_no_such_row_project_to_none(storage: ServerStorage) -> None:
+    events, stored = report_of_dataset_5(storage)
+    assert storage.reads.created(DATASET, 5, events, stored) is None  # an update alone makes no row
+    with pytest.raises(ValueError, match="paired in order"):
+        project_row(DATASET, 5, events * 2, stored, lambda row: {"id": row[0]})
 
 
-def test_events_that_make_no_such_row_project_to_none(tmp_path: Path) -> None:
-    storage = open_server_storage(tmp_path)
-    try:
-        event = DatasetReportUpdated(dataset_id=5, report={"n": 1})
-        stored = storage.store.append("dataset-5", 0, [event], "do@example.com")
-        assert storage.reads.created(DATASET, 5, [event], stored) is None  # an update alone makes no row
-        with pytest.raises(ValueError, match="paired in order"):
-            project_new_row(DATASET, 5, [event, event], stored, lambda row: {"id": row[0]})
-    finally:
-        storage.store.close()
-
-
-def test_a_row_whose_id_the_table_decides_is_left_to_a_read(tmp_path: Path) -> None:
-    storage = open_server_storage(tmp_path)
-    try:
-        event = AssociationRequested(kind="dataset", benchmark=1, entity=2, initiated_by=1)
-        stored = storage.store.append("association-dataset-2-1", 0, [event], "do@example.com")
-        assert storage.reads.created(ASSOCIATIONS["dataset"], 1, [event], stored) is None
-        assert storage.reads.get(ASSOCIATIONS["dataset"], 1) is not None  # the database made it
-    finally:
-        storage.store.close()
+def test_a_row_whose_id_the_table_decides_is_left_to_a_read(storage: ServerStorage) -> None:
+    event = AssociationRequested(kind="dataset", benchmark=1, entity=2, initiated_by=1)
+    stored = storage.store.append("association-dataset-2-1", 0, [event], "do@example.com")
+    assert storage.reads.created(ASSOCIATIONS["dataset"], 1, [event], stored) is None
+    assert storage.reads.get(ASSOCIATIONS["dataset"], 1) is not None  # the database made it
 
 
 class CountedReads:
@@ -118,28 +118,19 @@ class CountedReads:
         return getattr(self._reads, name)
 
 
-def test_an_update_answers_from_what_its_decision_read(where: str | Path) -> None:
-    storage = open_server_storage(where)
-    try:
-        services = ServerServices.over(storage.store, storage.reads)
-        prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
-        created = services.datasets.create(OWNER, dataset_body(prep, 1))
-        counted = CountedReads(storage.reads)
-        blind = ServerServices.over(storage.store, counted)  # type: ignore[arg-type]
-        answer = blind.datasets.update(OWNER, created["id"], {"report": {"rows": 2}, "user_metadata": {"z": "é"}})
-        assert counted.reads == 1  # the decision's own read; none after the append
-        assert answer == storage.reads.get(DATASET, created["id"])
-        assert answer["report"] == {"rows": 2} and answer["user_metadata"] == {"z": "é"}
-        assert answer["modified_at"] > created["modified_at"] and answer["name"] == "d1"
-    finally:
-        storage.store.close()
+def test_an_update_answers_from_what_its_decision_read(storage: ServerStorage) -> None:
+    services = ServerServices.over(storage.store, storage.reads)
+    prep = services.containers.create(OWNER, {"name": "prep", "container_config": CONFIG})["id"]
+    created = services.datasets.create(OWNER, dataset_body(prep, 1))
+    counted = CountedReads(storage.reads)
+    blind = ServerServices.over(storage.store, counted)  # type: ignore[arg-type]
+    answer = blind.datasets.update(OWNER, created["id"], {"report": {"rows": 2}, "user_metadata": {"z": "é"}})
+    assert counted.reads == 1  # the decision's own read; none after the append
+    assert answer == storage.reads.get(DATASET, created["id"])
+    assert answer["report"] == {"rows": 2} and answer["user_metadata"] == {"z": "é"}
+    assert answer["modified_at"] > created["modified_at"] and answer["name"] == "d1"
 
 
-def test_a_row_before_that_lacks_columns_is_left_to_a_read(tmp_path: Path) -> None:
-    storage = open_server_storage(tmp_path)
-    try:
-        event = DatasetReportUpdated(dataset_id=5, report={"n": 1})
-        stored = storage.store.append("dataset-5", 0, [event], "do@example.com")
-        assert storage.reads.updated(DATASET, 5, {"id": 5, "name": "only two fields"}, [event], stored) is None
-    finally:
-        storage.store.close()
+def test_a_row_before_that_lacks_columns_is_left_to_a_read(storage: ServerStorage) -> None:
+    events, stored = report_of_dataset_5(storage)
+    assert storage.reads.updated(DATASET, 5, {"id": 5, "name": "only two fields"}, events, stored) is None
