@@ -1,6 +1,7 @@
 """Where a request's time goes: py-spy samples a server under wrk and sorts the busy samples into parts.
 
     python benchmarks/server_profile.py [/benchmarks/1/] [--database sqlite|postgresql] [--seconds 6] [--post]
+                                        [--raw FILE]
 
 Starts a server (one worker) filled as `server_load.py` fills it, runs wrk with 50 connections on the path as the
 data owner (`--post`: `POST /datasets/` with server_load's body), records the server with py-spy
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--post", action="store_true", help="profile POST /datasets/ (the write path) instead")
     parser.add_argument("--gil", action="store_true",
                         help="sample only the thread holding the GIL: where the CPU goes, not who waits")
+    parser.add_argument("--raw", type=Path, help="also keep py-spy's samples (collapsed stacks) in this file")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists() or not shutil.which("wrk"):
@@ -91,6 +93,8 @@ def main() -> None:
         )
         out = wrk.communicate()[0]
         samples = raw.read_text()
+    if args.raw is not None:
+        args.raw.write_text(samples)
     parts: collections.Counter[str] = collections.Counter()
     lines: collections.Counter[str] = collections.Counter()
     busy = 0

@@ -82,9 +82,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        from medperf_core.server.runtime import limit_request_threads, request_threads, settle_after_startup
+        from medperf_core.server.runtime import request_threads, settle_after_startup, use_request_threads
 
-        limit_request_threads(request_threads(settings))
+        use_request_threads(request_threads(settings))
         settle_after_startup()
         yield
         await svc.reads.aclose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 import inspect
 import logging
@@ -101,21 +103,28 @@ class Routes:
 
 
 def answered_in_thread(endpoint: Callable[..., Any], status: int) -> Callable[..., Any]:
-    """A plain `def` endpoint that returns JSON values answers with its JSONResponse built in the same worker
-    thread. Left to FastAPI, its return value would be validated against the annotation (`dict[str, Any]`) in a
-    second trip to the thread pool, which costs more than the rest of a write's HTTP work. The annotation still
-    documents the response (FastAPI reads it through `__wrapped__`)."""
-    if inspect.iscoroutinefunction(endpoint) or inspect.signature(endpoint).return_annotation in (
-        inspect.Signature.empty, "Response", "JSONResponse"
-    ):
+    """A plain `def` endpoint runs in the event loop's thread pool, reached with asyncio's `run_in_executor`
+    (server/runtime.py: FastAPI's own trip through anyio costs about three times the CPU). If it returns JSON
+    values, its JSONResponse is built in the same worker thread: left to FastAPI, the value would be validated against
+    the annotation (`dict[str, Any]`) in a second trip to the pool, which costs more than the rest of a write's HTTP
+    work. FastAPI still reads the endpoint's parameters and annotation (the response's documentation) through
+    `__wrapped__`."""
+    if inspect.iscoroutinefunction(endpoint):
         return endpoint
+    answers_itself = inspect.signature(endpoint).return_annotation in (
+        inspect.Signature.empty, "Response", "JSONResponse"
+    )
+
+    def answer(kwargs: dict[str, Any]) -> Any:
+        value = endpoint(**kwargs)
+        return value if answers_itself or isinstance(value, Response) else JSONResponse(value, status_code=status)
 
     @functools.wraps(endpoint)
-    def answer(*args: Any, **kwargs: Any) -> Any:
-        value = endpoint(*args, **kwargs)
-        return value if isinstance(value, Response) else JSONResponse(value, status_code=status)
+    async def in_thread(**kwargs: Any) -> Any:
+        call = functools.partial(contextvars.copy_context().run, answer, kwargs)
+        return await asyncio.get_running_loop().run_in_executor(None, call)
 
-    return answer
+    return in_thread
 
 
 # The dependencies below are `async`: FastAPI runs a plain `def` dependency in its thread pool, a hop that costs

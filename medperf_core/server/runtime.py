@@ -12,6 +12,11 @@ connection, so more threads than a few only queue on its lock, where Python's lo
 particular order; with 8 threads the others wait in the pool's first-come queue instead (POST at 50 connections, one
 worker: p99 about 95 ms with 8 threads, 100-145 ms with 40). On PostgreSQL a request mostly waits for round trips,
 which more threads overlap: it keeps the pool's default, 40. `medperf server start --threads N` overrides both.
+
+That pool is the event loop's default executor, which the endpoints reach through `asyncio`'s own
+`run_in_executor` (server/http.py). FastAPI would hop through anyio instead (a capacity limiter, a cancel scope and a
+checkpoint per call): about 80 µs of CPU per request at 50 in flight, against about 25 µs (benchmarks/thread_hop.py).
+anyio's limiter is sized alike, for what FastAPI still runs in threads itself (a user's first request).
 """
 
 from __future__ import annotations
@@ -40,8 +45,14 @@ def request_threads(settings: ServerSettings) -> int:
     return SQLITE_THREADS if database.startswith("sqlite:") else DEFAULT_THREADS
 
 
-def limit_request_threads(count: int) -> None:
-    """Set the running event loop's thread pool (FastAPI's sync endpoints and dependencies) to `count` threads."""
+def use_request_threads(count: int) -> None:
+    """Give the running event loop a pool of `count` threads for requests' blocking work (its default executor),
+    and let anyio's pool (FastAPI's own sync calls) take as many."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     import anyio.to_thread
 
+    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="medperf-request")
+    asyncio.get_running_loop().set_default_executor(pool)
     anyio.to_thread.current_default_thread_limiter().total_tokens = count

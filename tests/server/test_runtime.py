@@ -1,10 +1,12 @@
 """A server process, once started: its garbage collector settled (start-up's objects frozen, young collections
-rarer) and its thread pool sized for its database."""
+rarer) and its thread pool (the event loop's default executor) sized for its database."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,7 +67,7 @@ def test_the_thread_pool_is_sized_by_database_unless_told(
 
 
 @pytest.mark.parametrize(("threads", "expected"), [(None, SQLITE_THREADS), (3, 3)])
-def test_the_app_sizes_its_thread_pool_when_it_starts(
+def test_the_app_gives_its_loop_a_thread_pool_of_that_size_when_it_starts(
     restored_gc: None, tmp_path: Path, threads: int | None, expected: int
 ) -> None:
     import anyio.to_thread
@@ -74,8 +76,16 @@ def test_the_app_sizes_its_thread_pool_when_it_starts(
 
     app = create_app(ServerSettings(data_dir=tmp_path, threads=threads))
 
-    async def start_and_stop() -> float:
-        async with app.router.lifespan_context(app):
-            return anyio.to_thread.current_default_thread_limiter().total_tokens
+    def thread_name() -> str:
+        time.sleep(0.05)  # long enough that the pool starts as many threads as it may
+        return threading.current_thread().name
 
-    assert asyncio.run(start_and_stop()) == expected
+    async def start_and_stop() -> tuple[float, set[str]]:
+        async with app.router.lifespan_context(app):
+            loop = asyncio.get_running_loop()
+            names = await asyncio.gather(*(loop.run_in_executor(None, thread_name) for _ in range(2 * expected)))
+            return anyio.to_thread.current_default_thread_limiter().total_tokens, set(names)
+
+    tokens, names = asyncio.run(start_and_stop())
+    assert tokens == expected
+    assert len(names) == expected and all(n.startswith("medperf-request") for n in names), names
