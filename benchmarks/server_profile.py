@@ -1,10 +1,11 @@
 """Where a request's time goes: py-spy samples a server under wrk and sorts the busy samples into parts.
 
-    python benchmarks/server_profile.py [/benchmarks/1/] [--database sqlite|postgresql] [--seconds 6] [--post]
-                                        [--raw FILE]
+    python benchmarks/server_profile.py [/benchmarks/1/] [--database sqlite|postgresql] [--seconds 6]
+                                        [--post | --put] [--gil] [--raw FILE]
 
 Starts a server (one worker) filled as `server_load.py` fills it, runs wrk with 50 connections on the path as the
-data owner (`--post`: `POST /datasets/` with server_load's body), records the server with py-spy
+data owner (`--post`: `POST /datasets/` with server_load's body; `--put`: `PUT /datasets/{id}/` with a new report,
+as `server_ab.py --write put` sends them), records the server with py-spy
 (`pip install py-spy`; `--gil`: only the thread holding the GIL, i.e. where the CPU goes) and prints the share of
 busy samples per part (kept answers, auth, the database, serialisation, validation, the services, the HTTP
 layer) and the hottest lines.
@@ -57,7 +58,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--datasets", type=int, default=300)
     parser.add_argument("--top", type=int, default=12, help="how many hottest lines to print")
-    parser.add_argument("--post", action="store_true", help="profile POST /datasets/ (the write path) instead")
+    writes = parser.add_mutually_exclusive_group()
+    writes.add_argument("--post", action="store_true", help="profile POST /datasets/ (a create) instead")
+    writes.add_argument("--put", action="store_true", help="profile PUT /datasets/{id}/ (an update) instead")
     parser.add_argument("--gil", action="store_true",
                         help="sample only the thread holding the GIL: where the CPU goes, not who waits")
     parser.add_argument("--raw", type=Path, help="also keep py-spy's samples (collapsed stacks) in this file")
@@ -78,6 +81,13 @@ def main() -> None:
             body = json.dumps(server_load.dataset_body("w", prep))
             lua.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
                            'wrk.headers["Content-Type"] = "application/json"\n')
+            script = ["-s", str(lua)]
+        elif args.put:
+            import server_ab
+
+            args.path = "/datasets/"  # the script adds each request's id
+            lua = Path(tmp) / "put.lua"
+            lua.write_text(server_ab.put_script(args.datasets))
             script = ["-s", str(lua)]
         wrk = subprocess.Popen(
             ["wrk", "-t2", "-c50", f"-d{args.seconds + 2}s", "-H", f"Authorization: Bearer {token}", *script,
@@ -108,8 +118,9 @@ def main() -> None:
         parts[part_of(frames)] += n
         lines[frames[-1]] += n
     rate = next((x for x in out.splitlines() if x.startswith("Requests/sec")), "")
-    method = "POST" if args.post else "GET"
-    print(f"{method} {args.path} on {args.database}, 50 connections, under py-spy: {rate}; {busy} busy samples")
+    method = "POST" if args.post else "PUT" if args.put else "GET"
+    shown = "/datasets/{id}/" if args.put else args.path
+    print(f"{method} {shown} on {args.database}, 50 connections, under py-spy: {rate}; {busy} busy samples")
     for name, n in parts.most_common():
         print(f"  {name:<14} {100 * n / max(1, busy):5.1f} %")
     print("hottest lines:")

@@ -10,7 +10,7 @@ import attrs
 from medperf_core.domain.events import DomainEvent
 from medperf_core.errors import IntegrityError
 from medperf_core.store.mapper import to_domain_event, to_new_event, unwrap
-from medperf_core.store.recorder import LogHead, Recorder, StreamAppend
+from medperf_core.store.recorder import LogHead, Recorder, StreamAppend, stream_version
 from medperf_core.store.records import NewEvent, StoredEvent
 from medperf_core.store.verify import VerifyReport, verify_rows
 
@@ -182,6 +182,14 @@ class EventStore(Generic[S]):
         """The stream's domain events and its version (0 when it has none): decide on these, append at that."""
         stored = self.recorder.read_stream(stream)
         return [to_domain_event(s) for s in stored], (stored[-1].version if stored else 0)
+
+    def version(self, stream: str) -> int:
+        """The stream's version (0 when it has none), without loading its events if the recorder can tell it alone
+        (an optional `stream_version(stream)` method; the built-in recorders have one)."""
+        version_of = getattr(self.recorder, "stream_version", None)
+        if version_of is not None:
+            return int(version_of(stream))
+        return stream_version(self.recorder, stream)
 
     def read_all(self, after: int = 0) -> Iterator[StoredEvent]:
         return self.recorder.read_all(after)

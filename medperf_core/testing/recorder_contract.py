@@ -13,6 +13,8 @@ A recorder stores `NewEvent`s as positioned, hash-chained `StoredEvent`s:
 `append([StreamAppend(stream, expected_version, events), ...], apply=None)` (all streams or none),
 `read_stream(stream)`, `read_all(after=0)`, `read_raw(after=None)` (rows as stored, for verification), `head()`,
 and for projections `transaction()`, `reading()`, `scratch()`; `close()`. See `medperf_core.store.recorder.Recorder`.
+Optionally `stream_version(stream)`: a stream's version without reading its events (updates decided on the read
+model ask only that).
 """
 
 from __future__ import annotations
@@ -85,6 +87,20 @@ class RecorderContract:
         assert all(e.stream == "a" for e in events)
         assert stream_version(recorder, "a") == 3
         assert stream_version(recorder, "b") == 1
+
+    def test_a_streams_version_is_told_alone_as_reading_it_would(self, recorder: Any) -> None:
+        """`EventStore.version` asks the recorder's optional `stream_version` (no events loaded), else reads the
+        stream: either way the last version, 0 for a stream with none."""
+        from medperf_core.store.store import EventStore
+
+        store: EventStore[Any] = EventStore(recorder)
+        assert store.version("a") == 0
+        append(recorder, "a", 0, [new_event(1), new_event(2)])
+        append(recorder, "b", 0, [new_event(3)])
+        append(recorder, "a", 2, [new_event(4)])
+        assert (store.version("a"), store.version("b"), store.version("c")) == (3, 1, 0)
+        if hasattr(recorder, "stream_version"):
+            assert [recorder.stream_version(s) for s in ("a", "b", "c")] == [3, 1, 0]
 
     def test_read_all_is_in_position_order_and_starts_after(self, recorder: Any) -> None:
         for i in range(5):

@@ -1,4 +1,4 @@
-"""A create (and a dataset's update) answers with the entity exactly as a GET right after shows it (the answer is
+"""A create (and an update) answers with the entity exactly as a GET right after shows it (the answer is
 projected from the write's events, not read back: medperf_core/store/sql/new_rows.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -85,3 +85,30 @@ def test_a_dataset_update_answers_as_it_is_then_read(clients: dict[str, Client],
                                       "generated_metadata": NESTED, "state": "OPERATION"})
     assert operational["state"] == "OPERATION" and operational["generated_metadata"] == NESTED
     assert operational == do.ok("GET", path)
+
+
+def test_a_container_update_answers_as_it_is_then_read(clients: dict[str, Client]) -> None:
+    mo = clients["mo"]
+    container = mo.ok("POST", "/mlcubes/", {"name": unique("container"), "container_config": CONFIG})
+    path = f"/mlcubes/{container['id']}/"
+    changed = mo.ok("PUT", path, {"name": unique("renamed"), "metadata": NESTED, "user_metadata": {"n": TRICKY_TEXT},
+                                  "container_config": {**CONFIG, "extra": NESTED}})
+    assert changed["metadata"] == NESTED and changed["container_config"]["extra"] == NESTED
+    assert changed == mo.ok("GET", path) and list(changed) == list(mo.ok("GET", path))
+    operational = mo.ok("PUT", path, {"state": "OPERATION"})
+    assert operational["state"] == "OPERATION" and operational == mo.ok("GET", path)
+
+
+def test_a_benchmark_update_answers_as_it_is_then_read(clients: dict[str, Client]) -> None:
+    bo = clients["bo"]
+    prep, ref, metrics = (bo.ok("POST", "/mlcubes/", {"name": unique("c"), "container_config": CONFIG,
+                                                     "state": "OPERATION"})["id"] for _ in range(3))
+    benchmark = bo.ok("POST", "/benchmarks/", {
+        "name": unique("benchmark"), "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
+        "data_preparation_mlcube": prep, "reference_model_mlcube": ref, "data_evaluator_mlcube": metrics,
+    })
+    path = f"/benchmarks/{benchmark['id']}/"
+    changed = bo.ok("PUT", path, {"description": TRICKY_TEXT, "metadata": NESTED, "is_active": False,
+                                  "docs_url": "https://docs.example.org/é"})
+    assert changed["description"] == TRICKY_TEXT and changed["metadata"] == NESTED and changed["is_active"] is False
+    assert changed == bo.ok("GET", path) and list(changed) == list(bo.ok("GET", path))

@@ -109,3 +109,28 @@ def test_the_decision_delay_holds_each_attempt_between_deciding_and_appending(
     monkeypatch.setattr(writer_module, "decision_delay", lambda: pauses.append(1))
     writer.decide("dataset-1", lambda events: [report(0)], "a@example.com")
     assert pauses == [1]
+
+
+def test_a_decision_on_the_view_loads_the_version_alone_and_is_decided_again_when_the_stream_moved(
+    writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        writer.store.append("dataset-1", n, [report(n)], "b@example.com")
+
+    def no_events(stream: str) -> Any:
+        raise AssertionError(f"{stream}'s events were read")
+
+    monkeypatch.setattr(writer.store.recorder, "read_stream", no_events)
+    calls: list[int] = []
+
+    def decide() -> list[DomainEvent]:
+        calls.append(writer.store.version("dataset-1"))
+        if len(calls) == 1:  # another writer appends after the version was loaded, before this append
+            writer.store.append("dataset-1", 3, [report(99)], "b@example.com")
+        return [report(len(calls))]
+
+    appended = writer.decide_on_view("dataset-1", decide, "a@example.com")
+    assert calls == [3, 4]  # decided again on the stream's new version
+    assert appended is not None and [s.version for s in appended.stored] == [5]
+    monkeypatch.undo()
+    assert [e.report["n"] for e in writer.store.load("dataset-1")[0]] == [0, 1, 2, 99, 2]  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ import pytest
 
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import AssociationRequested, DatasetReportUpdated, DomainEvent
-from medperf_core.domain.resources import ASSOCIATIONS, CONTAINER, DATASET
+from medperf_core.domain.resources import ASSOCIATIONS, BENCHMARK, CONTAINER, DATASET, Resource
 from medperf_core.server.read_model import ServerReadModel
 from medperf_core.server.services import ServerServices
 from medperf_core.server.storage import open_server_storage
@@ -104,7 +104,7 @@ def test_a_row_whose_id_the_table_decides_is_left_to_a_read(storage: ServerStora
 
 
 class CountedReads:
-    """The read model, counting the reads of one dataset by id."""
+    """The read model, counting the reads of one entity by id."""
 
     def __init__(self, reads: ServerReadModel) -> None:
         self._reads = reads
@@ -113,6 +113,10 @@ class CountedReads:
     def dataset_visible_to(self, user_id: int, dataset_id: int) -> Any:
         self.reads += 1
         return self._reads.dataset_visible_to(user_id, dataset_id)
+
+    def get(self, resource: Resource, entity_id: int) -> Any:
+        self.reads += 1
+        return self._reads.get(resource, entity_id)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reads, name)
@@ -129,6 +133,26 @@ def test_an_update_answers_from_what_its_decision_read(storage: ServerStorage) -
     assert answer == storage.reads.get(DATASET, created["id"])
     assert answer["report"] == {"rows": 2} and answer["user_metadata"] == {"z": "é"}
     assert answer["modified_at"] > created["modified_at"] and answer["name"] == "d1"
+
+
+def test_a_container_and_a_benchmark_update_answer_from_what_their_decision_read(storage: ServerStorage) -> None:
+    services = ServerServices.over(storage.store, storage.reads)
+    containers = [services.containers.create(OWNER, {"name": f"c{n}", "container_config": CONFIG,
+                                                     "state": "OPERATION"})["id"] for n in range(3)]
+    benchmark = services.benchmarks.create(OWNER, {
+        "name": "b", "demo_dataset_tarball_url": "https://example.org/demo.tar.gz",
+        "data_preparation_mlcube": containers[0], "reference_model_mlcube": containers[1],
+        "data_evaluator_mlcube": containers[2],
+    })["id"]
+    counted = CountedReads(storage.reads)
+    blind = ServerServices.over(storage.store, counted)  # type: ignore[arg-type]
+    container = blind.containers.update(OWNER, containers[0], {"metadata": {"z": "é"}})
+    assert counted.reads == 1  # the decision's own read; none after the append
+    assert container == storage.reads.get(CONTAINER, containers[0]) and container["metadata"] == {"z": "é"}
+    counted.reads = 0
+    updated = blind.benchmarks.update(OWNER, benchmark, {"description": "new", "is_active": False})
+    assert counted.reads == 1
+    assert updated == storage.reads.get(BENCHMARK, benchmark) and updated["description"] == "new"
 
 
 def test_a_row_before_that_lacks_columns_is_left_to_a_read(storage: ServerStorage) -> None:

@@ -98,8 +98,11 @@ class BenchmarkService:
         if self.writer.first_answer(claim) is not None:
             return self.get(caller, benchmark_id)
 
-        def decide(_events: list[DomainEvent]) -> list[DomainEvent]:
-            current = BENCHMARK.cls(**self.get(caller, benchmark_id))
+        shown: list[Json] = []  # the benchmark as the last decision read it
+
+        def decide() -> list[DomainEvent]:
+            shown[:] = [self.get(caller, benchmark_id)]
+            current = BENCHMARK.cls(**shown[0])
             data = clean(body, BENCHMARK)
             new = domain.update(current, caller, data)
             for event in new:
@@ -109,8 +112,10 @@ class BenchmarkService:
                     self._containers_operational({r: getattr(current, r) for r in domain.CONTAINER_ROLES})
             return new
 
-        self.writer.decide(stream(benchmark_id), decide, caller.actor, claim, {"benchmark": benchmark_id})
-        return self.get(caller, benchmark_id)
+        appended = self.writer.decide_on_view(stream(benchmark_id), decide, caller.actor, claim,
+                                              {"benchmark": benchmark_id})
+        return self.writer.answer_update(BENCHMARK, benchmark_id, shown[0] if shown else None, appended,
+                                         lambda: self.get(caller, benchmark_id))
 
     def update_policy(self, caller: Caller, benchmark_id: int, body: Json, key: str | None = None) -> Json:
         """The owner's association policy (MedPerf's auto-approval fields); versioned by its own events. With `key`

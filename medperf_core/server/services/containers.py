@@ -120,8 +120,11 @@ class ContainerService:
         return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
 
     def update(self, caller: Caller, container_id: int, body: Json) -> Json:
-        def decide(_events: list[DomainEvent]) -> list[DomainEvent]:
-            current = CONTAINER.cls(**self.get(caller, container_id))
+        shown: list[Json] = []  # the container as the last decision read it
+
+        def decide() -> list[DomainEvent]:
+            shown[:] = [self.get(caller, container_id)]
+            current = CONTAINER.cls(**shown[0])
             domain.require_owner(current, caller)
             data = _cleaned(body)
             if "container_config" in data:
@@ -132,5 +135,6 @@ class ContainerService:
                 self._name_free(renamed)
             return new
 
-        self.writer.decide(stream(container_id), decide, caller.actor)
-        return self.get(caller, container_id)
+        appended = self.writer.decide_on_view(stream(container_id), decide, caller.actor)
+        return self.writer.answer_update(CONTAINER, container_id, shown[0] if shown else None, appended,
+                                         lambda: self.get(caller, container_id))

@@ -73,7 +73,7 @@ class DatasetService:
 
         shown: list[Json] = []  # the dataset as the last decision read it
 
-        def decide(_events: list[DomainEvent]) -> list[DomainEvent]:
+        def decide() -> list[DomainEvent]:
             shown[:] = [self.get(caller, dataset_id)]
             current = DATASET.cls(**shown[0])
             domain.require_owner(current, caller)
@@ -87,6 +87,6 @@ class DatasetService:
                 operational_with_uid=lambda uid: self.reads.operational_dataset_with_uid(uid, dataset_id),
             )
 
-        appended = self.writer.decide(stream(dataset_id), decide, caller.actor, claim, {"dataset": dataset_id})
+        appended = self.writer.decide_on_view(stream(dataset_id), decide, caller.actor, claim, {"dataset": dataset_id})
         return self.writer.answer_update(DATASET, dataset_id, shown[0] if shown else None, appended,
                                          lambda: self.get(caller, dataset_id))

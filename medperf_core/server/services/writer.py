@@ -40,10 +40,28 @@ class Writer:
         """With a `claim` (an Idempotency-Key), `answer` is recorded under the key in the same append; a key
         recorded already (by an earlier or a concurrent request) means the decision was made: nothing is appended.
         Returns what was appended (None: nothing), made by the last call of `decide`."""
+        return self._decide(stream, lambda: self.store.load(stream), decide, actor, claim, answer)
+
+    def decide_on_view(
+        self, stream: str, decide: Callable[[], Sequence[DomainEvent]], actor: str, claim: Claim | None = None,
+        answer: dict[str, Any] | None = None,
+    ) -> Appended | None:
+        """As `decide`, for a decision made on the entity as the read model shows it rather than on its stream's
+        events: only the stream's version is loaded (not every event, which grows with each update, e.g. a
+        preparation's reports), before `decide` reads the entity. Its row is projected in the transaction that
+        appended its events, so it is at least as new as that version; if it is newer, the stream moved meanwhile
+        and the append fails its version check: the decision is made again."""
+        return self._decide(stream, lambda: ([], self.store.version(stream)), lambda _events: decide(), actor, claim,
+                            answer)
+
+    def _decide(
+        self, stream: str, load: Callable[[], tuple[list[DomainEvent], int]], decide: Decide, actor: str,
+        claim: Claim | None, answer: dict[str, Any] | None,
+    ) -> Appended | None:
         for attempt in range(ATTEMPTS):
             if recorded(self.store, claim) is not None:
                 return None
-            events, version = self.store.load(stream)
+            events, version = load()
             try:
                 new = list(decide(events))
             except (InvalidTransitionError, ConflictError) as e:

@@ -363,6 +363,12 @@ class PostgresRecorder:
 
     # --- reading --------------------------------------------------------------------------------------------
 
+    def stream_version(self, stream: str) -> int:
+        """The stream's version (0 when it has none) from the (stream, version) index, without its events."""
+        with self._connection() as conn:
+            row = conn.execute(self._VERSION, [stream], prepare=True).fetchone()
+        return int(row[0] or 0) if row else 0
+
     def read_stream(self, stream: str) -> list[StoredEvent]:
         with self._connection() as conn:
             rows = conn.execute(

@@ -225,6 +225,11 @@ class SQLiteRecorder:
 
     # --- reading --------------------------------------------------------------------------------------------
 
+    def stream_version(self, stream: str) -> int:
+        """The stream's version (0 when it has none) from the (stream, version) index, without its events."""
+        with self._lock:
+            return self._stream_version(self.db.conn, stream)
+
     def read_stream(self, stream: str) -> list[StoredEvent]:
         with self._lock:
             rows = self.db.conn.execute(
