@@ -148,7 +148,7 @@ def start(
         min=1,
         max=1024,
         envvar="MEDPERF_SERVER_THREADS",
-        help="Threads per process for requests' blocking work (default: 8 on SQLite, whose writes take turns; "
+        help="Threads per process for requests' blocking work (default: 24 on SQLite, whose writes take turns; "
         "40 on PostgreSQL, whose round trips overlap).",
     ),
 ) -> None:

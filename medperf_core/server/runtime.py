@@ -8,10 +8,11 @@ walked again), and runs the young generation's collection every 20,000 allocatio
 their objects by reference counting, and what cycles they leave waits a little longer.
 
 Requests' blocking work (the database) runs in a thread pool. On SQLite a process's writes take turns on one
-connection, so more threads than a few only queue on its lock, where Python's locks and the GIL serve them in no
-particular order; with 8 threads the others wait in the pool's first-come queue instead (POST at 50 connections, one
-worker: p99 about 95 ms with 8 threads, 100-145 ms with 40). On PostgreSQL a request mostly waits for round trips,
-which more threads overlap: it keeps the pool's default, 40. `medperf server start --threads N` overrides both.
+connection, so past some count more threads only queue on its lock, where Python's locks and the GIL serve them in
+no particular order, instead of first-come in the pool's queue: 24 threads (benchmarks/server_ab.py, POST at 50
+connections, one worker: 8, 16 and 24 threads 914, 1,050 and 1,201 writes/s; 16, 24 and 32 threads 923, 999 and
+986). On PostgreSQL a request mostly waits for round trips, which more threads overlap: 40.
+`medperf server start --threads N` overrides both.
 
 That pool is the event loop's default executor, which the endpoints reach through `asyncio`'s own
 `run_in_executor` (server/http.py). FastAPI would hop through anyio instead (a capacity limiter, a cancel scope and a
@@ -27,8 +28,8 @@ from medperf_core.server.settings import ServerSettings
 
 YOUNG_THRESHOLD = 20_000
 OLDER_THRESHOLD = 20
-SQLITE_THREADS = 8
-DEFAULT_THREADS = 40  # anyio's own default
+SQLITE_THREADS = 24
+DEFAULT_THREADS = 40
 
 
 def settle_after_startup() -> None:
