@@ -98,11 +98,8 @@ class BenchmarkService:
         if self.writer.first_answer(claim) is not None:
             return self.get(caller, benchmark_id)
 
-        shown: list[Json] = []  # the benchmark as the last decision read it
-
-        def decide() -> list[DomainEvent]:
-            shown[:] = [self.get(caller, benchmark_id)]
-            current = BENCHMARK.cls(**shown[0])
+        def decide(shown: Json) -> list[DomainEvent]:
+            current = BENCHMARK.cls(**shown)
             data = clean(body, BENCHMARK)
             new = domain.update(current, caller, data)
             for event in new:
@@ -112,10 +109,8 @@ class BenchmarkService:
                     self._containers_operational({r: getattr(current, r) for r in domain.CONTAINER_ROLES})
             return new
 
-        appended = self.writer.decide_on_view(stream(benchmark_id), decide, caller.actor, claim,
-                                              {"benchmark": benchmark_id})
-        return self.writer.answer_update(BENCHMARK, benchmark_id, shown[0] if shown else None, appended,
-                                         lambda: self.get(caller, benchmark_id))
+        return self.writer.update(BENCHMARK, benchmark_id, stream(benchmark_id), lambda: self.get(caller, benchmark_id),
+                                  decide, caller.actor, claim, {"benchmark": benchmark_id})
 
     def update_policy(self, caller: Caller, benchmark_id: int, body: Json, key: str | None = None) -> Json:
         """The owner's association policy (MedPerf's auto-approval fields); versioned by its own events. With `key`

@@ -120,11 +120,8 @@ class ContainerService:
         return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
 
     def update(self, caller: Caller, container_id: int, body: Json) -> Json:
-        shown: list[Json] = []  # the container as the last decision read it
-
-        def decide() -> list[DomainEvent]:
-            shown[:] = [self.get(caller, container_id)]
-            current = CONTAINER.cls(**shown[0])
+        def decide(shown: Json) -> list[DomainEvent]:
+            current = CONTAINER.cls(**shown)
             domain.require_owner(current, caller)
             data = _cleaned(body)
             if "container_config" in data:
@@ -135,6 +132,5 @@ class ContainerService:
                 self._name_free(renamed)
             return new
 
-        appended = self.writer.decide_on_view(stream(container_id), decide, caller.actor)
-        return self.writer.answer_update(CONTAINER, container_id, shown[0] if shown else None, appended,
-                                         lambda: self.get(caller, container_id))
+        return self.writer.update(CONTAINER, container_id, stream(container_id),
+                                  lambda: self.get(caller, container_id), decide, caller.actor)

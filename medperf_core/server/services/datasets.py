@@ -71,11 +71,8 @@ class DatasetService:
         if self.writer.first_answer(claim) is not None:
             return self.get(caller, dataset_id)
 
-        shown: list[Json] = []  # the dataset as the last decision read it
-
-        def decide() -> list[DomainEvent]:
-            shown[:] = [self.get(caller, dataset_id)]
-            current = DATASET.cls(**shown[0])
+        def decide(shown: Json) -> list[DomainEvent]:
+            current = DATASET.cls(**shown)
             domain.require_owner(current, caller)
             data = clean(body, DATASET)
             if data.get("data_preparation_mlcube", current.data_preparation_mlcube) != current.data_preparation_mlcube:
@@ -87,6 +84,5 @@ class DatasetService:
                 operational_with_uid=lambda uid: self.reads.operational_dataset_with_uid(uid, dataset_id),
             )
 
-        appended = self.writer.decide_on_view(stream(dataset_id), decide, caller.actor, claim, {"dataset": dataset_id})
-        return self.writer.answer_update(DATASET, dataset_id, shown[0] if shown else None, appended,
-                                         lambda: self.get(caller, dataset_id))
+        return self.writer.update(DATASET, dataset_id, stream(dataset_id), lambda: self.get(caller, dataset_id),
+                                  decide, caller.actor, claim, {"dataset": dataset_id})

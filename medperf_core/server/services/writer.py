@@ -168,15 +168,24 @@ class Writer:
                 return projected
         return read(created.id)
 
-    def answer_update(
-        self, resource: Resource, entity_id: int, before: dict[str, Any] | None, appended: Appended | None,
-        read: Callable[[], dict[str, Any]],
+    def update(
+        self, resource: Resource, entity_id: int, stream: str, read: Callable[[], dict[str, Any]],
+        decide: Callable[[dict[str, Any]], Sequence[DomainEvent]], actor: str, claim: Claim | None = None,
+        answer: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The entity after an update, as `read()` (the service's `get`) shows it: `before` (the entity as the last
-        decision read it, at the version the append was checked at) with the appended events projected onto it,
-        without a read of the database; read when nothing was appended or the projection cannot follow."""
-        if appended is not None and before is not None:
-            projected = self.reads.updated(resource, entity_id, before, appended.events, appended.stored)
+        """Update an entity by a decision on it as `read()` (the service's `get`) shows it (`decide_on_view`), and
+        answer with it as `read()` would show it after: the row the last decision read, at the version the append
+        was checked at, with the appended events projected onto it, without a read of the database; read when
+        nothing was appended or the projection cannot follow."""
+        before: list[dict[str, Any]] = []  # the entity as the last decision read it
+
+        def decide_on_read() -> Sequence[DomainEvent]:
+            before[:] = [read()]
+            return decide(before[0])
+
+        appended = self.decide_on_view(stream, decide_on_read, actor, claim, answer)
+        if appended is not None and before:
+            projected = self.reads.updated(resource, entity_id, before[0], appended.events, appended.stored)
             if projected is not None:
                 return projected
         return read()

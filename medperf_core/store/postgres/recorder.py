@@ -325,8 +325,7 @@ class PostgresRecorder:
             if current is None:
                 if writes is not None:
                     writes.flush()  # the stream may have been written earlier in this transaction
-                row = conn.execute(self._VERSION, [stream], prepare=True).fetchone()
-                current = int(row[0] or 0) if row else 0
+                current = self._version_in(conn, stream)
             if current != expected_version:
                 raise _version_conflict(stream, current, expected_version)
         if versions is not None and stream in versions:
@@ -366,7 +365,10 @@ class PostgresRecorder:
     def stream_version(self, stream: str) -> int:
         """The stream's version (0 when it has none) from the (stream, version) index, without its events."""
         with self._connection() as conn:
-            row = conn.execute(self._VERSION, [stream], prepare=True).fetchone()
+            return self._version_in(conn, stream)
+
+    def _version_in(self, conn: psycopg.Connection[Any], stream: str) -> int:
+        row = conn.execute(self._VERSION, [stream], prepare=True).fetchone()
         return int(row[0] or 0) if row else 0
 
     def read_stream(self, stream: str) -> list[StoredEvent]:
