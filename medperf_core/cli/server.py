@@ -151,6 +151,13 @@ def start(
         help="Threads per process for requests' blocking work (default: 24 on SQLite, whose writes take turns; "
         "40 on PostgreSQL, whose round trips overlap).",
     ),
+    shutdown_timeout: int = typer.Option(
+        10,
+        "--shutdown-timeout",
+        min=0,
+        envvar="MEDPERF_SERVER_SHUTDOWN_TIMEOUT",
+        help="Seconds a stopping server (SIGTERM, Ctrl-C) waits for requests in flight before it closes them.",
+    ),
 ) -> None:
     """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) until interrupted."""
     from medperf_core.server.settings import AUTH_MODES, SETTINGS_ENV, ServerSettings, decision_delay_seconds
@@ -229,6 +236,7 @@ def start(
         access_log=access_log,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        timeout_graceful_shutdown=shutdown_timeout,
     )
 
 

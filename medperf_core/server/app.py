@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medperf_core import __version__
-from medperf_core.server.settings import ServerSettings
+from medperf_core.server.settings import FaultInjection, ServerSettings
 
 API_PREFIX = "/api/v0"
 WORKER_HEADER = "X-Medperf-Worker"  # the PID of the server process that answered
@@ -78,7 +78,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     host: PluginHost = get_plugin_host()  # the server process's plugins, passed down to what it opens
     provider = host.auth_providers.get(settings.auth)(settings)
-    svc = ServerServices.open(settings.database or settings.data_dir, host)
+    svc = ServerServices.open(settings.database or settings.data_dir, host, FaultInjection.from_env())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -116,7 +116,10 @@ def answered_in_thread(endpoint: Callable[..., Any], status: int) -> Callable[..
     )
 
     def answer(kwargs: dict[str, Any]) -> Any:
-        value = endpoint(**kwargs)
+        try:
+            value = endpoint(**kwargs)
+        except StopIteration as e:  # asyncio cannot set it on a Future: the request would never be answered
+            raise RuntimeError(f"{endpoint.__name__} raised StopIteration") from e
         return value if answers_itself or isinstance(value, Response) else JSONResponse(value, status_code=status)
 
     @functools.wraps(endpoint)

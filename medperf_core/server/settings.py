@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -68,24 +67,38 @@ def decision_delay_seconds() -> float:
         ) from None
 
 
-def decision_delay() -> float:
-    """Fault injection for race tests: sleep MEDPERF_SERVER_DECISION_DELAY seconds (default 0); returns them.
-
-    Called between a service deciding on the state it read and appending its events, so that writers in
-    different server processes deterministically decide on the same state."""
-    seconds = decision_delay_seconds()
-    if seconds:
-        time.sleep(seconds)
-    return seconds
-
-
 COMMIT_DELAY_ENV = "MEDPERF_SERVER_COMMIT_DELAY"
 
 
-def commit_delay() -> None:
-    """Fault injection for crash trials: sleep MEDPERF_SERVER_COMMIT_DELAY seconds after a write is committed and
-    before it is answered, so that a client can be killed exactly between the server's commit and its answer."""
+def commit_delay_seconds() -> float:
+    """MEDPERF_SERVER_COMMIT_DELAY as seconds (0 when unset or not a number)."""
     raw = os.environ.get(COMMIT_DELAY_ENV, "").strip()
-    if raw:
-        with contextlib.suppress(ValueError):
-            time.sleep(max(float(raw), 0.0))
+    try:
+        return max(float(raw), 0.0) if raw else 0.0
+    except ValueError:
+        return 0.0
+
+
+@attrs.frozen
+class FaultInjection:
+    """Pauses that tests put into the write path, read from the environment once, when the services are made.
+
+    `decision_delay`: between a service deciding on the state it read and appending its events, so that writers in
+    different server processes deterministically decide on the same state (race tests).
+    `commit_delay`: after a write is committed and before it is answered, so that a client can be killed exactly
+    between the server's commit and its answer (crash trials)."""
+
+    decision_delay: float = 0.0
+    commit_delay: float = 0.0
+
+    @classmethod
+    def from_env(cls) -> FaultInjection:
+        return cls(decision_delay_seconds(), commit_delay_seconds())
+
+    def after_decision(self) -> None:
+        if self.decision_delay:
+            time.sleep(self.decision_delay)
+
+    def after_commit(self) -> None:
+        if self.commit_delay:
+            time.sleep(self.commit_delay)

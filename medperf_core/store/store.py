@@ -115,19 +115,23 @@ class EventStore(Generic[S]):
         self, actor: str
     ) -> tuple[Callable[[Sequence[Append]], list[StreamAppend]], Callable[[S, StoredEvent], None] | None]:
         """The recorder's batches of some appends, and the projections' `apply` for the events stored from the
-        last batches made (the recorder stores events in the order given; None without projections)."""
-        made: list[DomainEvent] = []
-        counter: Iterator[int] = iter(())
+        last batches made (None without projections).
+
+        `apply` finds a stored event's domain event by its stream and version, not by counting calls: a recorder
+        may apply the same stored events more than once (a group commit that fails whole is committed again append
+        by append, in a new transaction), and each time must find the same events."""
+        made: dict[tuple[str, int], DomainEvent] = {}
 
         def batches(appends: Sequence[Append]) -> list[StreamAppend]:
-            nonlocal counter
-            made[:] = [e for a in appends for e in a.events]
-            counter = iter(range(len(made)))
+            made.clear()
+            for a in appends:
+                for offset, event in enumerate(a.events, start=1):
+                    made[(a.stream, a.expected_version + offset)] = unwrap(event)
             return [StreamAppend(a.stream, a.expected_version, [to_new_event(e, actor) for e in a.events])
                     for a in appends]
 
         def apply(session: S, stored: StoredEvent) -> None:
-            event = unwrap(made[next(counter)])
+            event = made[(stored.stream, stored.version)]
             for projection in self.projections:
                 projection.apply(session, event, stored)
 

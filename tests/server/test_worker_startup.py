@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from medperf_core.errors import ConfigError
 from medperf_core.server.auth import SECRET_FILE, _load_secret
-from medperf_core.server.settings import SETTINGS_ENV, ServerSettings, decision_delay, decision_delay_seconds
+from medperf_core.server.settings import SETTINGS_ENV, FaultInjection, ServerSettings, decision_delay_seconds
 
 
 def test_settings_travel_through_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -37,11 +38,18 @@ def test_workers_starting_at_once_share_one_secret(tmp_path: Path) -> None:
     assert (tmp_path / "data" / SECRET_FILE).stat().st_mode & 0o777 == 0o600
 
 
-def test_decision_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fault_injection_is_read_once_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MEDPERF_SERVER_DECISION_DELAY", raising=False)
-    assert decision_delay() == 0.0
+    monkeypatch.delenv("MEDPERF_SERVER_COMMIT_DELAY", raising=False)
+    assert FaultInjection.from_env() == FaultInjection(0.0, 0.0)
     monkeypatch.setenv("MEDPERF_SERVER_DECISION_DELAY", "0.01")
-    assert decision_delay() == 0.01
+    monkeypatch.setenv("MEDPERF_SERVER_COMMIT_DELAY", "0.02")
+    faults = FaultInjection.from_env()
+    assert faults == FaultInjection(0.01, 0.02)
+    monkeypatch.setenv("MEDPERF_SERVER_DECISION_DELAY", "5")  # read once: a later change does not reach it
+    started = time.monotonic()
+    faults.after_decision()
+    assert time.monotonic() - started < 1
     monkeypatch.setenv("MEDPERF_SERVER_DECISION_DELAY", "soon")
     with pytest.raises(ConfigError, match="MEDPERF_SERVER_DECISION_DELAY"):
         decision_delay_seconds()

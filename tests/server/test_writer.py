@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,8 @@ import pytest
 
 from medperf_core.domain.events import DatasetReportUpdated, DomainEvent
 from medperf_core.errors import ConflictError, InvalidTransitionError
-from medperf_core.server.services import writer as writer_module
-from medperf_core.server.services.writer import ATTEMPTS, Writer
+from medperf_core.server.services.writer import Writer
+from medperf_core.server.settings import FaultInjection
 from medperf_core.server.storage import open_server_storage
 
 
@@ -77,17 +78,20 @@ def test_a_first_refusal_is_not_dressed_as_a_conflict(writer: Writer) -> None:
         writer.decide("dataset-1", decide, "a@example.com")
 
 
-def test_a_stream_that_keeps_moving_gives_up_after_bounded_attempts(writer: Writer) -> None:
+def test_a_stream_that_keeps_moving_gives_up_after_its_time(writer: Writer) -> None:
     calls: list[int] = []
+    writer.retry_for = 0.3
 
     def decide(events: list[DomainEvent]) -> list[DomainEvent]:
         calls.append(1)
         writer.store.append("dataset-1", len(events), [report(len(events))], "b@example.com")
         return [report(-1)]
 
+    started = time.monotonic()
     with pytest.raises(ConflictError, match="kept changing"):
         writer.decide("dataset-1", decide, "a@example.com")
-    assert len(calls) == ATTEMPTS
+    assert 0.3 <= time.monotonic() - started < 2
+    assert len(calls) > 3  # made again on each new state, with short pauses between
     assert all(e.report["n"] != -1 for e in writer.store.load("dataset-1")[0])  # type: ignore[attr-defined]
 
 
@@ -102,13 +106,16 @@ def test_several_streams_are_decided_and_appended_together(writer: Writer) -> No
     assert [e.report["n"] for e in writer.store.load("dataset-2")[0]] == [7, 1]  # type: ignore[attr-defined]
 
 
-def test_the_decision_delay_holds_each_attempt_between_deciding_and_appending(
-    writer: Writer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pauses: list[Any] = []
-    monkeypatch.setattr(writer_module, "decision_delay", lambda: pauses.append(1))
+def test_the_decision_delay_holds_each_attempt_between_deciding_and_appending(writer: Writer) -> None:
+    pauses: list[int] = []
+
+    class Recorded(FaultInjection):
+        def after_decision(self) -> None:
+            pauses.append(writer.store.version("dataset-1"))
+
+    writer.faults = Recorded()
     writer.decide("dataset-1", lambda events: [report(0)], "a@example.com")
-    assert pauses == [1]
+    assert pauses == [0]  # after the decision, before its append
 
 
 def test_a_decision_on_the_view_loads_the_version_alone_and_is_decided_again_when_the_stream_moved(

@@ -16,6 +16,7 @@ from medperf_core.server.services.datasets import DatasetService
 from medperf_core.server.services.results import ResultService
 from medperf_core.server.services.users import UserService
 from medperf_core.server.services.writer import Writer
+from medperf_core.server.settings import FaultInjection
 from medperf_core.store import EventStore
 
 if TYPE_CHECKING:
@@ -37,8 +38,10 @@ class ServerServices:
     results: ResultService
 
     @classmethod
-    def over(cls, store: EventStore[Any], reads: ServerReadModel) -> ServerServices:
-        writer = Writer(store, reads)
+    def over(
+        cls, store: EventStore[Any], reads: ServerReadModel, faults: FaultInjection | None = None
+    ) -> ServerServices:
+        writer = Writer(store, reads, faults)
         containers = ContainerService(reads, writer)
         benchmarks = BenchmarkService(reads, writer, containers)
         datasets = DatasetService(reads, writer, containers)
@@ -55,12 +58,15 @@ class ServerServices:
         )
 
     @classmethod
-    def open(cls, database: str | Path, host: PluginHost | None = None) -> ServerServices:
-        """The services over the server database at `database` (a URL, or a data directory for SQLite)."""
+    def open(
+        cls, database: str | Path, host: PluginHost | None = None, faults: FaultInjection | None = None
+    ) -> ServerServices:
+        """The services over the server database at `database` (a URL, or a data directory for SQLite); `faults`:
+        the pauses tests put into the write path (none by default)."""
         from medperf_core.server.storage import open_server_storage
 
         storage = open_server_storage(database, host=host)
-        return cls.over(storage.store, storage.reads)
+        return cls.over(storage.store, storage.reads, faults)
 
     def close(self) -> None:
         self.store.close()

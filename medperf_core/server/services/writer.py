@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -12,12 +14,14 @@ from medperf_core.domain.resources import Resource
 from medperf_core.errors import ConcurrencyError, ConflictError, InvalidTransitionError
 from medperf_core.server.read_model import ServerReadModel
 from medperf_core.server.services.idempotency import Claim, recorded
-from medperf_core.server.settings import commit_delay, decision_delay
+from medperf_core.server.services.stream_turns import StreamTurns
+from medperf_core.server.settings import FaultInjection
 from medperf_core.store import EventStore
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.store import Append
 
-ATTEMPTS = 8
+RETRY_SECONDS = 10.0  # how long a decision is made again while other processes keep moving its stream
+BACKOFF_CAP_SECONDS = 0.05
 
 Decide = Callable[[list[DomainEvent]], Sequence[DomainEvent]]
 
@@ -26,13 +30,41 @@ class Writer:
     """Every decision is made on a stream's loaded state and appended at that state's version.
 
     Another writer (a thread, a worker process, another server) changing the stream in between makes the append
-    fail with ConcurrencyError; the whole decision is then made again on the new state, at most `ATTEMPTS` times.
-    A decision that no longer holds on the new state answers 409 saying what changed.
+    fail with ConcurrencyError; the whole decision is then made again on the new state, after a short random pause
+    that grows with each attempt (so that two processes that keep colliding fall out of step), for up to
+    `retry_for` seconds. A decision that no longer holds on the new state answers 409 saying what changed.
+
+    Within this process, decisions on one stream take turns (`StreamTurns`): its own threads never collide. Each
+    lost version check means another process's decision on the stream was stored, so a decision is retried at most
+    once per decision that other processes are making on it at once: the bound is time, not a count of attempts
+    (50 updates of one dataset at once on two workers ran out of 8 attempts).
     """
 
-    def __init__(self, store: EventStore[Any], reads: ServerReadModel) -> None:
+    def __init__(
+        self, store: EventStore[Any], reads: ServerReadModel, faults: FaultInjection | None = None,
+        retry_for: float = RETRY_SECONDS,
+    ) -> None:
         self.store = store
         self.reads = reads
+        self.turns = StreamTurns()
+        self.faults = faults or FaultInjection()
+        self.retry_for = retry_for
+
+    def _attempts(self) -> Iterator[int]:
+        """0, 1, 2, ... with a random pause before each retry, for `retry_for` seconds; then the caller gives up."""
+        deadline = time.monotonic() + self.retry_for
+        attempt = 0
+        while True:
+            yield attempt
+            attempt += 1
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(random.uniform(0, min(0.002 * 2**attempt, BACKOFF_CAP_SECONDS)))
+
+    def _busy(self, what: str) -> ConflictError:
+        return ConflictError(
+            f"{what} kept changing while this request was decided (for {self.retry_for:g} s)", "try again in a moment"
+        )
 
     def decide(
         self, stream: str, decide: Decide, actor: str, claim: Claim | None = None, answer: dict[str, Any] | None = None
@@ -58,7 +90,14 @@ class Writer:
         self, stream: str, load: Callable[[], tuple[list[DomainEvent], int]], decide: Decide, actor: str,
         claim: Claim | None, answer: dict[str, Any] | None,
     ) -> Appended | None:
-        for attempt in range(ATTEMPTS):
+        with self.turns.of([stream]):
+            return self._decide_in_turn(stream, load, decide, actor, claim, answer)
+
+    def _decide_in_turn(
+        self, stream: str, load: Callable[[], tuple[list[DomainEvent], int]], decide: Decide, actor: str,
+        claim: Claim | None, answer: dict[str, Any] | None,
+    ) -> Appended | None:
+        for attempt in self._attempts():
             if recorded(self.store, claim) is not None:
                 return None
             events, version = load()
@@ -73,17 +112,17 @@ class Writer:
                 ) from e
             if not new:
                 return None
-            _pause_for_tests()
+            self.faults.after_decision()
             appends = [Append(stream, version, new)]
             if claim is not None:
                 appends.append(claim.append(answer or {}))
             try:
                 stored = self.store.append_all(appends, actor)
-                commit_delay()
+                self.faults.after_commit()
                 return Appended.of(appends, stored)
             except ConcurrencyError:
                 continue
-        raise _busy(stream)
+        raise self._busy(stream)
 
     def first_answer(self, claim: Claim | None) -> dict[str, Any] | None:
         """What an earlier request with the same Idempotency-Key created (None: a new key, or no key)."""
@@ -97,7 +136,13 @@ class Writer:
         Every loaded stream is checked at its loaded version, also those that get no new event: a decision read
         from a stream (a benchmark's policy) is retried when that stream moved meanwhile. A `claim` is recorded
         with `answer` in the same append, as in `decide`."""
-        for attempt in range(ATTEMPTS):
+        with self.turns.of(streams):
+            self._decide_many_in_turn(streams, decide, actor, claim, answer)
+
+    def _decide_many_in_turn(self, streams: Sequence[str], decide: Callable[[dict[str, list[DomainEvent]]],
+                             Mapping[str, Sequence[DomainEvent]]], actor: str, claim: Claim | None,
+                             answer: dict[str, Any] | None) -> None:
+        for attempt in self._attempts():
             if recorded(self.store, claim) is not None:
                 return
             loaded = {s: self.store.load(s) for s in streams}
@@ -115,14 +160,14 @@ class Writer:
             appends = [Append(s, loaded[s][1], list(new.get(s, ()))) for s in streams]
             if claim is not None:
                 appends.append(claim.append(answer or {}))
-            _pause_for_tests()
+            self.faults.after_decision()
             try:
                 self.store.append_all(appends, actor)
-                commit_delay()
+                self.faults.after_commit()
                 return
             except ConcurrencyError:
                 continue
-        raise _busy(", ".join(streams))
+        raise self._busy(", ".join(streams))
 
     def create(
         self, resource: Resource, build: Callable[[int], Sequence[Append]], actor: str, claim: Claim | None = None
@@ -144,18 +189,18 @@ class Writer:
             decided[:] = appends
             return appends
 
-        for _ in range(ATTEMPTS):
+        for _ in self._attempts():
             first = recorded(self.store, claim)
             if first is not None:
                 return Created(resource, int(first["id"]))
-            _pause_for_tests()
+            self.faults.after_decision()
             try:
                 stored = self.store.append_decided(decide, actor)
-                commit_delay()
+                self.faults.after_commit()
                 return Created(resource, taken[0], Appended.of(decided, stored))
             except ConcurrencyError:  # the key recorded meanwhile, or (another recorder) the id taken
                 continue
-        raise _busy(f"a new {resource.name}")
+        raise self._busy(f"a new {resource.name}")
 
     def answer(self, created: Created, read: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
         """The created entity as `read(id)` (the service's `get`) shows it: projected from the create's own
@@ -211,14 +256,3 @@ class Created:
     resource: Resource
     id: int
     appended: Appended | None = None
-
-
-def _busy(what: str) -> ConflictError:
-    return ConflictError(
-        f"{what} kept changing while this request was decided ({ATTEMPTS} attempts)", "try again in a moment"
-    )
-
-
-def _pause_for_tests() -> None:
-    """Between deciding and appending: MEDPERF_SERVER_DECISION_DELAY seconds (0 unless a race test sets it)."""
-    decision_delay()
