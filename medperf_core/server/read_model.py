@@ -66,7 +66,8 @@ class ServerReadModel(Protocol):
         """The id of another operational dataset with this prepared-data hash, if any."""
 
     def associations_of_owner(self, kind: str, owner: int, limit: int | None, offset: int) -> Page:
-        """The association rows of the datasets (kind `dataset`) or containers (`model`) the user owns."""
+        """The association rows of the datasets (kind `dataset`) or containers (`model`) the user owns, and those of
+        the benchmarks the user owns (the requests waiting for the user's decision among them)."""
 
     def result_visible_to(self, user_id: int, result_id: int) -> Json | None:
         """The result if the user submitted it or owns its benchmark."""

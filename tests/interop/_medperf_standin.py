@@ -163,8 +163,7 @@ class StandIn:
             ("GET", r"/me/datasets/", mine("dataset")),
             ("GET", r"/me/results/", mine("result")),
             ("GET", r"/me/datasets/associations/", lambda q, b: self._my_dataset_associations(q)),
-            ("GET", r"/me/mlcubes/associations/",
-             lambda q, b: self._list("model_association", q, initiated_by=self.me["id"])),
+            ("GET", r"/me/mlcubes/associations/", lambda q, b: self._my_model_associations(q)),
         ]
 
     def _get(self, kind: str, entity_id: int) -> tuple[int, Any]:
@@ -185,11 +184,21 @@ class StandIn:
             "results": page,
         }
 
+    # MedPerf's server lists the associations of the caller's own datasets (models) and of the caller's own
+    # benchmarks: `Q(dataset__owner__id=pk) | Q(benchmark__owner__id=pk)` in server/utils/views.py,
+    # DatasetAssociationList; `Q(model_mlcube__owner__id=pk) | Q(benchmark__owner__id=pk)` in MlCubeAssociationList
+    # (mlcommons/medperf before commit 72725fac, which renamed it ModelAssociationList over `model__owner`).
+    def _my_associations(self, kind: str, entity_kind: str, column: str) -> tuple[int, Any]:
+        mine = {e["id"] for e in self.find(entity_kind, owner=self.me["id"])}
+        benchmarks = {b["id"] for b in self.find("benchmark", owner=self.me["id"])}
+        rows = [r for r in self.tables[kind] if r[column] in mine or r["benchmark"] in benchmarks]
+        return 200, {"count": len(rows), "next": None, "previous": None, "results": [shaped(kind, r) for r in rows]}
+
     def _my_dataset_associations(self, query: dict[str, str]) -> tuple[int, Any]:
-        datasets = {d["id"] for d in self.find("dataset", owner=self.me["id"])}
-        rows = [r for r in self.tables["dataset_association"] if r["dataset"] in datasets]
-        return 200, {"count": len(rows), "next": None, "previous": None,
-                     "results": [shaped("dataset_association", r) for r in rows]}
+        return self._my_associations("dataset_association", "dataset", "dataset")
+
+    def _my_model_associations(self, query: dict[str, str]) -> tuple[int, Any]:
+        return self._my_associations("model_association", "mlcube", "model_mlcube")
 
     def _dataset_association(self, query: dict[str, str], body: Any, dataset: int, benchmark: int) -> tuple[int, Any]:
         found = self.find("dataset_association", dataset=dataset, benchmark=benchmark)

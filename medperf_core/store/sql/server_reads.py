@@ -226,8 +226,11 @@ class SqlServerReads:
     def associations_of_owner(self, kind: str, owner: int, limit: int | None, offset: int) -> Page:
         resource = ASSOCIATIONS[kind]
         column, owners = ("dataset", "datasets") if kind == "dataset" else ("model_mlcube", "containers")
-        where = f'"{column}" IN (SELECT id FROM "{owners}" WHERE owner = ?)'
-        return self._page(resource, where, [owner], limit, offset)
+        # the caller's own requests and those made to the caller's benchmarks: the benchmark owner's inbox (as
+        # MedPerf's server lists them: server/utils/views.py, DatasetAssociationList and MlCubeAssociationList)
+        where = (f'"{column}" IN (SELECT id FROM "{owners}" WHERE owner = ?) '
+                 'OR benchmark IN (SELECT id FROM benchmarks WHERE owner = ?)')
+        return self._page(resource, where, [owner, owner], limit, offset)
 
     def result_visible_to(self, user_id: int, result_id: int) -> Json | None:
         return self._one(RESULT, f"id = ? AND {_RESULT_VISIBLE}", [result_id, user_id, user_id])
