@@ -1,8 +1,9 @@
-"""The documents a reader follows: a short README with a working contents list, and no link that leads nowhere."""
+"""The documents a reader follows: a short README with a working contents list, links that lead somewhere, a true layout."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 import unicodedata
 from pathlib import Path
 
@@ -160,3 +161,56 @@ def test_broken_links_finds_a_missing_file_a_missing_heading_and_an_escape(tmp_p
         "notes.md#no-such-heading (no such heading in docs/notes.md)",
         "../../outside.md (outside the repository)",
     ]
+
+
+def layout_paths(text: str) -> list[str]:
+    """The paths CONTRIBUTING's "Layout" block names, nested by indentation (two spaces a level)."""
+    match = re.search(r"^## Layout\s*\n+```\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    assert match is not None, "CONTRIBUTING.md has no '## Layout' section with a code block"
+    paths: list[str] = []
+    parents: list[str] = []
+    for line in match.group(1).splitlines():
+        if not line.strip() or line.startswith(" " * 20):  # blank, or a description's continuation
+            continue
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        names = re.split(r"\s{2,}", line.strip())[0]
+        parents = parents[:depth]
+        for name in names.split(", "):
+            paths.append("".join(parents) + name)
+        if names.endswith("/") and "," not in names:
+            parents.append(names)
+    return paths
+
+
+def tracked_directories() -> set[str]:
+    """The directories a contributor looks for: top level, Python packages two deep, each runner and plugin."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    wanted: set[str] = set()
+    for name in files:
+        parts = name.split("/")
+        if len(parts) > 1 and not parts[0].startswith("."):
+            wanted.add(parts[0] + "/")
+        if parts[0] == "medperf_core" and parts[-1] == "__init__.py" and 2 < len(parts) <= 4:
+            wanted.add("/".join(parts[:-1]) + "/")
+        if parts[0] in ("runners", "plugins") and len(parts) > 2:
+            wanted.add("/".join(parts[:2]) + "/")
+    return wanted
+
+
+def test_contributing_layout_matches_the_tree() -> None:
+    listed = layout_paths((ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8"))
+    missing_on_disk = [p for p in listed if not (ROOT / p).exists()]
+    assert not missing_on_disk, f"CONTRIBUTING.md's Layout names paths that do not exist: {missing_on_disk}"
+    # `runners/docker/` names `runners/` too
+    named = {"/".join(p.split("/")[:i]) + "/" for p in listed for i in range(1, p.count("/") + 1)} | set(listed)
+    unlisted = sorted(tracked_directories() - named)
+    assert not unlisted, f"CONTRIBUTING.md's Layout leaves out the directories {unlisted}"
+
+
+def test_layout_paths_nest_by_indentation() -> None:
+    text = (
+        "## Layout\n\n```\ntop/                  a package\n  sub/                a sub-package\n"
+        "    leaf/             deeper\n                      a continuation line\n  a.py, b.py          two files\n"
+        "other/                another\n```\n"
+    )
+    assert layout_paths(text) == ["top/", "top/sub/", "top/sub/leaf/", "top/a.py", "top/b.py", "other/"]
