@@ -1,4 +1,4 @@
-"""The documents a reader follows: a short README with a working contents list, links that lead somewhere, a true layout."""
+"""The documents a reader follows: a short README with a contents list, links that lead somewhere, a true layout."""
 
 from __future__ import annotations
 
