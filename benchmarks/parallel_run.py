@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from medperf_core.server.auth import DEMO_USERS
-from medperf_core.server.seed import DEFAULT_PUBLIC_URL, Publisher, container_body, seed_demo
+from medperf_core.server.seed import Publisher, container_body, seed_demo
 from medperf_core.server.services import ServerServices
-from medperf_core.testing.server import DEMO_EMAILS, start_server
-from medperf_core.tutorial.images import build_tutorial_images, tutorial_containers
+from medperf_core.testing.server import DEMO_EMAILS, free_port, start_server
+from medperf_core.tutorial.images import publish_tutorial_images, tutorial_containers
 
 SUBMIT = [
     "dataset", "submit", "--name", "bench", "--description", "d", "--location", "here",
@@ -30,19 +30,19 @@ SUBMIT = [
 ]  # fmt: skip
 
 
-def add_models(data_dir: Path, count: int) -> None:
+def add_models(data_dir: Path, count: int, public_url: str) -> None:
     """Register `count` more models (the second model's container under new names), approved in benchmark 1."""
-    images = build_tutorial_images()
+    images = publish_tutorial_images()
     cnn = next(c for c in tutorial_containers() if c.name == "model-cnn")
     services = ServerServices.open(data_dir)
     try:
-        bo, mo = (services.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("bo", "mo"))
+        bo, mo = (services.users.identify(DEMO_USERS[f"test{r}@example.com"]) for r in ("bo", "mo"))
         for i in range(count):
-            published = container_body(cnn, images["model-cnn"], Publisher(data_dir, DEFAULT_PUBLIC_URL))
+            published = container_body(cnn, images["model-cnn"], Publisher(data_dir, public_url))
             body = {**published, "name": f"model-cnn-copy{i + 1}"}
-            model = services.create_container(mo, body)["id"]
-            services.request_association(mo, "model", {"model_mlcube": model, "benchmark": 1})
-            services.update_association(bo, "model", model, 1, {"approval_status": "APPROVED"})
+            model = services.containers.create(mo, body)["id"]
+            services.associations.request(mo, "model", {"model_mlcube": model, "benchmark": 1})
+            services.associations.update(bo, "model", model, 1, {"approval_status": "APPROVED"})
     finally:
         services.close()
 
@@ -67,9 +67,11 @@ def main() -> None:
                 raise SystemExit(f"medperf {' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
             return done.stdout
 
-        seed_demo(data_dir, "data")
-        add_models(data_dir, 2)
-        with start_server(data_dir, env={"MEDPERF_HOME": str(root / "server-home")}) as server:
+        port = free_port()  # the seed names its files by the address the server will answer at
+        public_url = f"http://127.0.0.1:{port}"
+        seed_demo(data_dir, "data", public_url=public_url)
+        add_models(data_dir, 2, public_url)
+        with start_server(data_dir, port, env={"MEDPERF_HOME": str(root / "server-home")}) as server:
             cli("profile", "set", "--server", server.url, "--platform", args.platform)
             cli("tutorial", "setup", "data")
             cli("auth", "login", "-e", DEMO_EMAILS["do"])

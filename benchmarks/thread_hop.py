@@ -1,5 +1,6 @@
 """The CPU one trip from the event loop to a worker thread and back costs: anyio's (FastAPI's way of running a plain
-`def` endpoint) against asyncio's `run_in_executor` (the server's way, server/http.py), on uvloop as the server runs.
+`def` endpoint) against asyncio's `run_in_executor` (the server's way, server/http.py), on the event loop uvicorn
+runs (uvloop when it is installed, else asyncio's).
 
     python benchmarks/thread_hop.py [--trips 4000] [--rounds 5] [--threads 40]
 
@@ -61,11 +62,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=40, help="the pool's threads (the server's on PostgreSQL)")
     args = parser.parse_args()
-    import uvloop
+    try:  # the loop uvicorn picks: uvloop when it is installed, else asyncio's own
+        import uvloop
 
-    results = uvloop.run(measure(args.trips, args.rounds, args.threads))
+        run, loop_name = uvloop.run, "uvloop"
+    except ImportError:
+        run, loop_name = asyncio.run, "asyncio"
+    results = run(measure(args.trips, args.rounds, args.threads))
     print(f"CPU per trip to a thread and back (median of {args.rounds} rounds of {args.trips} trips, "
-          f"{args.threads} threads, uvloop)")
+          f"{args.threads} threads, {loop_name})")
     print(f"{'way':<18}{'in flight':>10}{'µs':>8}")
     for (name, in_flight), seconds in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         print(f"{name:<18}{in_flight:>10}{seconds * 1e6:>8.1f}")

@@ -65,6 +65,10 @@ fi
 # 2. Python environment ------------------------------------------------------------------------------------------
 # The client scripts need curl (run-tutorial.sh polls the server with it).
 command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
+# wrk drives the server benchmarks (benchmarks/server_*.py), which the test suite runs once at tiny sizes.
+if ! command -v wrk >/dev/null 2>&1; then
+  if is_root; then apt_install wrk; else say "wrk is missing (the server benchmarks need it): run this script with sudo"; fi
+fi
 
 command -v python3 >/dev/null 2>&1 || apt_install python3
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -106,8 +110,8 @@ else
   }
   say "upgrading pip"
   pip install --upgrade pip
-  say "installing medperf[server,postgres,test], medperf-docker, medperf-singularity, medperf-slurm, medperf-example-plugin (editable)"
-  pip install -e '.[server,postgres,test]' -e runners/docker -e runners/singularity -e runners/slurm -e plugins/example-plugin
+  say "installing medperf[server,postgres,test,bench], medperf-docker, medperf-singularity, medperf-slurm, medperf-example-plugin (editable)"
+  pip install -e '.[server,postgres,test,bench]' -e runners/docker -e runners/singularity -e runners/slurm -e plugins/example-plugin
   "$venv/bin/medperf" --version >/dev/null || die "medperf does not start after the install"
   printf '%s\n' "$want" > "$stamp"
 fi

@@ -1,0 +1,63 @@
+"""Every script in benchmarks/ runs at the head, at tiny sizes (seconds each), so that none can rot unnoticed.
+
+These are smoke runs: they check that a script starts, does its work against the real parts (server, engines,
+wrk) and prints its figures, not the figures themselves (speed is measured by running the scripts, never in tests).
+A new script needs its tiny arguments here: `test_every_script_has_a_smoke_run` fails until it has them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import attrs
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+
+
+@attrs.frozen
+class Smoke:
+    args: tuple[str, ...]
+    prints: str  # a piece of what the script prints when it finished its work
+    marks: tuple[pytest.MarkDecorator, ...] = ()
+    timeout: float = 300
+
+
+SMOKES: dict[str, Smoke] = {
+    "core.py": Smoke(("--runs", "1", "--singles", "20", "--batches", "2", "--batch-size", "5",
+                      "--replay-events", "200"), "replay"),
+    "crash_trials.py": Smoke(("--trials", "1", "--seed", "1"), '"diverged": 0',
+                             (pytest.mark.docker, pytest.mark.e2e), timeout=600),
+    "fuzz_api.py": Smoke(("--seconds", "2",), "requests"),
+    "hashing.py": Smoke(("--files", "20", "--size-gb", "0.001", "--runs", "1"), "files"),
+    "parallel_run.py": Smoke(("--platform", "docker", "--parallel", "2", "--runs", "1"), "wall time",
+                             (pytest.mark.docker, pytest.mark.e2e), timeout=900),
+    "runner_overhead.py": Smoke(("-n", "1", "--only", "docker"), "docker", (pytest.mark.docker,)),
+    "server_ab.py": Smoke(("a", "b", "--rounds", "1", "--seconds", "1", "--datasets", "10"), "req/s"),
+    "server_load.py": Smoke(("--datasets", "10", "--duration", "1", "--only", "sqlite-1",
+                             "--endpoints", "first", "--connections", "1"), "req/s"),
+    "server_profile.py": Smoke(("--seconds", "2", "--datasets", "10", "--top", "3"), "samples"),
+    "thread_hop.py": Smoke(("--trips", "50", "--rounds", "1"), "µs"),
+}
+
+
+def test_every_script_has_a_smoke_run() -> None:
+    scripts = sorted(p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("_"))
+    assert sorted(SMOKES) == scripts, "give each script in benchmarks/ its tiny arguments in SMOKES"
+
+
+@pytest.mark.parametrize(
+    "script", [pytest.param(name, marks=list(smoke.marks), id=name) for name, smoke in SMOKES.items()]
+)
+def test_the_script_runs_at_tiny_sizes(script: str, tmp_path: Path) -> None:
+    smoke = SMOKES[script]
+    env = {**os.environ, "MEDPERF_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *smoke.args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=smoke.timeout, stdin=subprocess.DEVNULL)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"benchmarks/{script} exited {done.returncode}:\n{output[-3000:]}"
+    assert smoke.prints in output, f"benchmarks/{script} did not print {smoke.prints!r}:\n{output[-3000:]}"
