@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from medperf_core.errors import ServerError
+from medperf_core.errors import NotFoundError, PermissionDeniedError, ServerError
 from medperf_core.services.client import Client
 
 
@@ -63,11 +63,18 @@ def benchmark_models(client: Client, benchmark_id: int) -> list[dict[str, Any]]:
 
 
 def warm_benchmark(client: Client, benchmark_id: int) -> dict[str, Any]:
-    """The benchmark, its three containers, its models' rows and approved models read into the cache (offline)."""
+    """The benchmark, its three containers, its models' rows and approved models read into the cache (offline).
+
+    The models' rows are an optional read: MedPerf's server lets a data owner read them only once one of its datasets
+    is approved for the benchmark, and a cache must never make a write fail; they are read again at the run."""
     found = benchmark(client, benchmark_id)
     for role in ("data_preparation_mlcube", "reference_model_mlcube", "data_evaluator_mlcube"):
         container(client, int(found[role]))
-    for row in benchmark_models(client, benchmark_id):
+    try:
+        models = benchmark_models(client, benchmark_id)
+    except (PermissionDeniedError, NotFoundError):
+        models = []
+    for row in models:
         if row.get("approval_status") == "APPROVED":
             container(client, int(row["model_mlcube"]))
     return found

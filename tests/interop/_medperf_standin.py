@@ -141,8 +141,7 @@ class StandIn:
             ("GET", r"/me/", lambda q, b: (200, shaped("user", self.me))),
             ("GET", r"/benchmarks/", lambda q, b: self._list("benchmark", q)),
             ("GET", r"/benchmarks/(\d+)/", lambda q, b, i: self._get("benchmark", i)),
-            ("GET", r"/benchmarks/(\d+)/models/",
-             lambda q, b, i: self._list("model_association", q, as_kind="benchmark_model", benchmark=i)),
+            ("GET", r"/benchmarks/(\d+)/models/", self._benchmark_models),
             ("GET", r"/benchmarks/(\d+)/datasets/",
              lambda q, b, i: self._list("dataset_association", q, as_kind="benchmark_dataset", benchmark=i)),
             ("GET", r"/mlcubes/", lambda q, b: self._list("mlcube", q)),
@@ -165,6 +164,20 @@ class StandIn:
             ("GET", r"/me/datasets/associations/", lambda q, b: self._my_dataset_associations(q)),
             ("GET", r"/me/mlcubes/associations/", lambda q, b: self._my_model_associations(q)),
         ]
+
+    def _benchmark_models(self, query: dict[str, str], body: Any, benchmark: int) -> tuple[int, Any]:
+        """MedPerf lets only admins, the benchmark's owner and the owner of a dataset whose latest association with
+        the benchmark is approved read its models (server/benchmark/views.py, BenchmarkModelList:
+        `IsAdmin | IsBenchmarkOwner | IsAssociatedDatasetOwner`, server/benchmark/permissions.py)."""
+        owns_benchmark = any(b["owner"] == self.me["id"] for b in self.find("benchmark", id=benchmark))
+        datasets = {d["id"] for d in self.find("dataset", owner=self.me["id"])}
+        latest: dict[int, str] = {}
+        for row in sorted(self.find("dataset_association", benchmark=benchmark), key=lambda r: r["created_at"]):
+            latest[row["dataset"]] = row["approval_status"]
+        approved_dataset = any(latest.get(d) == "APPROVED" for d in datasets)
+        if not (self.me.get("is_superuser") or owns_benchmark or approved_dataset):
+            return 403, {"detail": "You do not have permission to perform this action."}
+        return self._list("model_association", query, as_kind="benchmark_model", benchmark=benchmark)
 
     def _get(self, kind: str, entity_id: int) -> tuple[int, Any]:
         found = self.find(kind, id=entity_id)

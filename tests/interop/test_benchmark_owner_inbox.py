@@ -61,3 +61,25 @@ def test_the_benchmark_owner_sees_the_requests_waiting_for_a_decision(standin: S
     assert [(r["dataset"], r["benchmark"], r["approval_status"]) for r in datasets] == [(1, 1, "PENDING")]
     # (the second benchmark is another owner's: not this owner's inbox)
     assert [(r["model_mlcube"], r["benchmark"], r["approval_status"]) for r in models] == [(2, 1, "PENDING")]
+
+
+def test_a_data_owner_registers_a_dataset_for_a_benchmark_whose_models_it_may_not_read_yet(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    """`dataset submit --benchmark 1` warms the offline cache with the benchmark; its models' list is an optional
+    read that MedPerf refuses (403) to a data owner without an approved association: the write must not fail."""
+    standin.me = {**BO, "id": DO, "username": "auth0|testdo", "email": "testdo@example.com"}
+    home = tmp_path / "home"
+    data, labels = tmp_path / "images", tmp_path / "labels"
+    for folder in (data, labels):
+        folder.mkdir()
+        (folder / "one.txt").write_text(folder.name, encoding="utf-8")
+    medperf(home, "profile", "set", "--server", standin.url, "--certificate", str(standin.certificate))
+    medperf(home, "auth", "login", "--token", "a-token-from-medperfs-identity-provider")
+
+    medperf(home, "dataset", "submit", "--name", "site-b", "--description", "d", "--location", "here",
+            "--data_path", str(data), "--labels_path", str(labels), "--benchmark", "1", "-y")
+
+    assert [d["name"] for d in standin.find("dataset", owner=DO)] == ["site-a", "site-b"]
+    refused = [(path.split("?")[0], status) for method, path, status in standin.requests if status >= 400]
+    assert refused == [("/api/v0/benchmarks/1/models/", 403)]  # it was asked, and refused
