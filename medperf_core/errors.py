@@ -37,6 +37,10 @@ class PermissionDeniedError(MedperfError):
     exit_code = 3
 
 
+class PolicyRefusedError(PermissionDeniedError):
+    """The site's own policy does not let this container run on the site's data."""
+
+
 class AuthenticationError(MedperfError):
     """No valid credentials."""
 

@@ -20,6 +20,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("result", "medperf_core.cli.result", "Results computed here: list, view, submit."),
     ("container", "medperf_core.cli.container", "Containers: list, view, submit, associate with a benchmark."),
     ("mlcube", "medperf_core.cli.container", "Alias of `container` (MedPerf's former name)."),
+    ("policy", "medperf_core.cli.policy", "The site's policy: which containers may run next to your data."),
     ("storage", "medperf_core.cli.storage", "What medperf keeps on this machine, with sizes; free what is not needed."),
     ("test", "medperf_core.cli.testing", "Compatibility tests: run a preparator, a model and metrics locally."),
     ("tutorial", "medperf_core.cli.tutorial", "Tutorial scaffolding: toy data and container images."),

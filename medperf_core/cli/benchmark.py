@@ -199,6 +199,8 @@ def run(
         None, "--parallel", min=1,
         help="Run up to N models at once (default 1; on Slurm as many as the partition has CPUs for).",
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List what would run and what the site's policy would refuse; run nothing."),
 ) -> None:
     """Run every model of the benchmark on your prepared dataset and compute the metrics locally."""
     from medperf_core.cli.progress import steps
@@ -212,17 +214,32 @@ def run(
             models = [int(x) for x in models_file.read_text(encoding="utf-8").replace(",", " ").split()]
         except (OSError, ValueError) as e:
             raise UserError(f"cannot read model UIDs from {models_file}: {e}", "one integer UID per line") from e
+    if dry_run:
+        from medperf_core.services.execution import plan_run
+
+        with Client() as client:
+            planned = plan_run(client, benchmark, data_uid, models)
+        typer.echo(table([[c, name, "runs" if allowed else "REFUSED", why] for c, name, allowed, why in planned],
+                         ["container", "name", "policy", "why"]))
+        refusing = [c for c, _name, allowed, _why in planned if not allowed]
+        typer.echo(f"{len(planned) - len(refusing)} would run, {len(refusing)} the site's policy would refuse "
+                   "(nothing was run)")
+        return
     with Client() as client, steps(f"benchmark {benchmark} on dataset {data_uid}") as say:
         outcomes = run_benchmark(client, benchmark, data_uid, models=models, no_cache=no_cache,
                                  ignore_model_errors=ignore_model_errors, parallel=parallel, say=say)
     rows = [[o.model, o.uid, o.partial, o.from_cache, o.error] for o in outcomes]
     typer.echo(table(rows, ["model", "local result UID", "partial result", "from cache", "error"]))
     cached = [o for o in outcomes if o.from_cache]
-    failed = [o for o in outcomes if o.error]
+    refused = [o for o in outcomes if o.refused]
+    failed = [o for o in outcomes if o.error and not o.refused]
     ran = [o for o in outcomes if not o.from_cache and not o.error]
     typer.echo(f"Total number of models: {len(outcomes)}")
     typer.echo(f"\t{len(cached)} were skipped (already executed), of which "
                f"{sum(o.partial for o in cached)} have partial results")
+    if refused:
+        typer.echo(f"\t{len(refused)} refused by the site's policy: models "
+                   f"{', '.join(str(o.model) for o in refused)} (see: medperf policy show)")
     typer.echo(f"\t{len(failed)} failed")
     typer.echo(f"\t{len(ran)} ran successfully, of which {sum(o.partial for o in ran)} have partial results")
     typer.echo("✅ Done!")

@@ -471,3 +471,27 @@ class RequestFailed(DomainEvent):
     operation: str
     error: str
 
+
+
+# --- the site's policy (client side) --------------------------------------------------------------------------
+
+
+@event("policy.changed")
+@attrs.frozen(kw_only=True)
+class PolicyChanged(DomainEvent):
+    """The site's policy file was changed through medperf; `policy` is the whole new policy, `change` says what."""
+
+    policy: dict[str, Any] = attrs.field(factory=_dict)
+    change: str = ""
+
+
+@event("policy.container_refused")
+@attrs.frozen(kw_only=True)
+class PolicyContainerRefused(DomainEvent):
+    """The site's policy kept a container from running on this site's data."""
+
+    container: int
+    benchmark: int | None = None
+    dataset: int | None = None
+    image_hash: str = ""
+    reason: str = ""

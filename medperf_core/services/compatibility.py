@@ -39,6 +39,7 @@ from medperf_core.services.tasks import run_task
 class Component:
     label: str  # a registered UID or a local config path
     container: LocalContainer
+    registered: dict[str, Any] | None = None  # the server's row of a registered container
 
     def identity(self) -> str:
         c = self.container
@@ -84,8 +85,9 @@ def component(client: Client, spec: str | int, *, offline: bool) -> Component:
         if offline:
             raise UserError(f"container {text} is a registered UID and --offline never asks the server",
                             "give the container's local config path instead, or drop --offline")
-        return Component(text, materialize(client.backend.get_container(int(text)), client.storage / "containers",
-                                           verify=client.profile.certificate or True))
+        row = client.backend.get_container(int(text))
+        return Component(text, materialize(row, client.storage / "containers",
+                                           verify=client.profile.certificate or True), row)
     return Component(text, local_container(Path(text).expanduser()))
 
 
@@ -184,6 +186,12 @@ def run(client: Client, plan: Plan, *, no_cache: bool = False, offline: bool = F
         meta = yaml.safe_load((folder / "test.yaml").read_text(encoding="utf-8")) or {}
         return Outcome(uid, yaml.safe_load(results.read_text(encoding="utf-8")) or {}, True, folder,
                        str(meta.get("prepared_uid", "")))
+    if plan.dataset is not None:  # the site's own data: its policy decides what runs next to it
+        from medperf_core.services import policy
+
+        for part in (plan.prep, plan.model, plan.evaluator):
+            if part is not None and part.registered is not None:
+                policy.require_allowed(client, part.registered, plan.benchmark, plan.dataset)
     shutil.rmtree(folder, ignore_errors=True)
     logs = folder / "logs"
     started = time.monotonic()

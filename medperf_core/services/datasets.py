@@ -189,8 +189,11 @@ def _prepare(client: Client, dataset_id: int, *, force: bool, say: Say) -> dict[
         raise UserError(f"this machine does not know where the raw data of dataset {dataset_id} is",
                         "give it with: medperf dataset submit (same data, paths and benchmark) — it recognises the "
                         "dataset and records the paths")
-    prep = materialize(server_cache.container(client, row["data_preparation_mlcube"]), client.storage / "containers",
-                       verify=client.profile.certificate or True)
+    from medperf_core.services import policy
+
+    prep_row = server_cache.container(client, row["data_preparation_mlcube"])
+    policy.require_allowed(client, prep_row, row.get("benchmark"), dataset_id)
+    prep = materialize(prep_row, client.storage / "containers", verify=client.profile.certificate or True)
     done = [] if force else list(row["steps_done"])
     if force or "prepare" not in done:
         done = []  # a new preparation invalidates the later steps

@@ -12,7 +12,7 @@ import attrs
 import yaml
 
 from medperf_core.domain import executions as machine
-from medperf_core.errors import InvalidTransitionError, MedperfError
+from medperf_core.errors import InvalidTransitionError, MedperfError, PolicyRefusedError
 from medperf_core.services import server_cache
 from medperf_core.services.client import Client
 from medperf_core.services.containers import materialize
@@ -28,6 +28,7 @@ class ModelOutcome:
     metrics: dict[str, Any]
     error: str = ""
     partial: bool = False
+    refused: bool = False  # the site's policy kept it from running
 
 
 def stream(uid: str) -> str:
@@ -56,6 +57,10 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     if dataset["state"] != "operational" and dataset["state"] != "prepared":
         raise InvalidTransitionError(f"dataset {dataset_id} is not prepared",
                                      f"run: medperf dataset prepare --data_uid {dataset_id}")
+    from medperf_core.services import policy
+
+    for container_id in (model_id, int(benchmark["data_evaluator_mlcube"])):  # before anything starts
+        policy.require_allowed(client, server_cache.container(client, container_id), bid, dataset_id)
     events, version = client.store.load(stream(uid))
     started_event = machine.start(machine.fold(events), benchmark=bid, model=model_id, dataset=dataset_id)
     version = client.record(stream(uid), version, started_event)
@@ -134,6 +139,8 @@ def _run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models
                                          f"its models are: {', '.join(map(str, wanted))}")
         wanted = [m for m in wanted if m in models]
 
+    wanted, refused = _allowed_by_policy(client, benchmark, wanted, dataset_id)
+
     def one(c: Client, model_id: int) -> ModelOutcome:
         try:
             return run_model(c, benchmark, model_id, dataset_id, no_cache=no_cache, say=say)
@@ -146,8 +153,45 @@ def _run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models
     if parallel is None:
         parallel = default_parallel(client)
     if parallel <= 1 or len(wanted) <= 1:
-        return [one(client, model_id) for model_id in wanted]
-    return run_parallel(client, wanted, one, parallel)
+        ran = [one(client, model_id) for model_id in wanted]
+    else:
+        ran = run_parallel(client, wanted, one, parallel)
+    return [*ran, *refused]
+
+
+def _allowed_by_policy(client: Client, benchmark: dict[str, Any], wanted: list[int],
+                       dataset_id: int) -> tuple[list[int], list[ModelOutcome]]:
+    """The models the site's policy lets run, and an outcome for each one it refuses (recorded, never started).
+    The metrics container runs with every model: when the policy refuses it, nothing runs."""
+    from medperf_core.services import policy
+
+    bid = int(benchmark["id"])
+    policy.require_allowed(client, server_cache.container(client, int(benchmark["data_evaluator_mlcube"])), bid,
+                           dataset_id)
+    allowed, refused = [], []
+    for model_id in wanted:
+        try:
+            policy.require_allowed(client, server_cache.container(client, model_id), bid, dataset_id)
+            allowed.append(model_id)
+        except PolicyRefusedError as e:
+            refused.append(ModelOutcome(model_id, machine.result_uid(bid, model_id, dataset_id), False, {},
+                                        error=e.message, refused=True))
+    return allowed, refused
+
+
+def plan_run(client: Client, benchmark_id: int, dataset_id: int,
+             models: list[int] | None = None) -> list[tuple[int, str, bool, str]]:
+    """What `benchmark run` would run, without running it: (model, name, allowed by the policy, why)."""
+    from medperf_core.services import policy
+
+    benchmark = server_cache.benchmark(client, benchmark_id)
+    wanted = [m for m in benchmark_models(client, benchmark) if not models or m in models]
+    rows = []
+    for container_id in [int(benchmark["data_evaluator_mlcube"]), *wanted]:
+        row = server_cache.container(client, container_id)
+        decision = policy.decide(row, benchmark_id)
+        rows.append((container_id, str(row.get("name") or ""), decision.allowed, decision.reason))
+    return rows
 
 
 def default_parallel(client: Client) -> int:
