@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 Json = dict[str, Any]
 Method = Literal["GET", "POST", "PUT"]
-Answer = Literal["object", "page", "file"]
+Answer = Literal["object", "list", "file", "html"]
 
 
 @attrs.frozen
@@ -67,8 +67,8 @@ class Body:
 @attrs.frozen
 class Endpoint:
     """One operation. `name` is the backends' method; `service(svc, caller, call)` is what answers it; the
-    `answer` is one JSON object, a `page` of a list as MedPerf's `{count, next, previous, results}` (the backends
-    return every row), or a `file`'s bytes;
+    `answer` is one JSON `object`, a `list` answered a page at a time as MedPerf's `{count, next, previous,
+    results}` (the backends return every row), a `file`'s bytes or an `html` page;
     `idempotent` writes take an `Idempotency-Key`; `public` operations need no token (every other one needs a
     signed-in user; what each user may do is the service's rule). `handler` ("module:function") answers a row that
     does not fit the generic route; a row without a `service` is answered by its handler on the server and by a
@@ -103,7 +103,7 @@ class Endpoint:
 
     @property
     def paged(self) -> bool:
-        return self.answer == "page"
+        return self.answer == "list"
 
     @property
     def status(self) -> int:
@@ -121,14 +121,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # --- the caller and the users ------------------------------------------------------------------------------
     Endpoint("me", "GET", "/me/", lambda svc, who, c: svc.users.me(who)),
     Endpoint("list_users", "GET", "/users/", lambda svc, who, c: svc.users.list(who, c.limit, c.offset),
-             answer="page"),
+             answer="list"),
     Endpoint("get_user", "GET", "/users/{user_id}/", lambda svc, who, c: svc.users.get(who, c.id)),
     Endpoint("login", "POST", "/auth/local/token/", public=True, local_auth=True,
              handler="medperf_core.server.routers.auth:login",
              doc="A token for a demo user; served only when the server runs with `--auth local`."),
     # --- benchmarks --------------------------------------------------------------------------------------------
     Endpoint("list_benchmarks", "GET", "/benchmarks/",
-             lambda svc, who, c: svc.benchmarks.list(who, c.limit, c.offset), answer="page"),
+             lambda svc, who, c: svc.benchmarks.list(who, c.limit, c.offset), answer="list"),
     Endpoint("create_benchmark", "POST", "/benchmarks/",
              lambda svc, who, c: svc.benchmarks.create(who, c.body, c.key),
              body=Body("BenchmarkCreate", BENCHMARK), idempotent=True),
@@ -143,22 +143,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              doc="The owner's auto-approval policy for dataset and model association requests."),
     Endpoint("benchmark_models", "GET", "/benchmarks/{benchmark_id}/models/",
              lambda svc, who, c: svc.associations.of_benchmark(who, "model", c.id, c.limit, c.offset),
-             answer="page"),
+             answer="list"),
     Endpoint("list_benchmark_dataset_associations", "GET", "/benchmarks/{benchmark_id}/datasets/",
              lambda svc, who, c: svc.associations.of_benchmark(who, "dataset", c.id, c.limit, c.offset),
-             answer="page"),
+             answer="list"),
     Endpoint("list_benchmark_results", "GET", "/benchmarks/{benchmark_id}/results/",
-             lambda svc, who, c: svc.results.of_benchmark(who, c.id, c.limit, c.offset), answer="page"),
+             lambda svc, who, c: svc.results.of_benchmark(who, c.id, c.limit, c.offset), answer="list"),
     Endpoint("benchmark_leaderboard", "GET", "/benchmarks/{benchmark_id}/leaderboard/",
              lambda svc, who, c: _leaderboard(svc, who, c.id),
              doc="One row per model (ranked by the primary metric), each metric pooled across the sites the caller "
              "may see: weighted by `n_cases` when every result gives it, else the plain mean (`method` says "
              "which); the per-site figures; and where every dataset the caller may see stands."),
     Endpoint("list_my_benchmarks", "GET", "/me/benchmarks/",
-             lambda svc, who, c: svc.benchmarks.list(who, c.limit, c.offset, mine=True), answer="page"),
+             lambda svc, who, c: svc.benchmarks.list(who, c.limit, c.offset, mine=True), answer="list"),
     # --- containers (MedPerf's "mlcubes") ----------------------------------------------------------------------
     Endpoint("list_containers", "GET", "/mlcubes/",
-             lambda svc, who, c: svc.containers.list(who, c.limit, c.offset), answer="page"),
+             lambda svc, who, c: svc.containers.list(who, c.limit, c.offset), answer="list"),
     Endpoint("create_container", "POST", "/mlcubes/",
              lambda svc, who, c: svc.containers.create(who, c.body, c.key),
              body=Body("ContainerCreate", CONTAINER), idempotent=True,
@@ -171,10 +171,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              lambda svc, who, c: svc.containers.update(who, c.id, c.body),
              body=Body("ContainerUpdate", CONTAINER)),
     Endpoint("list_my_containers", "GET", "/me/mlcubes/",
-             lambda svc, who, c: svc.containers.list(who, c.limit, c.offset, mine=True), answer="page"),
+             lambda svc, who, c: svc.containers.list(who, c.limit, c.offset, mine=True), answer="list"),
     # --- datasets ----------------------------------------------------------------------------------------------
     Endpoint("list_datasets", "GET", "/datasets/",
-             lambda svc, who, c: svc.datasets.list(who, c.limit, c.offset), answer="page"),
+             lambda svc, who, c: svc.datasets.list(who, c.limit, c.offset), answer="list"),
     Endpoint("create_dataset", "POST", "/datasets/",
              lambda svc, who, c: svc.datasets.create(who, c.body, c.key),
              body=Body("DatasetCreate", DATASET), idempotent=True),
@@ -184,7 +184,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              lambda svc, who, c: svc.datasets.update(who, c.id, c.body, c.key),
              body=Body("DatasetUpdate", DATASET), idempotent=True),
     Endpoint("list_my_datasets", "GET", "/me/datasets/",
-             lambda svc, who, c: svc.datasets.list(who, c.limit, c.offset, mine=True), answer="page"),
+             lambda svc, who, c: svc.datasets.list(who, c.limit, c.offset, mine=True), answer="list"),
     # --- associations of datasets and models with benchmarks ---------------------------------------------------
     Endpoint("request_dataset_association", "POST", "/datasets/benchmarks/",
              lambda svc, who, c: svc.associations.request(who, "dataset", c.body, c.key),
@@ -203,24 +203,40 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              lambda svc, who, c: svc.associations.update(who, "model", c.ids[0], c.ids[1], c.body, c.key),
              body=Body("AssociationUpdate", DECISION), idempotent=True),
     Endpoint("list_my_dataset_associations", "GET", "/me/datasets/associations/",
-             lambda svc, who, c: svc.associations.mine(who, "dataset", c.limit, c.offset), answer="page"),
+             lambda svc, who, c: svc.associations.mine(who, "dataset", c.limit, c.offset), answer="list"),
     Endpoint("list_my_model_associations", "GET", "/me/mlcubes/associations/",
-             lambda svc, who, c: svc.associations.mine(who, "model", c.limit, c.offset), answer="page"),
+             lambda svc, who, c: svc.associations.mine(who, "model", c.limit, c.offset), answer="list"),
     # --- results -----------------------------------------------------------------------------------------------
     Endpoint("list_results", "GET", "/results/",
-             lambda svc, who, c: svc.results.list(who, c.limit, c.offset), answer="page"),
+             lambda svc, who, c: svc.results.list(who, c.limit, c.offset), answer="list"),
     Endpoint("submit_result", "POST", "/results/",
              lambda svc, who, c: svc.results.submit(who, c.body, c.key),
              body=Body("ResultCreate", RESULT), idempotent=True),
     Endpoint("get_result", "GET", "/results/{result_id}/", lambda svc, who, c: svc.results.get(who, c.id)),
     Endpoint("list_my_results", "GET", "/me/results/",
-             lambda svc, who, c: svc.results.list(who, c.limit, c.offset, mine=True), answer="page"),
+             lambda svc, who, c: svc.results.list(who, c.limit, c.offset, mine=True), answer="list"),
     # --- files -------------------------------------------------------------------------------------------------
     Endpoint("upload_file", "POST", "/files/", handler="medperf_core.server.routers.files:upload",
              doc="Store the multipart field `file`; answers 201 with its absolute `url`, `sha256` and `size`."),
     Endpoint("download_file", "GET", "/files/{sha256}/", answer="file", public=True, client=False,
              handler="medperf_core.server.routers.files:download",
              doc="The stored bytes (no token needed: the name is the content's hash; clients check it)."),
+)
+
+# The web pages (server/ui/pages.py): outside the API (absolute paths, no OpenAPI operation, no backend method);
+# a session cookie, not a token, says who is looking, so the page itself decides what to show or where to send them.
+PAGES: tuple[Endpoint, ...] = tuple(
+    Endpoint(name, method, path, answer="html", public=True, client=False,
+             handler=f"medperf_core.server.ui.pages:{name}")
+    for name, method, path in (
+        ("home", "GET", "/"),
+        ("root", "GET", "/ui"),
+        ("login_form", "GET", "/ui/login"),
+        ("login", "POST", "/ui/login"),
+        ("logout", "POST", "/ui/logout"),
+        ("index", "GET", "/ui/"),
+        ("benchmark_page", "GET", "/ui/benchmarks/{benchmark_id}/"),
+    )
 )
 
 BY_NAME: dict[str, Endpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}

@@ -83,9 +83,10 @@ def _flow(backend_for: Any) -> list[Any]:
             },
         )
     )
-    out.append(do.request_dataset_association(
-        {"dataset": dataset["id"], "benchmark": bench["id"], "metadata": {"test_result": {}}, "approval_status": "PENDING"}
-    ))
+    out.append(do.request_dataset_association({
+        "dataset": dataset["id"], "benchmark": bench["id"], "metadata": {"test_result": {}},
+        "approval_status": "PENDING",
+    }))
     out.append(bo.list_benchmark_dataset_associations(bench["id"]))
     out.append(bo.decide_dataset_association(dataset["id"], bench["id"], {"approval_status": "APPROVED"}))
     out.append(
