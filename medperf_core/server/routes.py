@@ -64,10 +64,12 @@ def generic_route(row: Endpoint) -> Callable[..., Any]:
     if row.idempotent:
         taken.append(_parameter("key", str | None, Depends(idempotency_key)))
 
+    ids = row.path_params
+
     def route(**given: Any) -> Any:
         page: PageParams | None = given.get("page")
         call = Call(
-            ids=tuple(given[name] for name in row.path_params),
+            ids=tuple(given[name] for name in ids),
             body=given["body"].data() if row.body is not None else {},
             key=given.get("key"),
             limit=page.limit if page is not None else None,
