@@ -225,18 +225,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 # The web pages (server/ui/pages.py): outside the API (absolute paths, no OpenAPI operation, no backend method);
 # a session cookie, not a token, says who is looking, so the page itself decides what to show or where to send them.
+_PAGE_ROWS: tuple[tuple[str, Method, str], ...] = (
+    ("home", "GET", "/"),
+    ("root", "GET", "/ui"),
+    ("login_form", "GET", "/ui/login"),
+    ("login", "POST", "/ui/login"),
+    ("logout", "POST", "/ui/logout"),
+    ("index", "GET", "/ui/"),
+    ("benchmark_page", "GET", "/ui/benchmarks/{benchmark_id}/"),
+)
 PAGES: tuple[Endpoint, ...] = tuple(
     Endpoint(name, method, path, answer="html", public=True, client=False,
              handler=f"medperf_core.server.ui.pages:{name}")
-    for name, method, path in (
-        ("home", "GET", "/"),
-        ("root", "GET", "/ui"),
-        ("login_form", "GET", "/ui/login"),
-        ("login", "POST", "/ui/login"),
-        ("logout", "POST", "/ui/logout"),
-        ("index", "GET", "/ui/"),
-        ("benchmark_page", "GET", "/ui/benchmarks/{benchmark_id}/"),
-    )
+    for name, method, path in _PAGE_ROWS
 )
 
 BY_NAME: dict[str, Endpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}
