@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import server_load
 
+from medperf_core.endpoints import endpoint
 from medperf_core.testing.server import start_server
 
 
@@ -97,7 +98,7 @@ def main() -> None:
                 rows[label].append(server_load.wrk(f"{server.api}/datasets/", token, 50, args.seconds,
                                                    None if lua else body, [server.process.pid], lua=lua))
                 print(f"[round {round_number + 1}] {label}: {rows[label][-1]['rps']:.0f} req/s", file=sys.stderr)
-    what = "PUT /datasets/{id}/ (a report)" if args.write == "put" else "POST /datasets/"
+    what = "PUT /datasets/{id}/ (a report)" if args.write == "put" else endpoint("create_dataset").operation()
     print(f"{what}, 50 connections, {args.database}, {args.rounds} rounds of {args.seconds:g} s "
           f"(medians); machine: {server_load.machine()}")
     print(f"{'variant':<12} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>7} {'errors':>7}  every p99")

@@ -36,6 +36,7 @@ from typing import Any
 
 import requests
 
+from medperf_core import endpoints as table
 from medperf_core.testing.server import ServerProcess, start_server
 
 CONFIG = {
@@ -177,7 +178,8 @@ def measure(setup: str, datasets: int, duration: float, endpoints: tuple[str, ..
                 "detail": ("GET /benchmarks/1/", f"{server.api}/benchmarks/1/", None),
                 "first": (f"GET /datasets/ first page of {datasets}", f"{pages}0", None),
                 "last": (f"GET /datasets/ last page of {datasets}", f"{pages}{last}", None),
-                "post": ("POST /datasets/", f"{server.api}/datasets/", json.dumps(dataset_body("w", prep))),
+                "post": (table.endpoint("create_dataset").operation(), f"{server.api}/datasets/",
+                         json.dumps(dataset_body("w", prep))),
             }
             for endpoint, target, body in (targets[name] for name in endpoints):
                 for count in connections:

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import server_load
 
+from medperf_core.endpoints import endpoint
 from medperf_core.testing.server import start_server
 
 PARTS: list[tuple[str, tuple[str, ...]]] = [
@@ -76,7 +77,7 @@ def main() -> None:
         token = server.token("testdo@example.com")
         script: list[str] = []
         if args.post:
-            args.path = "/datasets/"
+            args.path = endpoint("create_dataset").path
             lua = Path(tmp) / "post.lua"
             body = json.dumps(server_load.dataset_body("w", prep))
             lua.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
@@ -85,7 +86,7 @@ def main() -> None:
         elif args.put:
             import server_ab
 
-            args.path = "/datasets/"  # the script adds each request's id
+            args.path = endpoint("create_dataset").path  # the script adds each request's id
             lua = Path(tmp) / "put.lua"
             lua.write_text(server_ab.put_script(args.datasets))
             script = ["-s", str(lua)]
@@ -119,7 +120,7 @@ def main() -> None:
         lines[frames[-1]] += n
     rate = next((x for x in out.splitlines() if x.startswith("Requests/sec")), "")
     method = "POST" if args.post else "PUT" if args.put else "GET"
-    shown = "/datasets/{id}/" if args.put else args.path
+    shown = endpoint("update_dataset").path if args.put else args.path
     print(f"{method} {shown} on {args.database}, 50 connections, under py-spy: {rate}; {busy} busy samples")
     for name, n in parts.most_common():
         print(f"  {name:<14} {100 * n / max(1, busy):5.1f} %")

@@ -1,4 +1,6 @@
-"""The one seam between client services and a server. Every method speaks MedPerf API v0 shapes (dicts)."""
+"""The one seam between client services and a server. Every method speaks MedPerf API v0 shapes (dicts), and each
+is a row of the endpoint table (medperf_core/endpoints.py) of the same name: the path's ids, then the body, then the
+idempotency key (tests/server/test_endpoint_table.py checks it)."""
 
 from __future__ import annotations
 
@@ -53,21 +55,28 @@ class ServerBackend(Protocol):
     def update_dataset(self, dataset_id: int, body: Json, key: str | None = None) -> Json: ...
 
     # associations
-    def request_dataset_association(
-        self, dataset_id: int, benchmark_id: int, metadata: Json, key: str | None = None
-    ) -> Json: ...
-    def set_dataset_association(
-        self, dataset_id: int, benchmark_id: int, approval_status: str, key: str | None = None
-    ) -> Json: ...
+    def request_dataset_association(self, body: Json, key: str | None = None) -> Json:
+        """`body`: `dataset`, `benchmark`, `metadata` (the compatibility test's), `approval_status: PENDING`."""
+        ...
+
+    def decide_dataset_association(
+        self, dataset_id: int, benchmark_id: int, body: Json, key: str | None = None
+    ) -> Json:
+        """`body`: `{"approval_status": "APPROVED" | "REJECTED"}`."""
+        ...
+
     def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json: ...
-    def request_model_association(
-        self, model_id: int, benchmark_id: int, metadata: Json, key: str | None = None
-    ) -> Json: ...
-    def set_model_association(
-        self, model_id: int, benchmark_id: int, approval_status: str, key: str | None = None
-    ) -> Json: ...
-    def get_model_association(self, model_id: int, benchmark_id: int) -> Json: ...
-    def set_model_priority(self, model_id: int, benchmark_id: int, priority: int, key: str | None = None) -> Json: ...
+    def request_model_association(self, body: Json, key: str | None = None) -> Json:
+        """`body`: `model_mlcube`, `benchmark`, `metadata`, `approval_status: PENDING`."""
+        ...
+
+    def decide_model_association(
+        self, container_id: int, benchmark_id: int, body: Json, key: str | None = None
+    ) -> Json:
+        """`body`: `{"approval_status": ...}` or `{"priority": N}`."""
+        ...
+
+    def get_model_association(self, container_id: int, benchmark_id: int) -> Json: ...
     def list_my_dataset_associations(self) -> list[Json]: ...
     def list_my_model_associations(self) -> list[Json]: ...
     def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:

@@ -10,6 +10,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from medperf_core.backends.base import Json
+from medperf_core.backends.calls import EndpointMethods
+from medperf_core.endpoints import Call, Endpoint, endpoint
 from medperf_core.errors import (
     AuthenticationError,
     ConflictError,
@@ -102,8 +104,9 @@ def retry_policy(retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> Retry:
     )
 
 
-class RestBackend:
-    """One profile's server over HTTP. Idempotent calls are retried by urllib3 (see `retry_policy`); POST is not."""
+class RestBackend(EndpointMethods):
+    """One profile's server over HTTP. Idempotent calls are retried by urllib3 (see `retry_policy`); POST is not.
+    Every row's method sends the row's method to its path (backends/calls.py)."""
 
     def __init__(self, profile: Profile, *, retries: int = RETRIES, backoff_s: float = BACKOFF_S) -> None:
         self.profile = profile
@@ -194,103 +197,41 @@ class RestBackend:
         result: Json = self.request("PUT", path, body, key)
         return result
 
-    # --- identity -------------------------------------------------------------------------------------------
+    def call(self, row: Endpoint, call: Call) -> Any:
+        path = row.url(call.ids)
+        if row.paged:
+            return self.get_all(path)
+        if row.method == "GET":
+            return self.get(path)
+        return self.request(row.method, path, call.body, call.key)
 
-    def me(self) -> Json:
-        return self.get("/me/")
+    # --- the rows without a service call, and MedPerf's association answers -------------------------------
 
     def login(self, email: str) -> str:
         try:
-            return str(self.post("/auth/local/token/", {"email": email})["token"])
+            return str(self.post(endpoint("login").path, {"email": email})["token"])
         except NotFoundError as e:
             raise AuthenticationError(
                 f"{self.profile.server} does not hand out tokens (not in local auth mode)",
                 "get a token from your identity provider: medperf auth login --token T",
             ) from e
 
-    # --- benchmarks -----------------------------------------------------------------------------------------
-
-    def list_benchmarks(self) -> list[Json]:
-        return self.get_all("/benchmarks/")
-
-    def list_my_benchmarks(self) -> list[Json]:
-        return self.get_all("/me/benchmarks/")
-
-    def get_benchmark(self, benchmark_id: int) -> Json:
-        return self.get(f"/benchmarks/{benchmark_id}/")
-
-    def create_benchmark(self, body: Json, key: str | None = None) -> Json:
-        return self.post("/benchmarks/", body, key)
-
-    def update_benchmark(self, benchmark_id: int, body: Json, key: str | None = None) -> Json:
-        return self.put(f"/benchmarks/{benchmark_id}/", body, key)
-
-    def update_association_policy(self, benchmark_id: int, body: Json, key: str | None = None) -> Json:
-        return self.put(f"/benchmarks/{benchmark_id}/association_policy/", body, key)
-
-    def benchmark_models(self, benchmark_id: int) -> list[Json]:
-        return self.get_all(f"/benchmarks/{benchmark_id}/models/")
-
-    # --- containers -----------------------------------------------------------------------------------------
-
-    def list_containers(self) -> list[Json]:
-        return self.get_all("/mlcubes/")
-
-    def list_my_containers(self) -> list[Json]:
-        return self.get_all("/me/mlcubes/")
-
-    def get_container(self, container_id: int) -> Json:
-        return self.get(f"/mlcubes/{container_id}/")
-
-    def create_container(self, body: Json, key: str | None = None) -> Json:
-        return self.post("/mlcubes/", body, key)
-
-    def update_container(self, container_id: int, body: Json) -> Json:
-        return self.put(f"/mlcubes/{container_id}/", body)
-
-    # --- datasets -------------------------------------------------------------------------------------------
-
-    def list_datasets(self) -> list[Json]:
-        return self.get_all("/datasets/")
-
-    def list_my_datasets(self) -> list[Json]:
-        return self.get_all("/me/datasets/")
-
-    def get_dataset(self, dataset_id: int) -> Json:
-        return self.get(f"/datasets/{dataset_id}/")
-
-    def create_dataset(self, body: Json, key: str | None = None) -> Json:
-        return self.post("/datasets/", body, key)
-
-    def update_dataset(self, dataset_id: int, body: Json, key: str | None = None) -> Json:
-        return self.put(f"/datasets/{dataset_id}/", body, key)
-
-    # --- associations ---------------------------------------------------------------------------------------
-
-    def request_dataset_association(
-        self, dataset_id: int, benchmark_id: int, metadata: Json, key: str | None = None
-    ) -> Json:
-        return self.post(
-            "/datasets/benchmarks/",
-            {
-                "dataset": dataset_id,
-                "benchmark": benchmark_id,
-                "metadata": metadata,
-                "approval_status": "PENDING",
-            },
-            key,
-        )
-
-    def set_dataset_association(
-        self, dataset_id: int, benchmark_id: int, approval_status: str, key: str | None = None
-    ) -> Json:
-        return self.put(
-            f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status}, key
-        )
+    def upload_file(self, path: Path) -> Json:
+        try:
+            handle = path.open("rb")
+        except OSError as e:
+            raise UserError(f"cannot read {path}: {e.strerror}", "check the path") from e
+        with handle:
+            result: Json = self.request("POST", endpoint("upload_file").path, files={"file": (path.name, handle)})
+        return result
 
     def get_dataset_association(self, dataset_id: int, benchmark_id: int) -> Json:
-        return self._association(f"/datasets/{dataset_id}/benchmarks/{benchmark_id}/", "dataset", dataset_id,
-                                 benchmark_id)
+        row = endpoint("get_dataset_association")
+        return self._association(row.url((dataset_id, benchmark_id)), "dataset", dataset_id, benchmark_id)
+
+    def get_model_association(self, container_id: int, benchmark_id: int) -> Json:
+        row = endpoint("get_model_association")
+        return self._association(row.url((container_id, benchmark_id)), "model_mlcube", container_id, benchmark_id)
 
     def _association(self, path: str, subject: str, subject_id: int, benchmark_id: int) -> Json:
         """One association row. Our server answers the row; MedPerf's server answers a list of every request of
@@ -301,68 +242,3 @@ class RestBackend:
             raise NotFoundError(f"no association of {subject} {subject_id} with benchmark {benchmark_id}")
         latest = max(rows, key=lambda r: str(r.get("created_at") or ""))
         return {subject: subject_id, "benchmark": benchmark_id, **latest}
-
-    def request_model_association(
-        self, model_id: int, benchmark_id: int, metadata: Json, key: str | None = None
-    ) -> Json:
-        return self.post(
-            "/mlcubes/benchmarks/",
-            {
-                "model_mlcube": model_id,
-                "benchmark": benchmark_id,
-                "metadata": metadata,
-                "approval_status": "PENDING",
-            },
-            key,
-        )
-
-    def set_model_association(
-        self, model_id: int, benchmark_id: int, approval_status: str, key: str | None = None
-    ) -> Json:
-        return self.put(
-            f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"approval_status": approval_status}, key
-        )
-
-    def get_model_association(self, model_id: int, benchmark_id: int) -> Json:
-        return self._association(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", "model_mlcube", model_id,
-                                 benchmark_id)
-
-    def set_model_priority(self, model_id: int, benchmark_id: int, priority: int, key: str | None = None) -> Json:
-        return self.put(f"/mlcubes/{model_id}/benchmarks/{benchmark_id}/", {"priority": priority}, key)
-
-    def list_my_dataset_associations(self) -> list[Json]:
-        return self.get_all("/me/datasets/associations/")
-
-    def list_my_model_associations(self) -> list[Json]:
-        return self.get_all("/me/mlcubes/associations/")
-
-    def list_benchmark_dataset_associations(self, benchmark_id: int) -> list[Json]:
-        return self.get_all(f"/benchmarks/{benchmark_id}/datasets/")
-
-    # --- files ----------------------------------------------------------------------------------------------
-
-    def upload_file(self, path: Path) -> Json:
-        try:
-            handle = path.open("rb")
-        except OSError as e:
-            raise UserError(f"cannot read {path}: {e.strerror}", "check the path") from e
-        with handle:
-            result: Json = self.request("POST", "/files/", files={"file": (path.name, handle)})
-        return result
-
-    # --- results --------------------------------------------------------------------------------------------
-
-    def submit_result(self, body: Json, key: str | None = None) -> Json:
-        return self.post("/results/", body, key)
-
-    def get_result(self, result_id: int) -> Json:
-        return self.get(f"/results/{result_id}/")
-
-    def list_results(self) -> list[Json]:
-        return self.get_all("/results/")
-
-    def list_my_results(self) -> list[Json]:
-        return self.get_all("/me/results/")
-
-    def list_benchmark_results(self, benchmark_id: int) -> list[Json]:
-        return self.get_all(f"/benchmarks/{benchmark_id}/results/")

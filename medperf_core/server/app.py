@@ -73,7 +73,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from medperf_core.plugins import PluginHost, get_plugin_host
     from medperf_core.server.files import FILES_DIR, FileStore
     from medperf_core.server.http import install_error_handlers
-    from medperf_core.server.routers import auth, benchmarks, datasets, files, leaderboard, me, mlcubes, results
     from medperf_core.server.services import ServerServices
 
     host: PluginHost = get_plugin_host()  # the server process's plugins, passed down to what it opens
@@ -114,11 +113,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_middleware(KeptAnswers)
     app.add_middleware(WorkerHeader)  # outermost: also on kept answers
     from medperf_core.server.route_index import SegmentIndex
+    from medperf_core.server.routes import api_routers
 
-    modules = [me, benchmarks, leaderboard, mlcubes, datasets, results, files]
-    if hasattr(provider, "issue_token"):
-        modules.append(auth)
-    api = SegmentIndex(API_PREFIX, [module.routes.build(API_PREFIX) for module in modules])
+    api = SegmentIndex(API_PREFIX, api_routers(API_PREFIX, local_auth=hasattr(provider, "issue_token")))
     app.router.routes.append(api)
     app.state.api_routes = api
 

@@ -19,7 +19,6 @@ import attrs
 from medperf_core.errors import NotFoundError, UserError
 
 FILES_DIR = "files"  # under the server's data directory
-FILES_PATH = "/files/"  # under the API prefix
 MAX_FILE_BYTES = 4 * 1024**3  # one upload; container files and demo tarballs are far smaller
 _CHUNK = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -86,6 +85,7 @@ class FileStore:
 
 def file_url(base: str, sha256: str) -> str:
     """The absolute URL of a stored file, under the server's public base URL (`https://host[:port]`)."""
+    from medperf_core.endpoints import endpoint
     from medperf_core.server.app import API_PREFIX
 
-    return f"{base.rstrip('/')}{API_PREFIX}{FILES_PATH}{sha256}"
+    return f"{base.rstrip('/')}{API_PREFIX}{endpoint('download_file').url((sha256,)).rstrip('/')}"

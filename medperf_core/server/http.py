@@ -83,11 +83,15 @@ class Routes:
         router.routes = [*routes[: len(fixed) * 2], *guards, *routes[len(fixed) * 2: len(self._added) * 2]]
         return router
 
+    def add(self, method: str, path: str, status: int, endpoint: Callable[..., Any], **kw: Any) -> None:
+        """`endpoint` answers `method` on `path` (and on `path` without its trailing slash) with `status`."""
+        if self._built:
+            raise RuntimeError("routes are added before the router is built")
+        self._added.append((method, path, status, endpoint, kw))
+
     def _add(self, method: str, path: str, status: int, **kw: Any) -> Callable[[Callable[..., Any]], Any]:
         def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-            if self._built:
-                raise RuntimeError("routes are added before the router is built")
-            self._added.append((method, path, status, endpoint, kw))
+            self.add(method, path, status, endpoint, **kw)
             return endpoint
 
         return register

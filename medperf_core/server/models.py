@@ -1,4 +1,5 @@
-"""Request bodies at the HTTP boundary, derived from `domain.resources` (never written by hand).
+"""Request bodies at the HTTP boundary, derived from `domain.resources` as the endpoint table names them (never
+written by hand).
 
 Unknown and read-only fields (id, owner, created_at, …) are ignored; nulls mean "not given", and so does `""` in a
 field that is not text (MedPerf's client sends every unset field as `""`).
@@ -10,17 +11,8 @@ from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
-from medperf_core.domain.resources import (
-    ASSOCIATIONS,
-    BENCHMARK,
-    CONTAINER,
-    DATASET,
-    DECISION,
-    POLICY,
-    RESULT,
-    FieldSpec,
-    Resource,
-)
+from medperf_core import endpoints
+from medperf_core.domain.resources import FieldSpec, Resource
 from medperf_core.server.services.fields import size_error
 
 
@@ -87,53 +79,23 @@ def body_model(resource: Resource, name: str, *, creating: bool) -> type[Body]:
             fields[spec.name] = (annotation, ...)
         else:
             fields[spec.name] = (Optional[annotation], None)  # noqa: UP045 (a runtime type expression)
-    model: type[Body] = create_model(name, __base__=Body, **fields)
+    model: type[Body] = create_model(name, __base__=Body, __doc__="Derived from the resource; see `body_model`.",
+                                     **fields)
     model._not_text = frozenset(spec.name for spec in resource.writable() if spec.kind is not str)
     return model
 
 
-class ContainerCreate(body_model(CONTAINER, "ContainerCreate", creating=True)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
+_MODELS: dict[tuple[str, bool], type[Body]] = {}
 
 
-class ContainerUpdate(body_model(CONTAINER, "ContainerUpdate", creating=False)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class BenchmarkCreate(body_model(BENCHMARK, "BenchmarkCreate", creating=True)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class BenchmarkUpdate(body_model(BENCHMARK, "BenchmarkUpdate", creating=False)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class DatasetCreate(body_model(DATASET, "DatasetCreate", creating=True)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class DatasetUpdate(body_model(DATASET, "DatasetUpdate", creating=False)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class DatasetAssociationCreate(body_model(ASSOCIATIONS["dataset"], "DatasetAssociationCreate", creating=True)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class ModelAssociationCreate(body_model(ASSOCIATIONS["model"], "ModelAssociationCreate", creating=True)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class AssociationUpdate(body_model(DECISION, "AssociationUpdate", creating=False)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class AssociationPolicyUpdate(body_model(POLICY, "AssociationPolicyUpdate", creating=False)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
-
-
-class ResultCreate(body_model(RESULT, "ResultCreate", creating=True)):  # type: ignore[misc]
-    """Derived from the resource; see `body_model`."""
+def request_model(body: endpoints.Body, method: str) -> type[Body]:
+    """The model of a row's body (endpoints.py), under the name the row gives it: a POST's creates (required
+    fields must be present), a PUT's changes. Built once per name: the OpenAPI document shows each name once."""
+    creating = method == "POST"
+    known = _MODELS.get((body.model, creating))
+    if known is None:
+        known = _MODELS[(body.model, creating)] = body_model(body.resource, body.model, creating=creating)
+    return known
 
 
 class TokenRequest(Body):

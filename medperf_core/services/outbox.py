@@ -112,8 +112,8 @@ def _nothing_more(client: Client, body: Json, context: Json, answer: Json) -> li
 def _decide_association(client: Client, body: Json, context: Json, key: str) -> Json:
     benchmark, entity, status = int(context["benchmark"]), int(context["entity"]), str(body["approval_status"])
     if context["kind"] == "dataset":
-        return client.backend.set_dataset_association(entity, benchmark, status, key)
-    return client.backend.set_model_association(entity, benchmark, status, key)
+        return client.backend.decide_dataset_association(entity, benchmark, {"approval_status": status}, key)
+    return client.backend.decide_model_association(entity, benchmark, {"approval_status": status}, key)
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -130,7 +130,8 @@ OPERATIONS: dict[str, Operation] = {
     "association.request": Operation(
         describe=lambda body, ctx: f"association of dataset {ctx['dataset']} with benchmark {ctx['benchmark']}",
         send=lambda client, body, ctx, key: client.backend.request_dataset_association(
-            int(ctx["dataset"]), int(ctx["benchmark"]), body.get("metadata", {}), key),
+            {"dataset": int(ctx["dataset"]), "benchmark": int(ctx["benchmark"]), "metadata": body.get("metadata", {}),
+             "approval_status": "PENDING"}, key),
         consequences=_association_requested,
     ),
     "result.submit": Operation(
@@ -164,7 +165,8 @@ OPERATIONS: dict[str, Operation] = {
     "model_association.request": Operation(
         describe=lambda body, ctx: f"association of model {ctx['model']} with benchmark {ctx['benchmark']}",
         send=lambda client, body, ctx, key: client.backend.request_model_association(
-            int(ctx["model"]), int(ctx["benchmark"]), body.get("metadata", {}), key),
+            {"model_mlcube": int(ctx["model"]), "benchmark": int(ctx["benchmark"]),
+             "metadata": body.get("metadata", {}), "approval_status": "PENDING"}, key),
         consequences=_nothing_more,
     ),
     "association.decision": Operation(
@@ -176,8 +178,8 @@ OPERATIONS: dict[str, Operation] = {
     "association.priority": Operation(
         describe=lambda body, ctx: f"priority {body.get('priority')} of model {ctx['entity']} in benchmark "
         f"{ctx['benchmark']}",
-        send=lambda client, body, ctx, key: client.backend.set_model_priority(
-            int(ctx["entity"]), int(ctx["benchmark"]), int(body["priority"]), key),
+        send=lambda client, body, ctx, key: client.backend.decide_model_association(
+            int(ctx["entity"]), int(ctx["benchmark"]), {"priority": int(body["priority"])}, key),
         consequences=_nothing_more,
     ),
 }

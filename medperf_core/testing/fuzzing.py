@@ -14,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-FILES_PATH = "/api/v0/files/"
+from medperf_core.endpoints import endpoint
+
+FILES_PATH = "/api/v0" + endpoint("upload_file").path
 
 
 def schemathesis_command() -> list[str]:

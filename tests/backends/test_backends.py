@@ -59,8 +59,9 @@ def _flow(backend_for: Any) -> list[Any]:
     )
     out.append(bench)
     out.append(admin.update_benchmark(bench["id"], {"approval_status": "APPROVED"}))
-    out.append(mo.request_model_association(model["id"], bench["id"], {}))
-    out.append(bo.set_model_association(model["id"], bench["id"], "APPROVED"))
+    out.append(mo.request_model_association(
+        {"model_mlcube": model["id"], "benchmark": bench["id"], "metadata": {}, "approval_status": "PENDING"}))
+    out.append(bo.decide_model_association(model["id"], bench["id"], {"approval_status": "APPROVED"}))
     dataset = do.create_dataset(
         {
             "name": "d",
@@ -82,9 +83,12 @@ def _flow(backend_for: Any) -> list[Any]:
             },
         )
     )
-    out.append(do.request_dataset_association(dataset["id"], bench["id"], {"test_result": {}}))
+    out.append(do.request_dataset_association({
+        "dataset": dataset["id"], "benchmark": bench["id"], "metadata": {"test_result": {}},
+        "approval_status": "PENDING",
+    }))
     out.append(bo.list_benchmark_dataset_associations(bench["id"]))
-    out.append(bo.set_dataset_association(dataset["id"], bench["id"], "APPROVED"))
+    out.append(bo.decide_dataset_association(dataset["id"], bench["id"], {"approval_status": "APPROVED"}))
     out.append(
         do.submit_result(
             {

@@ -25,6 +25,7 @@ from medperf_core.domain.resources import (
     Resource,
     all_resources,
 )
+from medperf_core.endpoints import endpoint
 from medperf_core.errors import FieldError
 from medperf_core.server import models
 from medperf_core.server.auth import DEMO_USERS
@@ -32,10 +33,18 @@ from medperf_core.server.services import ServerServices
 from medperf_core.server.services.fields import clean
 from medperf_core.store.sqlite.server_tables import ServerTables
 
+
+def _model(name: str) -> type[models.Body]:
+    """The body model of the endpoint table's row `name`."""
+    row = endpoint(name)
+    assert row.body is not None
+    return models.request_model(row.body, row.method)
+
+
 BODIES: list[tuple[Resource, type[models.Body], type[models.Body]]] = [
-    (CONTAINER, models.ContainerCreate, models.ContainerUpdate),
-    (BENCHMARK, models.BenchmarkCreate, models.BenchmarkUpdate),
-    (DATASET, models.DatasetCreate, models.DatasetUpdate),
+    (CONTAINER, _model("create_container"), _model("update_container")),
+    (BENCHMARK, _model("create_benchmark"), _model("update_benchmark")),
+    (DATASET, _model("create_dataset"), _model("update_dataset")),
 ]
 
 
@@ -52,10 +61,10 @@ def test_the_http_models_accept_exactly_the_writable_fields(
 
 def test_the_association_and_result_models_follow_their_resources() -> None:
     for resource, model in (
-        (ASSOCIATIONS["dataset"], models.DatasetAssociationCreate),
-        (ASSOCIATIONS["model"], models.ModelAssociationCreate),
-        (RESULT, models.ResultCreate),
-        (DECISION, models.AssociationUpdate),
+        (ASSOCIATIONS["dataset"], _model("request_dataset_association")),
+        (ASSOCIATIONS["model"], _model("request_model_association")),
+        (RESULT, _model("submit_result")),
+        (DECISION, _model("decide_dataset_association")),
     ):
         assert set(model.model_fields) == {f.name for f in resource.writable()}, resource.name
 

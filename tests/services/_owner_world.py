@@ -99,9 +99,9 @@ class World:
         mo, bo = self.backends["mo"], self.backends["bo"]
         config = model_config(image)
         model = mo.create_container(_container_body(image, config, parameters))["id"]
-        mo.request_model_association(model, self.benchmark, {})
+        mo.request_model_association({"model_mlcube": model, "benchmark": self.benchmark, "metadata": {}})
         if approve:
-            bo.set_model_association(model, self.benchmark, "APPROVED")
+            bo.decide_model_association(model, self.benchmark, {"approval_status": "APPROVED"})
         return int(model)
 
 

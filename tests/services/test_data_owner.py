@@ -48,7 +48,7 @@ def associated(world: World, *, approve: bool = True) -> int:
     outcome = associations.compatibility_test(world.client, world.benchmark, dataset, say=lambda _: None)
     associations.request(world.client, world.benchmark, dataset, outcome)
     if approve:
-        world.backends["bo"].set_dataset_association(dataset, world.benchmark, "APPROVED")
+        world.backends["bo"].decide_dataset_association(dataset, world.benchmark, {"approval_status": "APPROVED"})
     return dataset
 
 
@@ -186,7 +186,7 @@ def test_associate_runs_the_reference_model_and_requests_approval(world: World) 
     with pytest.raises(InvalidTransitionError, match="pending"):
         execution.run_benchmark(world.client, world.benchmark, dataset, say=lambda _: None)
 
-    world.backends["bo"].set_dataset_association(dataset, world.benchmark, "APPROVED")
+    world.backends["bo"].decide_dataset_association(dataset, world.benchmark, {"approval_status": "APPROVED"})
     (mine,) = associations.list_mine(world.client)
     assert mine["approval_status"] == "APPROVED"
     assert world.events(stream) == ["association.requested", "association.approved"]

@@ -81,13 +81,15 @@ def model_association(world: World, tmp_path: Path) -> tuple[str, Callable[[Clie
 
 def approval(world: World, tmp_path: Path) -> tuple[str, Callable[[Client], dict[str, Any]]]:
     model = new_model(world)
-    world.backends["mo"].request_model_association(model, world.benchmark, {})
+    world.backends["mo"].request_model_association(
+        {"model_mlcube": model, "benchmark": world.benchmark, "metadata": {}})
     return "bo", lambda client: decisions.decide_association(client, "model", world.benchmark, model, "APPROVED")
 
 
 def rejection(world: World, tmp_path: Path) -> tuple[str, Callable[[Client], dict[str, Any]]]:
     model = new_model(world)
-    world.backends["mo"].request_model_association(model, world.benchmark, {})
+    world.backends["mo"].request_model_association(
+        {"model_mlcube": model, "benchmark": world.benchmark, "metadata": {}})
     return "bo", lambda client: decisions.decide_association(client, "model", world.benchmark, model, "REJECTED")
 
 
@@ -145,13 +147,14 @@ def test_an_owner_write_killed_after_the_server_committed_is_made_once(
 
 def test_a_repeated_key_answers_as_the_first_request_did(world: World) -> None:
     bo = world.backends["bo"]
-    assert bo.set_model_priority(world.model, world.benchmark, 5, key="k-1")["priority"] == 5
-    assert bo.set_model_priority(world.model, world.benchmark, 6, key="k-2")["priority"] == 6
-    again = bo.set_model_priority(world.model, world.benchmark, 5, key="k-1")  # a late retry of the first
+    assert bo.decide_model_association(world.model, world.benchmark, {"priority": 5}, key="k-1")["priority"] == 5
+    assert bo.decide_model_association(world.model, world.benchmark, {"priority": 6}, key="k-2")["priority"] == 6
+    # a late retry of the first:
+    again = bo.decide_model_association(world.model, world.benchmark, {"priority": 5}, key="k-1")
     assert again["priority"] == 6  # the change was not made a second time
     assert server_types(world).count("association.priority_set") == 2
     with pytest.raises(ConflictError, match="already used for a different request"):
-        bo.set_model_priority(world.model, world.benchmark, 9, key="k-1")
+        bo.decide_model_association(world.model, world.benchmark, {"priority": 9}, key="k-1")
 
 
 def test_a_pending_request_waits_for_the_user_who_made_it(world: World) -> None:

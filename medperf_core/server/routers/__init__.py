@@ -1,1 +1,1 @@
-"""HTTP routers, one module per resource, all under /api/v0."""
+"""The handlers of the endpoint table's rows that do not fit its generic route (medperf_core/endpoints.py)."""

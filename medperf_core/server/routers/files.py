@@ -1,18 +1,24 @@
-"""`/files/`: upload a file (authenticated; content-addressed, idempotent) and download it (public, by sha256)."""
+"""The handlers of the `upload_file`, `download_file` and `create_container` rows: files are content-addressed
+(uploads are idempotent, downloads public, by sha256); a container's inline config is also published as a file."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, File, Request, UploadFile
 from fastapi.responses import FileResponse
 
+from medperf_core.endpoints import endpoint
 from medperf_core.server.files import FileStore, file_url
-from medperf_core.server.http import Routes, caller
-from medperf_core.server.services import Caller
+from medperf_core.server.http import caller, idempotency_key, services
+from medperf_core.server.models import request_model
+from medperf_core.server.services import Caller, ServerServices
 
-routes = Routes(["files"])
-Me = Depends(caller)
+_CREATE = endpoint("create_container")
+if TYPE_CHECKING:
+    from medperf_core.server.models import Body as ContainerCreate
+elif _CREATE.body is not None:
+    ContainerCreate = request_model(_CREATE.body, _CREATE.method)  # FastAPI reads the body's model from here
 
 
 def files(request: Request) -> FileStore:
@@ -50,17 +56,22 @@ def publish_inline(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     return published
 
 
-@routes.post("/files/")
 def upload(
-    request: Request, file: UploadFile = File(...), store: FileStore = Depends(files), _who: Caller = Me
+    request: Request, file: UploadFile = File(...), store: FileStore = Depends(files), _who: Caller = Depends(caller)
 ) -> dict[str, Any]:
-    """Store the multipart field `file`; answers 201 with its absolute `url`, `sha256` and `size`."""
     stored = store.save(file.file)
     return stored.describe(file_url(public_base(request), stored.sha256))
 
 
-@routes.get("/files/{sha256}/", response_class=FileResponse)
 def download(sha256: str, store: FileStore = Depends(files)) -> FileResponse:
-    """The stored bytes (no token needed: the name is the content's hash; clients check it)."""
     stored = store.find(sha256)
     return FileResponse(stored.path, media_type="application/octet-stream", filename=sha256)
+
+
+def create_container(
+    request: Request, body: ContainerCreate, svc: ServerServices = Depends(services), who: Caller = Depends(caller),
+    key: str | None = Depends(idempotency_key),
+) -> dict[str, Any]:
+    """The row's service call, with the URLs of what `publish_inline` published."""
+    data = body.data()
+    return svc.containers.create(who, data, key, published=publish_inline(request, data))

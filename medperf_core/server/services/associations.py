@@ -7,6 +7,7 @@ from medperf_core.domain import benchmarks, policies
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import AssociationPrioritySet, DomainEvent
 from medperf_core.domain.resources import ASSOCIATIONS, BENCHMARK, DECISION
+from medperf_core.endpoints import endpoint
 from medperf_core.errors import (
     FieldError,
     InvalidTransitionError,
@@ -53,8 +54,8 @@ class AssociationService:
         """A request decided on the association's stream and the benchmark's (whose events hold its policy), both
         appended at the versions loaded: a policy changed meanwhile makes the Writer decide again."""
         column = ENTITY_FIELD[kind]
-        path = "/datasets/benchmarks/" if kind == "dataset" else "/mlcubes/benchmarks/"
-        claim = Claim.of(key, caller.id, f"POST {path}", body) if key else None
+        operation = endpoint(f"request_{kind}_association").operation()
+        claim = Claim.of(key, caller.id, operation, body) if key else None
         first = self.writer.first_answer(claim)
         if first is not None:
             return self.get(caller, kind, int(first["entity"]), int(first["benchmark"]))
@@ -123,8 +124,8 @@ class AssociationService:
         self, caller: Caller, kind: str, entity_id: int, benchmark_id: int, body: Json, key: str | None = None
     ) -> Json:
         """With `key` (an Idempotency-Key) the decision is made once: the same key again answers with the row."""
-        path = f"/datasets/{entity_id}" if kind == "dataset" else f"/mlcubes/{entity_id}"
-        claim = Claim.of(key, caller.id, f"PUT {path}/benchmarks/{benchmark_id}/", body) if key else None
+        operation = endpoint(f"decide_{kind}_association").operation(entity_id, benchmark_id)
+        claim = Claim.of(key, caller.id, operation, body) if key else None
         if self.writer.first_answer(claim) is not None:
             return self.get(caller, kind, entity_id, benchmark_id)
         data = clean(body, DECISION)

@@ -14,6 +14,7 @@ from medperf_core.domain.events import (
     DomainEvent,
 )
 from medperf_core.domain.resources import BENCHMARK, POLICY
+from medperf_core.endpoints import endpoint
 from medperf_core.errors import FieldConflictError, FieldError, InvalidTransitionError, NotFoundError
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.containers import ContainerService
@@ -72,7 +73,7 @@ class BenchmarkService:
                 )
 
     def create(self, caller: Caller, body: Json, key: str | None = None) -> Json:
-        claim = Claim.of(key, caller.id, "POST /benchmarks/", body) if key else None
+        claim = Claim.of(key, caller.id, endpoint("create_benchmark").operation(), body) if key else None
         first = self.writer.first_answer(claim)
         if first is not None:
             return self.get(caller, int(first["id"]))
@@ -94,7 +95,7 @@ class BenchmarkService:
 
     def update(self, caller: Caller, benchmark_id: int, body: Json, key: str | None = None) -> Json:
         """With `key` (an Idempotency-Key) the change is made once: the same key again answers with the benchmark."""
-        claim = Claim.of(key, caller.id, f"PUT /benchmarks/{benchmark_id}/", body) if key else None
+        claim = Claim.of(key, caller.id, endpoint("update_benchmark").operation(benchmark_id), body) if key else None
         if self.writer.first_answer(claim) is not None:
             return self.get(caller, benchmark_id)
 
@@ -116,7 +117,8 @@ class BenchmarkService:
         """The owner's association policy (MedPerf's auto-approval fields); versioned by its own events. With `key`
         the change is made once, as in `update`."""
         self.get(caller, benchmark_id)
-        claim = Claim.of(key, caller.id, f"PUT /benchmarks/{benchmark_id}/association_policy/", body) if key else None
+        operation = endpoint("update_association_policy").operation(benchmark_id)
+        claim = Claim.of(key, caller.id, operation, body) if key else None
         if self.writer.first_answer(claim) is not None:
             return self.get(caller, benchmark_id)
         data = clean(body, POLICY)

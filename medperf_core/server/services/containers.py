@@ -8,6 +8,7 @@ from medperf_core.domain import containers as domain
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import ContainerRegistered, ContainerUpdated, DomainEvent
 from medperf_core.domain.resources import CONTAINER
+from medperf_core.endpoints import endpoint
 from medperf_core.errors import ConfigError, FieldConflictError, FieldError, NotFoundError
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.fields import clean
@@ -81,7 +82,7 @@ class ContainerService:
     def create(self, caller: Caller, body: Json, key: str | None = None, *, published: Json | None = None) -> Json:
         """Register a container. `published`: the URL and hash fields of files the server stored for the body
         (its inline config), not part of what an idempotency key compares (the URL depends on the address)."""
-        claim = Claim.of(key, caller.id, "POST /mlcubes/", body) if key else None
+        claim = Claim.of(key, caller.id, endpoint("create_container").operation(), body) if key else None
         first = self.writer.first_answer(claim)
         if first is not None:
             return self.get(caller, int(first["id"]))

@@ -6,6 +6,7 @@ from medperf_core.domain import datasets as domain
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import DATASET
+from medperf_core.endpoints import endpoint
 from medperf_core.errors import FieldError, NotFoundError
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.containers import ContainerService
@@ -50,7 +51,7 @@ class DatasetService:
             )
 
     def create(self, caller: Caller, body: Json, key: str | None = None) -> Json:
-        claim = Claim.of(key, caller.id, "POST /datasets/", body) if key else None
+        claim = Claim.of(key, caller.id, endpoint("create_dataset").operation(), body) if key else None
         first = self.writer.first_answer(claim)
         if first is not None:
             return self.get(caller, int(first["id"]))
@@ -67,7 +68,7 @@ class DatasetService:
 
     def update(self, caller: Caller, dataset_id: int, body: Json, key: str | None = None) -> Json:
         """With `key` (an Idempotency-Key) the change is made once: the same key again answers with the dataset."""
-        claim = Claim.of(key, caller.id, f"PUT /datasets/{dataset_id}/", body) if key else None
+        claim = Claim.of(key, caller.id, endpoint("update_dataset").operation(dataset_id), body) if key else None
         if self.writer.first_answer(claim) is not None:
             return self.get(caller, dataset_id)
 

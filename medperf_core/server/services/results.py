@@ -6,6 +6,7 @@ from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import DomainEvent, ResultSubmitted
 from medperf_core.domain.executions import result_uid
 from medperf_core.domain.resources import RESULT
+from medperf_core.endpoints import endpoint
 from medperf_core.errors import ConflictError, InvalidTransitionError, NotFoundError, PermissionDeniedError
 from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.associations import AssociationService
@@ -45,7 +46,7 @@ class ResultService:
             )
 
     def submit(self, caller: Caller, body: Json, key: str | None = None) -> Json:
-        claim = Claim.of(key, caller.id, "POST /results/", body) if key else None
+        claim = Claim.of(key, caller.id, endpoint("submit_result").operation(), body) if key else None
         first = self.writer.first_answer(claim)
         if first is not None:
             return self.get(caller, int(first["id"]))

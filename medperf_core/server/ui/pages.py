@@ -1,4 +1,5 @@
-"""The UI's routes: sign in and out, the list of benchmarks, a benchmark's page. `install(app)` mounts them."""
+"""The UI's pages: sign in and out, the list of benchmarks, a benchmark's page; their rows are the endpoint table's
+`PAGES`, from which `install(app)` mounts them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 import jinja2
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -28,9 +29,6 @@ _templates = jinja2.Environment(
     trim_blocks=True, lstrip_blocks=True,
 )
 _templates.filters["fmt"] = view.fmt
-
-router = APIRouter(prefix="/ui", include_in_schema=False)
-
 
 def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = _templates.get_template(template).render(**context)
@@ -55,12 +53,10 @@ def _who(request: Request, caller: Caller) -> dict[str, Any]:
     return {"email": me["email"], "is_staff": bool(me["is_staff"])}
 
 
-@router.get("")
 def root() -> RedirectResponse:
     return RedirectResponse("/ui/", status_code=307)
 
 
-@router.get("/login")
 def login_form(request: Request, next: str | None = None) -> HTMLResponse:
     from medperf_core.server.auth import DEMO_USERS
 
@@ -68,7 +64,6 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
     return page("login.html", demo_users=demo, next=session.safe_next(next), error=None, who=None)
 
 
-@router.post("/login")
 async def login(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     target = session.safe_next(form.get("next"))
@@ -91,14 +86,12 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout")
 def logout() -> RedirectResponse:
     response = RedirectResponse("/ui/login", status_code=303)
     session.forget(response)
     return response
 
 
-@router.get("/")
 def index(request: Request) -> Response:
     caller = session.viewer(request)
     if caller is None:
@@ -108,8 +101,6 @@ def index(request: Request) -> Response:
     return page("index.html", benchmarks=benchmarks, who=_who(request, caller))
 
 
-@router.get("/benchmarks/{benchmark_id}")
-@router.get("/benchmarks/{benchmark_id}/")
 def benchmark_page(
     request: Request, benchmark_id: int, sort: str | None = None, dir: str | None = None
 ) -> Response:
@@ -139,11 +130,18 @@ def benchmark_page(
     )
 
 
-def install(app: FastAPI) -> None:
-    """Mount the pages under /ui/ and their stylesheet under /ui/static/."""
-    app.include_router(router)
-    app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+def home() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/ui/", status_code=307)
+
+def install(app: FastAPI) -> None:
+    """The pages of the endpoint table's `PAGES` (a page with an id in its path also without its trailing slash,
+    as the API's are), and their stylesheet under /ui/static/."""
+    from medperf_core.endpoints import PAGES
+    from medperf_core.server.routes import handler_of
+
+    for row in PAGES:
+        variants = (row.path.rstrip("/"), row.path) if row.path_params else (row.path,)
+        for path in variants:
+            app.add_api_route(path, handler_of(row), methods=[row.method], name=row.name, include_in_schema=False)
+    app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
