@@ -101,7 +101,17 @@ def start(
     jwt_jwks: Path = typer.Option(None, "--jwt-jwks", envvar="MEDPERF_JWT_JWKS", help="Or a JWKS file."),
     jwt_audience: str = typer.Option(None, "--jwt-audience", envvar="MEDPERF_JWT_AUDIENCE"),
     jwt_issuer: str = typer.Option(None, "--jwt-issuer", envvar="MEDPERF_JWT_ISSUER"),
-    jwt_admin: list[str] = typer.Option([], "--jwt-admin", help="An admin's email (repeatable)."),
+    jwt_admin: list[str] = typer.Option(
+        [], "--jwt-admin", help="An admin's email (repeatable); checked at every request, so a restart without it "
+        "revokes the rights."
+    ),
+    jwt_admin_claim: str = typer.Option(
+        None,
+        "--jwt-admin-claim",
+        envvar="MEDPERF_JWT_ADMIN_CLAIM",
+        help="Also make admins the users whose token carries this claim: NAME (the claim is true) or NAME=VALUE "
+        "(equal to VALUE, or a list holding it, e.g. roles=medperf-admin). Default: no claim is trusted.",
+    ),
     jwt_email_claim: str = typer.Option(
         None,
         "--jwt-email-claim",
@@ -171,6 +181,9 @@ def start(
             "included (--insecure-demo-auth). Never hold real data on it.",
             err=True,
         )
+    if jwt_admin_claim is not None and not jwt_admin_claim.partition("=")[0].strip():
+        raise UserError(f"--jwt-admin-claim {jwt_admin_claim!r} names no claim",
+                        "give NAME (the claim is true) or NAME=VALUE, e.g. --jwt-admin-claim roles=medperf-admin")
     decision_delay_seconds()  # a malformed MEDPERF_SERVER_DECISION_DELAY fails here, not on every write
     if public_url is not None:
         public_url = _check_public_url(public_url)
@@ -189,6 +202,7 @@ def start(
         jwt_audience=jwt_audience,
         jwt_issuer=jwt_issuer,
         jwt_admin_emails=tuple(jwt_admin),
+        jwt_admin_claim=jwt_admin_claim or None,
         jwt_email_claim=jwt_email_claim or None,
         public_url=public_url,
         threads=threads,
