@@ -84,6 +84,16 @@ def _log_config(level: str, access_log: bool) -> dict[str, Any]:
     return config
 
 
+GraceOption = typer.Option(
+    168,
+    "--files-grace-hours",
+    min=0,
+    envvar="MEDPERF_SERVER_FILES_GRACE_HOURS",
+    help="Stored files that no container or benchmark references are removed once this many hours old (at "
+    "start-up, and by `server gc-files`); the time lets a registration follow its uploads.",
+)
+
+
 @app.command("start")
 def start(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
@@ -161,6 +171,15 @@ def start(
         help="Threads per process for requests' blocking work (default: 24 on SQLite, whose writes take turns; "
         "40 on PostgreSQL, whose round trips overlap).",
     ),
+    max_file_mb: float = typer.Option(
+        100,
+        "--max-file-mb",
+        min=0.001,
+        envvar="MEDPERF_SERVER_MAX_FILE_MB",
+        help="The largest upload to /files/ in MB (container configs, parameters, additional files, demo "
+        "datasets); larger ones get 413 and are not read further.",
+    ),
+    files_grace_hours: float = GraceOption,
 ) -> None:
     """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) until interrupted."""
     from medperf_core.server.settings import AUTH_MODES, SETTINGS_ENV, ServerSettings, decision_delay_seconds
@@ -206,6 +225,8 @@ def start(
         jwt_email_claim=jwt_email_claim or None,
         public_url=public_url,
         threads=threads,
+        max_file_mb=max_file_mb,
+        files_grace_hours=files_grace_hours,
     )
     import uvicorn
 
@@ -296,6 +317,37 @@ def import_log(
     finally:
         storage.store.close()
     typer.echo(f"✅ imported {count} events; chain head {head}")
+
+
+@app.command("gc-files")
+def gc_files(
+    data_dir: Path = DataDirOption,
+    database: str = DatabaseOption,
+    grace_hours: float = GraceOption,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list the files that would be removed."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Remove the stored files (under --data-dir) that no registered container or benchmark references and that
+    were last uploaded more than --files-grace-hours ago. A running server does the same when it starts."""
+    from medperf_core.server.files_gc import collect_files
+    from medperf_core.server.storage import open_server_storage
+
+    files_dir = _data_dir(data_dir)
+    storage = open_server_storage(_where(database, data_dir))
+    try:
+        found = collect_files(files_dir, storage.reads, grace_hours, dry_run=True)
+        for stored in found:
+            typer.echo(f"{stored.sha256}  {stored.size} bytes")
+        plural = "s" if len(found) != 1 else ""
+        if dry_run or not found:
+            typer.echo(f"would remove {len(found)} file{plural}" if dry_run else "nothing to remove")
+            return
+        confirm(f"Remove these {len(found)} file{plural} (they cannot be restored)?", yes)
+        removed = collect_files(files_dir, storage.reads, grace_hours)
+    finally:
+        storage.store.close()
+    typer.echo(f"✅ removed {len(removed)} file{'s' if len(removed) != 1 else ''} "
+               f"({sum(f.size for f in removed)} bytes)")
 
 
 @app.command("reset")

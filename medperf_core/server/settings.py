@@ -33,6 +33,8 @@ class ServerSettings:
     jwt_email_claim: str | None = None  # the claim holding the email; default: `email`, else MedPerf's claim
     public_url: str | None = None  # `https://host[:port]` the server's stored files are published under
     threads: int | None = None  # per process, for requests' blocking work; None: by database (server/runtime.py)
+    max_file_mb: float = 100  # one upload to /files/ at most (server/files.py says why 100)
+    files_grace_hours: float = 168  # an unreferenced stored file is removed once this old (at start-up)
 
     def to_json(self) -> str:
         """One line of JSON that `from_json` turns back into equal settings (paths as strings)."""
