@@ -328,7 +328,7 @@ def gc_files(
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Remove the stored files (under --data-dir) that no registered container or benchmark references and that
-    were last uploaded more than --files-grace-hours ago. A running server does the same when it starts."""
+    were last uploaded more than --files-grace-hours ago. The server does the same each time it starts."""
     from medperf_core.server.files_gc import collect_files
     from medperf_core.server.storage import open_server_storage
 
