@@ -57,6 +57,10 @@ class ConcurrencyError(ConflictError):
     """An append at a stale expected version: another writer got there first."""
 
 
+class TooLargeError(UserError):
+    """An upload past the server's size limit; the HTTP API answers 413."""
+
+
 class FieldError(UserError):
     """A request field is wrong; the HTTP API renders it as `{field: [message]}` with 400."""
 

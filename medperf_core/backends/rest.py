@@ -19,6 +19,7 @@ from medperf_core.errors import (
     NotFoundError,
     PermissionDeniedError,
     ServerError,
+    TooLargeError,
     UserError,
 )
 from medperf_core.profiles import Profile
@@ -36,6 +37,7 @@ _ERRORS: dict[int, type[MedperfError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    413: TooLargeError,
 }
 _HINTS = {401: "log in with: medperf auth login -e EMAIL"}
 

@@ -84,6 +84,16 @@ def _log_config(level: str, access_log: bool) -> dict[str, Any]:
     return config
 
 
+GraceOption = typer.Option(
+    168,
+    "--files-grace-hours",
+    min=0,
+    envvar="MEDPERF_SERVER_FILES_GRACE_HOURS",
+    help="Stored files that no container or benchmark references are removed once this many hours old (at "
+    "start-up, and by `server gc-files`); the time lets a registration follow its uploads.",
+)
+
+
 @app.command("start")
 def start(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
@@ -101,7 +111,17 @@ def start(
     jwt_jwks: Path = typer.Option(None, "--jwt-jwks", envvar="MEDPERF_JWT_JWKS", help="Or a JWKS file."),
     jwt_audience: str = typer.Option(None, "--jwt-audience", envvar="MEDPERF_JWT_AUDIENCE"),
     jwt_issuer: str = typer.Option(None, "--jwt-issuer", envvar="MEDPERF_JWT_ISSUER"),
-    jwt_admin: list[str] = typer.Option([], "--jwt-admin", help="An admin's email (repeatable)."),
+    jwt_admin: list[str] = typer.Option(
+        [], "--jwt-admin", help="An admin's email (repeatable); checked at every request, so a restart without it "
+        "revokes the rights."
+    ),
+    jwt_admin_claim: str = typer.Option(
+        None,
+        "--jwt-admin-claim",
+        envvar="MEDPERF_JWT_ADMIN_CLAIM",
+        help="Also make admins the users whose token carries this claim: NAME (the claim is true) or NAME=VALUE "
+        "(equal to VALUE, or a list holding it, e.g. roles=medperf-admin). Default: no claim is trusted.",
+    ),
     jwt_email_claim: str = typer.Option(
         None,
         "--jwt-email-claim",
@@ -158,6 +178,15 @@ def start(
         envvar="MEDPERF_SERVER_SHUTDOWN_TIMEOUT",
         help="Seconds a stopping server (SIGTERM, Ctrl-C) waits for requests in flight before it closes them.",
     ),
+    max_file_mb: float = typer.Option(
+        100,
+        "--max-file-mb",
+        min=0.001,
+        envvar="MEDPERF_SERVER_MAX_FILE_MB",
+        help="The largest upload to /files/ in MB (container configs, parameters, additional files, demo "
+        "datasets); larger ones get 413 and are not read further.",
+    ),
+    files_grace_hours: float = GraceOption,
 ) -> None:
     """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) until interrupted."""
     from medperf_core.server.settings import AUTH_MODES, SETTINGS_ENV, ServerSettings, decision_delay_seconds
@@ -178,6 +207,9 @@ def start(
             "included (--insecure-demo-auth). Never hold real data on it.",
             err=True,
         )
+    if jwt_admin_claim is not None and not jwt_admin_claim.partition("=")[0].strip():
+        raise UserError(f"--jwt-admin-claim {jwt_admin_claim!r} names no claim",
+                        "give NAME (the claim is true) or NAME=VALUE, e.g. --jwt-admin-claim roles=medperf-admin")
     decision_delay_seconds()  # a malformed MEDPERF_SERVER_DECISION_DELAY fails here, not on every write
     if public_url is not None:
         public_url = _check_public_url(public_url)
@@ -196,9 +228,12 @@ def start(
         jwt_audience=jwt_audience,
         jwt_issuer=jwt_issuer,
         jwt_admin_emails=tuple(jwt_admin),
+        jwt_admin_claim=jwt_admin_claim or None,
         jwt_email_claim=jwt_email_claim or None,
         public_url=public_url,
         threads=threads,
+        max_file_mb=max_file_mb,
+        files_grace_hours=files_grace_hours,
     )
     import uvicorn
 
@@ -290,6 +325,37 @@ def import_log(
     finally:
         storage.store.close()
     typer.echo(f"✅ imported {count} events; chain head {head}")
+
+
+@app.command("gc-files")
+def gc_files(
+    data_dir: Path = DataDirOption,
+    database: str = DatabaseOption,
+    grace_hours: float = GraceOption,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list the files that would be removed."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Remove the stored files (under --data-dir) that no registered container or benchmark references and that
+    were last uploaded more than --files-grace-hours ago. The server does the same each time it starts."""
+    from medperf_core.server.files_gc import collect_files
+    from medperf_core.server.storage import open_server_storage
+
+    files_dir = _data_dir(data_dir)
+    storage = open_server_storage(_where(database, data_dir))
+    try:
+        found = collect_files(files_dir, storage.reads, grace_hours, dry_run=True)
+        for stored in found:
+            typer.echo(f"{stored.sha256}  {stored.size} bytes")
+        plural = "s" if len(found) != 1 else ""
+        if dry_run or not found:
+            typer.echo(f"would remove {len(found)} file{plural}" if dry_run else "nothing to remove")
+            return
+        confirm(f"Remove these {len(found)} file{plural} (they cannot be restored)?", yes)
+        removed = collect_files(files_dir, storage.reads, grace_hours)
+    finally:
+        storage.store.close()
+    typer.echo(f"✅ removed {len(removed)} file{'s' if len(removed) != 1 else ''} "
+               f"({sum(f.size for f in removed)} bytes)")
 
 
 @app.command("reset")

@@ -67,6 +67,17 @@ class UserRegistered(DomainEvent):
     is_staff: bool = False
 
 
+@event("user.role_changed")
+@attrs.frozen(kw_only=True)
+class UserRoleChanged(DomainEvent):
+    """The server's configuration now makes the user an admin, or no longer does; seen at their first request
+    after the change. `reason` says which setting decided it (e.g. "in --jwt-admin", "not in --jwt-admin")."""
+
+    user_id: int
+    is_staff: bool
+    reason: str = ""
+
+
 # --- containers and benchmarks ------------------------------------------------------------------------------
 
 

@@ -6,15 +6,19 @@ creates what the workers share (event store, auth secret) once, in the parent, b
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medperf_core import __version__
 from medperf_core.server.settings import FaultInjection, ServerSettings
+
+if TYPE_CHECKING:
+    from medperf_core.server.read_model import ServerReadModel
 
 API_PREFIX = "/api/v0"
 WORKER_HEADER = "X-Medperf-Worker"  # the PID of the server process that answered
@@ -50,7 +54,22 @@ def prepare(settings: ServerSettings) -> None:
 
     host = get_plugin_host()
     host.auth_providers.get(settings.auth)(settings)
-    open_server_storage(settings.database or settings.data_dir, host=host).store.close()
+    storage = open_server_storage(settings.database or settings.data_dir, host=host)
+    try:
+        collect_at_start(settings, storage.reads)
+    finally:
+        storage.store.close()
+
+
+def collect_at_start(settings: ServerSettings, reads: ServerReadModel) -> None:
+    """Remove the stored files no entity references past their grace period, and say so on the server's log."""
+    from medperf_core.server.files_gc import collect_files
+
+    removed = collect_files(settings.data_dir, reads, settings.files_grace_hours)
+    if removed:
+        size = sum(f.size for f in removed)
+        print(f"medperf server: removed {len(removed)} unreferenced file{'s' if len(removed) != 1 else ''} "
+              f"({size} bytes) older than {settings.files_grace_hours:g} hours", file=sys.stderr)
 
 
 def app_from_env() -> FastAPI:
@@ -111,6 +130,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from medperf_core.server.answers import KeptAnswers
 
     app.add_middleware(KeptAnswers)
+    from medperf_core.endpoints import endpoint
+    from medperf_core.server.files import MB
+    from medperf_core.server.upload_limit import UploadLimit
+
+    app.add_middleware(UploadLimit, path=API_PREFIX + endpoint("upload_file").path,
+                       max_bytes=int(settings.max_file_mb * MB))
     app.add_middleware(WorkerHeader)  # outermost: also on kept answers
     from medperf_core.server.route_index import SegmentIndex
     from medperf_core.server.routes import api_routers

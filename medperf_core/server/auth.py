@@ -33,6 +33,7 @@ class Identity:
     first_name: str = ""
     last_name: str = ""
     is_staff: bool = False
+    admin_reason: str = ""  # which setting made `is_staff` what it is (recorded when a user's role changes)
 
 
 class AuthProvider(Protocol):
@@ -52,6 +53,7 @@ DEMO_USERS: dict[str, Identity] = {
             first_name="Test",
             last_name="Admin",
             is_staff=True,
+            admin_reason="the tutorial's demo admin",
         ),
         Identity(email="testbo@example.com", username="testbo", first_name="Benchmark", last_name="Owner"),
         Identity(email="testmo@example.com", username="testmo", first_name="Model", last_name="Owner"),
@@ -213,7 +215,7 @@ class JwtAuthProvider:
         except jwt.PyJWTError as e:
             raise AuthenticationError(f"invalid token: {e}") from None
         email = self._email(claims)
-        is_staff = bool(claims.get("is_staff")) or email in self._settings.jwt_admin_emails
+        is_staff, reason = admin_by_settings(self._settings, email, claims)
         username = claims.get("sub") or claims.get("preferred_username") or email.split("@")[0]
         identity = Identity(
             email=email,
@@ -221,5 +223,25 @@ class JwtAuthProvider:
             first_name=str(claims.get("given_name", "")),
             last_name=str(claims.get("family_name", "")),
             is_staff=is_staff,
+            admin_reason=reason,
         )
         return identity, float(claims["exp"])
+
+
+def admin_by_settings(settings: ServerSettings, email: str, claims: dict[str, Any]) -> tuple[bool, str]:
+    """Whether the server's configuration makes a token's user an admin, and which setting says so.
+
+    Only what the operator configured counts: the --jwt-admin emails, and the claim named by --jwt-admin-claim.
+    No claim is trusted by default (an identity provider's `is_staff` or `roles` mean nothing to this server
+    unless the operator says they do)."""
+    if email in settings.jwt_admin_emails:
+        return True, "in --jwt-admin"
+    spec = settings.jwt_admin_claim
+    if spec:
+        name, has_value, wanted = spec.partition("=")
+        value = claims.get(name)
+        granted = (value == wanted or (isinstance(value, list) and wanted in value)) if has_value else value is True
+        if granted:
+            return True, f"the token's claim {spec!r} (--jwt-admin-claim)"
+        return False, f"not in --jwt-admin and the token lacks the claim {spec!r} (--jwt-admin-claim)"
+    return False, "not in --jwt-admin"

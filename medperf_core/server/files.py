@@ -2,7 +2,9 @@
 
 Content-addressed: a file is kept once under its sha256 (`<root>/<hex>`), so storing the same bytes twice is the
 same file at the same URL. Each upload is written to a private temporary file while it is hashed, then published
-with one rename, so concurrent uploads and readers never see a half-written file."""
+with one rename, so concurrent uploads and readers never see a half-written file. Files that no registered entity
+references are removed once older than a grace period (`collect`), which leaves time for the registration that
+follows an upload."""
 
 from __future__ import annotations
 
@@ -11,17 +13,34 @@ import hashlib
 import os
 import re
 import tempfile
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 import attrs
 
-from medperf_core.errors import NotFoundError, UserError
+from medperf_core.errors import NotFoundError, TooLargeError
 
 FILES_DIR = "files"  # under the server's data directory
-MAX_FILE_BYTES = 4 * 1024**3  # one upload; container files and demo tarballs are far smaller
+# One upload at most, by default. What is stored here: container configs and parameters (kilobytes), additional
+# files tarballs (a model's weights: tens of MB for most models) and demo dataset tarballs (a few MB, meant to be
+# downloaded by everyone). 100 MB holds all of these with room, keeps a signed-in user from filling the disk with a
+# few requests, and leaves larger weights to a host made for them (the container registers their URL instead).
+MAX_FILE_MB = 100
+GRACE_HOURS = 168.0  # an unreferenced file is kept a week: a client's registration may be retried days later
+MB = 1024 * 1024
 _CHUNK = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ANY_HEX64 = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
+
+
+def too_large(max_bytes: int) -> TooLargeError:
+    return TooLargeError(
+        f"the file is larger than this server's limit of {max_bytes / MB:g} MB",
+        "publish it elsewhere and register its URL, or ask the operator to raise --max-file-mb "
+        "(MEDPERF_SERVER_MAX_FILE_MB)",
+    )
 
 
 @attrs.frozen
@@ -41,8 +60,8 @@ class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def save(self, source: BinaryIO, *, max_bytes: int = MAX_FILE_BYTES) -> StoredFile:
-        """Store the stream's bytes (once per content); refuses more than `max_bytes`."""
+    def save(self, source: BinaryIO, *, max_bytes: int = MAX_FILE_MB * MB) -> StoredFile:
+        """Store the stream's bytes (once per content); TooLargeError past `max_bytes`, read no further."""
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
@@ -52,16 +71,16 @@ class FileStore:
                 while chunk := source.read(_CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise UserError(
-                            f"the file is larger than {max_bytes} bytes", "store it elsewhere and register its URL"
-                        )
+                        raise too_large(max_bytes)
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
             sha = digest.hexdigest()
             final = self.root / sha
-            if not final.exists():
+            try:
+                os.utime(final)  # stored already: uploaded again now, so its grace period starts again
+            except FileNotFoundError:
                 os.chmod(temp, 0o644)
                 os.replace(temp, final)  # same bytes under the same name: replacing a concurrent copy is harmless
             return StoredFile(sha, size, final)
@@ -81,6 +100,33 @@ class FileStore:
         if not path.is_file():
             raise NotFoundError(f"no stored file with sha256 {sha256}")
         return StoredFile(sha256, path.stat().st_size, path)
+
+    def collect(self, referenced: set[str], grace_hours: float, *, dry_run: bool = False) -> list[StoredFile]:
+        """Remove the stored files whose sha256 is not in `referenced` and that were last uploaded more than
+        `grace_hours` ago (and leftovers of uploads cut short as long ago); returns what was (or would be) removed."""
+        if not self.root.is_dir():
+            return []
+        older_than = time.time() - grace_hours * 3600
+        removed: list[StoredFile] = []
+        for path in self.root.iterdir():
+            name = path.name
+            if not (_HEX64.match(name) and name not in referenced) and not name.startswith(".upload-"):
+                continue
+            try:
+                stat = path.stat()
+                if stat.st_mtime > older_than or not path.is_file():
+                    continue
+                if not dry_run:
+                    path.unlink()
+            except FileNotFoundError:  # removed meanwhile (another worker's collection)
+                continue
+            removed.append(StoredFile(name, stat.st_size, path))
+        return removed
+
+
+def referenced_hashes(texts: Iterable[str]) -> set[str]:
+    """Every sha256 (64 lower-case hex digits) named in the texts: hash fields, and `/files/<sha256>` URLs."""
+    return {m.group(0) for text in texts for m in _ANY_HEX64.finditer(text.lower())}
 
 
 def file_url(base: str, sha256: str) -> str:

@@ -22,6 +22,7 @@ from medperf_core.errors import (
     MedperfError,
     NotFoundError,
     PermissionDeniedError,
+    TooLargeError,
     UserError,
 )
 from medperf_core.server.services import Caller, Page, ServerServices
@@ -213,6 +214,7 @@ _STATUS: tuple[tuple[type[MedperfError], int], ...] = (
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (TooLargeError, 413),
     (UserError, 400),
 )
 

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model,
 
 from medperf_core import endpoints
 from medperf_core.domain.resources import FieldSpec, Resource
-from medperf_core.server.services.fields import size_error
+from medperf_core.server.services.fields import TEXT_PATTERN, control_error, size_error
 
 
 class Body(BaseModel):
@@ -36,8 +36,10 @@ MAX_INT = 2**63 - 1  # what the database stores: larger integers are refused wit
 
 
 def _size_check(spec: FieldSpec) -> Any:
+    """The field's size limit, and no control characters in its text (`control_error`)."""
+
     def check(value: Any) -> Any:
-        problem = size_error(spec, value)
+        problem = size_error(spec, value) or control_error(value)
         if problem:
             raise ValueError(problem)
         return value
@@ -50,8 +52,9 @@ def _declared(spec: FieldSpec) -> Any:
     message): `maxLength` for text; for JSON fields, whose limit is on their JSON text, in the description."""
     limit = spec.size_limit()
     if spec.kind is str:
-        return Field(json_schema_extra={"maxLength": limit})
-    return Field(description=f"At most {limit} characters as compact JSON text.")
+        return Field(json_schema_extra={"maxLength": limit, "pattern": TEXT_PATTERN})
+    return Field(description=f"At most {limit} characters as compact JSON text; no control characters but tab, "
+                 "line feed and carriage return in its text.")
 
 
 def _annotation(spec: FieldSpec) -> Any:

@@ -27,10 +27,13 @@ class ServerSettings:
     jwt_jwks: Path | None = None  # or a JWKS file (keys chosen by `kid`)
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
-    jwt_admin_emails: tuple[str, ...] = ()  # these emails are admins (besides tokens with is_staff: true)
+    jwt_admin_emails: tuple[str, ...] = ()  # these emails are admins, decided at every request
+    jwt_admin_claim: str | None = None  # `NAME` (claim is true) or `NAME=VALUE` (equals, or a list holding it)
     jwt_email_claim: str | None = None  # the claim holding the email; default: `email`, else MedPerf's claim
     public_url: str | None = None  # `https://host[:port]` the server's stored files are published under
     threads: int | None = None  # per process, for requests' blocking work; None: by database (server/runtime.py)
+    max_file_mb: float = 100  # one upload to /files/ at most (server/files.py says why 100)
+    files_grace_hours: float = 168  # an unreferenced stored file is removed once this old (at start-up)
 
     def to_json(self) -> str:
         """One line of JSON that `from_json` turns back into equal settings (paths as strings)."""

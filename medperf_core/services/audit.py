@@ -10,7 +10,7 @@ from typing import Any
 
 from medperf_core.errors import IntegrityError, NotFoundError, UserError
 from medperf_core.store import EventStore, StoredEvent
-from medperf_core.store.store import ReplayReport
+from medperf_core.store.store import ReplayReport, refuse_nul
 from medperf_core.store.verify import VerifyReport
 
 
@@ -110,5 +110,8 @@ def import_log(log: EventStore[Any], path: Path) -> tuple[int, str]:
             f"the target database already holds {log.head().position} events",
             "import into a new, empty database (a log cannot be merged into another)",
         )
+    if not getattr(log.recorder, "holds_nul", True):  # found before anything is written, not batches later
+        for event in read_export(path):
+            refuse_nul(event)
     count = log.restore(read_export(path))
     return count, log.head().hash

@@ -99,7 +99,17 @@ class Client:
         from medperf_core.client_store import client_store_path
         from medperf_core.store.backends import open_client_storage
 
-        return open_client_storage(self.profile.store_url or client_store_path(self.storage), host=self.host)
+        storage = open_client_storage(self.profile.store_url or client_store_path(self.storage), host=self.host)
+        # A log altered by hand: the command does nothing at all, since it may tell the server something before
+        # its first append (`medperf events ...` still reads the log, to see where).
+        check = getattr(storage.store.recorder, "check_untouched", None)
+        try:
+            if check is not None:
+                check()
+        except BaseException:
+            storage.store.close()
+            raise
+        return storage
 
     @property
     def store(self) -> EventStore[Any]:

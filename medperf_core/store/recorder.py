@@ -34,6 +34,8 @@ class LogHead:
 # Appends decided inside the append's transaction, from the session as it is there (a new entity's id, which no
 # other writer can take meanwhile). A recorder that can do this says so with `decides_in_transaction = True`.
 DecideAppends = Callable[[Any], Sequence[StreamAppend]]
+# A recorder whose database cannot store U+0000 in text says so with `holds_nul = False` (default: it can); an
+# import of an older log holding one is then refused before anything is written, naming the event.
 
 
 class Recorder(Protocol[S_co]):

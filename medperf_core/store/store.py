@@ -144,6 +144,7 @@ class EventStore(Generic[S]):
         was already here, or the export was altered). Returns the number of events."""
         count = 0
         pending: list[StoredEvent] = []
+        holds_nul = getattr(self.recorder, "holds_nul", True)  # False: the database cannot store U+0000 in text
 
         def flush() -> None:
             appends: list[StreamAppend] = []
@@ -155,13 +156,14 @@ class EventStore(Generic[S]):
                                                [*appends[-1].events, new])
                 else:
                     appends.append(StreamAppend(event.stream, event.version - 1, [new]))
-            originals = iter(list(pending))
+            # by position: a recorder may call `apply` again for the same events when it retries a transaction
+            originals = {e.position: e for e in pending}
 
             def apply(session: S, stored: StoredEvent) -> None:
-                original = next(originals)
-                if (stored.position, stored.hash) != (original.position, original.hash):
+                original = originals.get(stored.position)
+                if original is None or stored.hash != original.hash:
                     raise IntegrityError(
-                        f"event {original.position} hashes differently once restored",
+                        f"event {stored.position} hashes differently once restored",
                         "restore into an empty database, from an unaltered export",
                     )
                 domain_event = to_domain_event(stored)
@@ -172,6 +174,8 @@ class EventStore(Generic[S]):
             pending.clear()
 
         for event in events:
+            if not holds_nul:
+                refuse_nul(event)
             pending.append(event)
             count += 1
             if len(pending) >= batch:
@@ -261,3 +265,26 @@ class EventStore(Generic[S]):
                         domain_event = to_domain_event(stored)
                         for projection in still:
                             projection.apply(session, domain_event, stored)
+
+
+def refuse_nul(event: StoredEvent) -> None:
+    """IntegrityError naming the event if its payload holds U+0000 (a log written before the server refused it),
+    for a database that cannot store it (a recorder with `holds_nul = False`)."""
+    if _holds_nul(event.payload):
+        raise IntegrityError(
+            f"event {event.position} (stream {event.stream}, {event.type}) holds a NUL character (U+0000), which "
+            "this database cannot store, so the log cannot move here as it is",
+            "keep serving this log from SQLite (server start --database sqlite://FILE, or its --data-dir); its hash "
+            "chain forbids changing the event",
+        )
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any text in a payload (keys included) holds U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False

@@ -27,26 +27,32 @@ class VerifyReport:
 
 def verify_rows(rows: Iterable[dict[str, Any]]) -> VerifyReport:
     """Rows as stored, in position order. Every check that fails names the row's position (or its slot)."""
-    expected_prev = GENESIS_HASH
-    expected_position = 1
+    before: dict[str, Any] = {"position": 0, "hash": GENESIS_HASH}
     checked = 0
     for row in rows:
-        position = row["position"]
-        if position != expected_position:
-            return VerifyReport(False, checked, expected_position,
-                                f"expected position {expected_position}, found {position} (a row is missing or moved)")
-        if row["prev_hash"] != expected_prev:
-            return VerifyReport(False, checked, position, "prev_hash does not match the previous event's hash")
-        try:
-            payload = json.loads(row["payload"])
-        except (TypeError, ValueError):
-            return VerifyReport(False, checked, position, "payload is not valid JSON")
-        if not isinstance(payload, dict) or canonical_json(payload) != row["payload"]:
-            return VerifyReport(False, checked, position, "payload is not in canonical form")
-        digest = event_hash(expected_prev, {**row, "payload": payload})
-        if digest != row["hash"]:
-            return VerifyReport(False, checked, position, "hash does not match the event's contents")
-        expected_prev = row["hash"]
-        expected_position += 1
+        problem = tail_problem(before, row)
+        if problem:
+            moved = row["position"] != before["position"] + 1
+            return VerifyReport(False, checked, before["position"] + 1 if moved else row["position"], problem)
+        before = row
         checked += 1
-    return VerifyReport(True, checked, head=expected_prev)
+    return VerifyReport(True, checked, head=before["hash"])
+
+
+def tail_problem(before: dict[str, Any], row: dict[str, Any]) -> str | None:
+    """What is wrong with a stored row that follows `before` (position 0 and the genesis hash: none), or None.
+    `verify_rows` applies it along the whole chain; a recorder applies it to the last row before it appends."""
+    expected_position = before["position"] + 1
+    if row["position"] != expected_position:
+        return f"expected position {expected_position}, found {row['position']} (a row is missing or moved)"
+    if row["prev_hash"] != before["hash"]:
+        return "prev_hash does not match the previous event's hash"
+    try:
+        payload = json.loads(row["payload"])
+    except (TypeError, ValueError):
+        return "payload is not valid JSON"
+    if not isinstance(payload, dict) or canonical_json(payload) != row["payload"]:
+        return "payload is not in canonical form"
+    if event_hash(before["hash"], {**row, "payload": payload}) != row["hash"]:
+        return "hash does not match the event's contents"
+    return None

@@ -120,3 +120,25 @@ def test_reset_a_postgresql_server_drops_only_its_schema(tmp_path: Path, postgre
             assert storage.reads.next_id(session, USER) == 1
     finally:
         storage.store.close()
+
+
+def test_an_older_log_holding_a_nul_says_which_event_and_what_to_do(tmp_path: Path, postgres_url: str) -> None:
+    """Written before NUL was refused: SQLite took it, PostgreSQL cannot hold it; the import names the event."""
+    from medperf_core.domain.events import DatasetUpdated, UserRegistered
+
+    home, data = str(tmp_path / "home"), tmp_path / "server"
+    storage = open_server_storage(data)
+    try:
+        storage.store.append("user-1", 0, [UserRegistered(user_id=1, email="u1@example.com", username="u1")], "t")
+        storage.store.append("dataset-7", 0, [DatasetUpdated(dataset_id=7, changes={"description": "a\x00b"})], "t")
+    finally:
+        storage.store.close()
+    log = tmp_path / "log.jsonl"
+    assert run_medperf("events", "export", "--server-data-dir", str(data), "-o", str(log), home=home).returncode == 0
+    done = run_medperf("server", "import", "--database", postgres_url, str(log), home=home)
+    assert done.returncode != 0, done.stdout
+    error = done.stderr.strip()
+    assert "hashes differently" not in error and len(error.splitlines()) == 1, error
+    assert "event 2 (stream dataset-7, dataset.updated)" in error and "NUL" in error and "SQLite" in error, error
+    listed = run_medperf("events", "ls", "--json", "--database", postgres_url, home=home)
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []

@@ -157,3 +157,17 @@ def test_every_answer_has_exactly_the_wire_fields(tmp_path: Path) -> None:
                     assert isinstance(answer[spec.name], spec.kind), (resource.name, spec.name)
     finally:
         services.close()
+
+
+@pytest.mark.parametrize("resource", list(all_resources()), ids=lambda r: r.name)
+def test_clean_refuses_control_characters_in_every_text_field(resource: Resource) -> None:
+    """The local backend's check, the same as the HTTP models': NUL and C0 controls but tab, LF and CR."""
+    bad = {str: "a\x00b", dict: {"a": "\x1b"}, list: ["a@example.org\x00"]}
+    for spec in resource.writable():
+        if spec.choices or spec.kind not in bad:
+            continue
+        with pytest.raises(FieldError) as refused:
+            clean({spec.name: bad[spec.kind]}, resource)
+        assert refused.value.field == spec.name and "control character" in str(refused.value)
+        if spec.kind is str:
+            assert clean({spec.name: "a\tb\nc\r"}, resource)[spec.name] == "a\tb\nc\r"

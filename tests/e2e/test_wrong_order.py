@@ -309,3 +309,20 @@ def test_a_broken_model_stops_the_run_unless_ignored(t: Tutorial, broken_model: 
     ]
     t.medperf("result", "submit", "--result", "b1m4d1", "-y")
     assert t.get("do", "/results/")["count"] == 1
+
+
+def test_a_client_log_altered_by_hand_takes_no_new_event(t: Tutorial) -> None:
+    """`events verify` says the log is broken: the next write command refuses in one line, sends nothing to the
+    server and appends nothing, instead of extending a chain that no longer verifies."""
+    import sqlite3
+
+    t.submit()
+    (log,) = [p for p in t.home.rglob("events.db") if "server" not in str(p)]
+    conn = sqlite3.connect(log, isolation_level=None)
+    conn.execute("UPDATE events SET actor = 'mallory@example.com' WHERE position = 1")
+    conn.close()
+    assert "broken at position 1" in t.fails("events", "verify")
+    with nothing_changes(t):
+        line = t.fails(*PREPARE)
+    assert "altered by hand" in line and "medperf events verify" in line, line
+    assert t.server_dataset()["state"] == "DEVELOPMENT"

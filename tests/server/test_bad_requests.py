@@ -267,3 +267,53 @@ def test_a_benchmark_needs_a_demo_dataset_url(clients: dict[str, Client], world:
     created = clients["bo"].ok("POST", "/benchmarks/", {**body, "demo_dataset_tarball_url": "https://x.test/d.tgz"})
     emptied = clients["bo"].put(f"/benchmarks/{created['id']}/", {"demo_dataset_tarball_url": ""})
     assert emptied.status_code == 400 and "demo_dataset_tarball_url" in emptied.json()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "position"),
+    [
+        ("description", "a\x00b", "U+0000 at position 1"),
+        ("name", "\x00", "U+0000 at position 0"),
+        ("location", "bell\x07", "U+0007 at position 4"),
+        ("user_metadata", {"note": "x\x00"}, "U+0000 at position 1"),
+        ("user_metadata", {"k\x00": 1}, "U+0000 at position 1"),
+    ],
+)
+def test_control_characters_in_text_are_400_naming_the_field(
+    clients: dict[str, Client], world: dict[str, int], field: str, value: object, position: str
+) -> None:
+    """A NUL is stored by SQLite but not by PostgreSQL: refused alike on both, before anything is written."""
+    do = clients["do"]
+    before = do.ok("GET", "/me/datasets/?limit=1")["count"]
+    raw = uuid.uuid4().hex
+    body = {"name": "ctl", "input_data_hash": raw, "generated_uid": raw, "data_preparation_mlcube": world["prep"]}
+    response = do.post("/datasets/", {**body, field: value})
+    assert response.status_code == 400, response.text[:300]
+    assert list(response.json()) == [field] and position in response.json()[field][0], response.text[:300]
+    assert do.ok("GET", "/me/datasets/?limit=1")["count"] == before
+    changed = do.put(f"/datasets/{world['D2']}/", {field: value})
+    assert changed.status_code == 400 and list(changed.json()) == [field], changed.text[:300]
+
+
+@pytest.mark.parametrize("path", ["/mlcubes/", "/benchmarks/", "/results/"])
+def test_a_nul_anywhere_in_a_body_is_400(clients: dict[str, Client], world: dict[str, int], path: str) -> None:
+    bodies: dict[str, tuple[str, dict[str, object]]] = {
+        "/mlcubes/": ("container_config", {"name": unique("c")[:12],
+                                           "container_config": {**CONFIG, "image": "example/m\x00:1"}}),
+        "/benchmarks/": ("description", {
+            "name": unique("b")[:12], "description": "\x00", "demo_dataset_tarball_url": "https://example.org/d.tgz",
+            "data_preparation_mlcube": world["prep"], "reference_model_mlcube": world["ref"],
+            "data_evaluator_mlcube": world["prep"],
+        }),
+        "/results/": ("results", {"benchmark": world["B"], "model": world["X"], "dataset": world["D"],
+                                  "results": {"acc\x00": 0.5}}),
+    }
+    field, body = bodies[path]
+    client = clients["do" if path == "/results/" else "bo"]
+    response = client.post(path, body)
+    assert response.status_code == 400 and list(response.json()) == [field], response.text[:300]
+
+
+def test_tabs_and_newlines_stay_allowed(clients: dict[str, Client], world: dict[str, int]) -> None:
+    changed = clients["do"].ok("PUT", f"/datasets/{world['D2']}/", {"description": "a\tb\r\nc"})
+    assert changed["description"] == "a\tb\r\nc"

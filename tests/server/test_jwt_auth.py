@@ -144,3 +144,74 @@ def test_the_pages_sign_in_with_a_jwt_and_offer_no_demo_users(jwt_server: Server
     session = requests.Session()
     signed = session.post(jwt_server.url + "/ui/login", data={"token": _token(keys[0])}, timeout=10)
     assert signed.status_code == 200 and "alice@example.org" in signed.text
+
+
+def _jwt_args(keys: Any, tmp_path: Path, *more: str) -> tuple[str, ...]:
+    key_file = tmp_path / "public.pem"
+    key_file.write_bytes(
+        keys[0].public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return ("--auth", "jwt", "--jwt-public-key", str(key_file), "--jwt-audience", AUD, "--jwt-issuer", ISS, *more)
+
+
+def _users(server: ServerProcess, token: str) -> int:
+    response = requests.get(server.api + "/users/", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return response.status_code
+
+
+def _role_changes(server: ServerProcess) -> list[dict[str, Any]]:
+    from medperf_core.server.storage import open_server_storage
+
+    storage = open_server_storage(server.where)
+    try:
+        return [e.payload for e in storage.store.read_all() if e.type == "user.role_changed"]
+    finally:
+        storage.store.close()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_admin_rights_follow_the_admin_list_at_every_request(
+    keys: Any, tmp_path: Path, database: str
+) -> None:
+    from _server_helpers import server_database
+
+    token = _token(keys[0], email="boss@example.org")
+    env = {"MEDPERF_HOME": str(tmp_path / "h")}
+    with server_database(database) as url:
+        with start_server(tmp_path / "db", extra_args=_jwt_args(keys, tmp_path, "--jwt-admin", "boss@example.org"),
+                          env=env, database=url) as server:
+            assert _users(server, token) == 200
+            assert _me(server, token).json()["is_staff"] is True
+        with start_server(tmp_path / "db", extra_args=_jwt_args(keys, tmp_path), env=env, database=url) as server:
+            assert _users(server, token) == 403  # removed from --jwt-admin: refused at the next request
+            assert _me(server, token).json()["is_staff"] is False
+            assert _role_changes(server) == [
+                {"user_id": 1, "is_staff": False, "reason": "not in --jwt-admin"}
+            ]  # once, at the first request that saw the change
+        with start_server(tmp_path / "db", extra_args=_jwt_args(keys, tmp_path, "--jwt-admin", "boss@example.org"),
+                          env=env, database=url) as server:
+            assert _users(server, token) == 200  # added again: promoted at the next request
+            assert [c["is_staff"] for c in _role_changes(server)] == [False, True]
+            assert "Traceback" not in server.log()
+
+
+def test_an_is_staff_claim_is_not_trusted_unless_the_operator_names_it(keys: Any, tmp_path: Path) -> None:
+    staff = _token(keys[0], email="eve@example.org", is_staff=True)
+    env = {"MEDPERF_HOME": str(tmp_path / "h")}
+    with start_server(tmp_path / "db", extra_args=_jwt_args(keys, tmp_path), env=env) as server:
+        assert _users(server, staff) == 403
+        assert _me(server, staff).json()["is_staff"] is False
+    with start_server(
+        tmp_path / "db", extra_args=_jwt_args(keys, tmp_path, "--jwt-admin-claim", "is_staff"), env=env
+    ) as server:
+        assert _users(server, staff) == 200
+        assert _users(server, _token(keys[0], email="eve@example.org")) == 403  # the same user, without the claim
+        assert _role_changes(server)[-1]["is_staff"] is False
+
+
+def test_a_role_claim_names_a_value(keys: Any, tmp_path: Path) -> None:
+    args = _jwt_args(keys, tmp_path, "--jwt-admin-claim", "roles=medperf-admin")
+    with start_server(tmp_path / "db", extra_args=args, env={"MEDPERF_HOME": str(tmp_path / "h")}) as server:
+        assert _users(server, _token(keys[0], roles=["reader", "medperf-admin"])) == 200
+        assert _users(server, _token(keys[0], email="bob@example.org", roles=["reader"])) == 403
+        assert _users(server, _token(keys[0], email="bob@example.org", roles="medperf-admin")) == 200

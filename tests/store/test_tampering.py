@@ -131,10 +131,10 @@ def test_reordering_two_rows_is_detected_at_the_first(
 
 def test_the_real_medperf_binary_names_the_broken_position(sample_log: Path, tmp_path: Path) -> None:
     conn = sqlite3.connect(sample_log, isolation_level=None)
-    conn.execute(
+    changed = conn.execute(
         "UPDATE events SET payload = replace(payload, '\"auc\":0.91', '\"auc\":0.99') WHERE position = 7"
     )
-    assert conn.total_changes == 1
+    assert changed.rowcount == 1  # (total_changes would count the guard's trigger too)
     conn.close()
     medperf = Path(sys.executable).with_name("medperf")
     assert medperf.exists(), f"the console script is missing next to {sys.executable}: pip install -e ."
@@ -151,3 +151,56 @@ def test_the_real_medperf_binary_names_the_broken_position(sample_log: Path, tmp
         "(restore the log from a backup; do not append to it)"
     )
     assert "Traceback" not in done.stderr
+
+
+def _after_last_row_inserted_by_hand(conn: sqlite3.Connection) -> None:
+    names = ", ".join(f"[{c}]" for c in ALL_COLUMNS if c != "position")
+    conn.execute(f"INSERT INTO events ({names}) SELECT stream, version + 100, type, schema_version, recorded_at, "
+                 f"actor, payload, hash, hash FROM events WHERE position = {EVENTS}")
+
+
+TAMPERINGS = {
+    "payload of the first event": lambda c: c.execute(
+        "UPDATE events SET payload = payload || ' ' WHERE position = 1"),
+    "actor of a middle event": lambda c: c.execute("UPDATE events SET actor = 'mallory' WHERE position = 4"),
+    "first event deleted": lambda c: c.execute("DELETE FROM events WHERE position = 1"),
+    "last event deleted": lambda c: c.execute(f"DELETE FROM events WHERE position = {EVENTS}"),
+    "a row inserted at the end": _after_last_row_inserted_by_hand,
+    "last payload, guard triggers dropped first": lambda c: c.executescript(
+        "DROP TRIGGER events_updated_by_hand; DROP TRIGGER events_deleted_by_hand; "
+        f"UPDATE events SET payload = replace(payload, '0.91', '0.99') WHERE position = {EVENTS};"),
+    "guard dropped": lambda c: c.execute("DROP TABLE log_guard"),
+}
+
+
+@pytest.mark.parametrize("tampering", list(TAMPERINGS))
+def test_a_log_altered_by_hand_takes_no_new_event(sample_log: Path, tampering: str) -> None:
+    """Checked before every append, in a few point reads: the guard's triggers, the head the recorder last wrote,
+    and the last event's hash and link (a tail a hand edit could reach without the triggers)."""
+    from medperf_core.domain.events import UserRegistered
+    from medperf_core.errors import IntegrityError
+    from medperf_core.store.sqlite import sqlite_store
+
+    conn = sqlite3.connect(sample_log, isolation_level=None)
+    TAMPERINGS[tampering](conn)
+    before = conn.execute("SELECT * FROM events ORDER BY position").fetchall()
+    conn.close()
+    with sqlite_store(sample_log, []) as store, pytest.raises(IntegrityError) as refused:
+        store.append("user-9", 0, [UserRegistered(user_id=9, email="u9@example.com", username="u9")], "test")
+    message = refused.value.one_line()
+    assert "altered by hand" in message and "medperf events verify" in message, message
+    assert len(message.splitlines()) == 1
+    conn = sqlite3.connect(sample_log, isolation_level=None)
+    assert conn.execute("SELECT * FROM events ORDER BY position").fetchall() == before  # nothing appended
+    conn.close()
+
+
+def test_an_untouched_log_still_takes_events(sample_log: Path) -> None:
+    from medperf_core.domain.events import UserRegistered
+    from medperf_core.store.sqlite import sqlite_store
+
+    for n in (9, 10):  # the guard follows the recorder's own appends
+        with sqlite_store(sample_log, []) as store:
+            store.append(f"user-{n}", 0, [UserRegistered(user_id=n, email=f"u{n}@example.com", username="u")], "t")
+    with sqlite_store(sample_log, []) as store:
+        assert store.verify().ok and store.head().position == EVENTS + 2

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, File, Request, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import BeforeValidator
 
 from medperf_core.endpoints import endpoint
-from medperf_core.server.files import FileStore, file_url
+from medperf_core.server.files import MB, FileStore, file_url
 from medperf_core.server.http import caller, idempotency_key, services
 from medperf_core.server.models import request_model
 from medperf_core.server.services import Caller, ServerServices
@@ -56,10 +57,23 @@ def publish_inline(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     return published
 
 
+def _a_file_part(value: Any) -> Any:
+    """A multipart part without a filename is a plain form value (text), never taken as the file's content."""
+    if not hasattr(value, "read"):
+        raise ValueError("send the file as a multipart file part (with a filename), not as a plain form value")
+    return value
+
+
+FilePart = Annotated[UploadFile, BeforeValidator(_a_file_part), File(description="The file (a multipart file part).")]
+
+
 def upload(
-    request: Request, file: UploadFile = File(...), store: FileStore = Depends(files), _who: Caller = Depends(caller)
+    request: Request, file: FilePart, store: FileStore = Depends(files), _who: Caller = Depends(caller)
 ) -> dict[str, Any]:
-    stored = store.save(file.file)
+    """Store the multipart file part `file` (at most the server's --max-file-mb, else 413); answers 201 with its
+    absolute `url`, `sha256` and `size`."""
+    max_bytes = int(request.app.state.settings.max_file_mb * MB)
+    stored = store.save(file.file, max_bytes=max_bytes)
     return stored.describe(file_url(public_base(request), stored.sha256))
 
 

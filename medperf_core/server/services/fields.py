@@ -28,10 +28,36 @@ def _check(spec: FieldSpec, value: Any) -> Any:
         raise FieldError(spec.name, f"{spec.name}: must be {label}, got {json.dumps(value)[:60]}")
     if spec.choices and value not in spec.choices:
         raise FieldError(spec.name, f"{spec.name}: must be one of {', '.join(spec.choices)}")
-    too_long = size_error(spec, value)
-    if too_long:
-        raise FieldError(spec.name, f"{spec.name}: {too_long}")
+    problem = size_error(spec, value) or control_error(value)
+    if problem:
+        raise FieldError(spec.name, f"{spec.name}: {problem}")
     return value
+
+
+# Control characters that make no sense in any text of an entity: C0 but tab, line feed and carriage return.
+# NUL above all: PostgreSQL cannot store it in text or JSON, so a SQLite server holding one could never move.
+CONTROL_CHARACTERS = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
+TEXT_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"  # the same, as the OpenAPI document states it
+_CONTROL_TABLE = {ord(c): None for c in CONTROL_CHARACTERS}
+
+
+def control_error(value: Any) -> str | None:
+    """Why the value (text, or any text inside a list or JSON object, keys included) holds a control character
+    (None: it does not). The HTTP models and the local backend use the same rule."""
+    if isinstance(value, str):
+        if value.translate(_CONTROL_TABLE) == value:
+            return None
+        at = next(i for i, c in enumerate(value) if c in CONTROL_CHARACTERS)
+        return (f"control character U+{ord(value[at]):04X} at position {at} is not allowed in text "
+                "(only tab, line feed and carriage return are)")
+    if isinstance(value, dict):
+        value = [x for pair in value.items() for x in pair]
+    if isinstance(value, list):
+        for item in value:
+            problem = control_error(item)
+            if problem:
+                return problem
+    return None
 
 
 def size_error(spec: FieldSpec, value: Any) -> str | None:

@@ -111,6 +111,7 @@ def connect(conninfo: str, **kw: Any) -> psycopg.Connection[Any]:
 
 class PostgresRecorder:
     decides_in_transaction = True  # `append` also takes a function of the session that decides the appends
+    holds_nul = False  # PostgreSQL text cannot hold U+0000: `EventStore.restore` refuses such an event up front
 
     def __init__(self, conninfo: str, *, pool_size: int | None = None, id_tables: Sequence[str] = ()) -> None:
         """`id_tables`: tables whose new ids appends take (`PostgresSession.new_id`); a group reads their largest

@@ -143,6 +143,10 @@ def _user(db: Rows, e: ev.UserRegistered, at: str) -> None:
                        "last_name": e.last_name, "is_staff": e.is_staff}, at)
 
 
+def _role(db: Rows, e: ev.UserRoleChanged, at: str) -> None:
+    _update(db, USER, BY_ID, [e.user_id], {"is_staff": e.is_staff}, at)
+
+
 def _container(db: Rows, e: ev.ContainerRegistered, at: str) -> None:
     _insert(db, CONTAINER, {
         "id": e.container_id, "name": e.name, "owner": e.owner, "mlcube_hash": e.config_hash,
@@ -252,6 +256,7 @@ def _result(db: Rows, e: ev.ResultSubmitted, at: str) -> None:
 
 _HANDLERS: dict[type[ev.DomainEvent], Handler] = {
     ev.UserRegistered: _user,
+    ev.UserRoleChanged: _role,
     ev.ContainerRegistered: _container,
     ev.ContainerUpdated: _changes(CONTAINER, "container_id"),
     ev.ContainerMarkedOperational: _operational(CONTAINER, "container_id"),

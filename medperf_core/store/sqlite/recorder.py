@@ -22,12 +22,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from medperf_core.errors import ConcurrencyError, ConflictError
+from medperf_core.errors import ConcurrencyError, ConflictError, IntegrityError
 from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
 from medperf_core.store.group_commit import GroupCommit, PendingAppend
 from medperf_core.store.recorder import DecideAppends, LogHead, StreamAppend
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.sqlite.migrations import event_log
+from medperf_core.store.verify import tail_problem
 
 LOCK_SUFFIX = "-lock"  # the side file writers of every process queue on
 COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
@@ -137,6 +138,7 @@ class SQLiteRecorder:
         session, called inside the transaction (after the appends of the group before it)."""
         if self._in_own_transaction():  # a rebuild appending inside its transaction: join it
             with self._transaction("BEGIN IMMEDIATE") as db:
+                self._check_untouched(db.conn)
                 return self._append_one(db, appends, apply)
         return self._groups.append(appends, apply)
 
@@ -152,6 +154,7 @@ class SQLiteRecorder:
         """One transaction for the group; sets each one's events or error, never raises."""
         try:
             with self._transaction("BEGIN IMMEDIATE") as db:
+                self._check_untouched(db.conn)  # once per transaction: the group's own appends are not checked
                 if len(group) == 1:
                     group[0].stored = self._append_one(db, group[0].appends, group[0].apply)
                     return
@@ -178,6 +181,9 @@ class SQLiteRecorder:
         stored: list[StoredEvent] = []
         for batch in appends:
             stored += self._insert(db.conn, batch)
+        if stored:
+            db.conn.execute("UPDATE log_guard SET head_position = ?, head_hash = ? WHERE id = 1",
+                            (stored[-1].position, stored[-1].hash))
         if apply is not None:
             try:
                 for event in stored:
@@ -217,6 +223,43 @@ class SQLiteRecorder:
             stored.append(StoredEvent(prev_hash=prev_hash, hash=digest, **row))
             prev_hash = digest
         return stored
+
+    def check_untouched(self) -> None:
+        """`_check_untouched` outside an append: a client checks its log once before a command does anything
+        (a command may tell the server something before its first append)."""
+        with self._lock:
+            self._check_untouched(self.db.conn)
+
+    def _check_untouched(self, conn: sqlite3.Connection) -> None:
+        """IntegrityError unless the log is as this recorder left it: no event updated or deleted by hand (the
+        guard's triggers), its last event the head it last wrote, and that event's hash and link to the one before
+        it right. A few point reads, not a whole verify (`medperf events verify` walks the chain)."""
+        try:
+            guard = conn.execute("SELECT head_position, head_hash, altered_position FROM log_guard").fetchone()
+        except sqlite3.OperationalError:
+            guard = None
+        if guard is None:
+            raise self._altered("its guard record (table log_guard) was removed")
+        head_position, head_hash, altered = guard
+        if altered is not None:
+            raise self._altered(f"event {altered} was changed or deleted")
+        tail = [dict(zip(COLUMNS.replace(" ", "").split(","), row, strict=True)) for row in conn.execute(
+            f"SELECT {COLUMNS} FROM events ORDER BY position DESC LIMIT 2").fetchall()]
+        last = tail[0] if tail else {"position": 0, "hash": GENESIS_HASH}
+        if (last["position"], last["hash"]) != (head_position, head_hash):
+            raise self._altered(f"its last event is position {last['position']}, but it last wrote {head_position}")
+        if tail:
+            before = tail[1] if len(tail) > 1 else {"position": 0, "hash": GENESIS_HASH}
+            problem = tail_problem(before, last)
+            if problem:
+                raise self._altered(f"event {last['position']}: {problem}")
+
+    def _altered(self, what: str) -> IntegrityError:
+        return IntegrityError(
+            f"the event log {self.path} was altered by hand ({what}); nothing was written to it",
+            "see where: medperf events verify; then restore the log from a backup (a client's log may also be moved "
+            "aside: medperf sync then starts a new one from what the server knows)",
+        )
 
     @staticmethod
     def _stream_version(conn: sqlite3.Connection, stream: str) -> int:
