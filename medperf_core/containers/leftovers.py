@@ -19,7 +19,7 @@ def labels() -> dict[str, str]:
     return {LABEL_OWNER: owner(), **({LABEL_RUN: run} if run else {})}
 
 
-def _start_time(pid: int) -> str:
+def start_time(pid: int) -> str:
     """The process's start time in clock ticks since boot (tells a reused pid from the original)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -30,7 +30,7 @@ def _start_time(pid: int) -> str:
 
 def owner() -> str:
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+    return f"{socket.gethostname()}:{pid}:{start_time(pid)}"
 
 
 def owner_alive(value: str) -> bool:
@@ -46,7 +46,7 @@ def owner_alive(value: str) -> bool:
         return False
     except PermissionError:
         return True
-    return _start_time(pid) == start
+    return start_time(pid) == start
 
 
 def orphaned_processes() -> list[int]:

@@ -1,4 +1,5 @@
-"""The Singularity/Apptainer runner: Docker's mounts, isolation, timeout and checks, on a cached SIF."""
+"""The Singularity/Apptainer runner: Docker's mounts, isolation, timeout and checks, on a cached SIF; a watchdog kills
+the container's process group when the client is killed."""
 
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ from medperf_core.containers.execution import (
     prepare_run,
 )
 from medperf_core.containers.gpus import parse_gpus
-from medperf_core.containers.leftovers import ENV_OWNER, orphaned_processes, owner
+from medperf_core.containers.leftovers import ENV_OWNER, orphaned_processes, owner, start_time
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.registry import image_config
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
+from medperf_core.containers.watchdog import KILL_PROCESS_GROUP, Watchdog
 from medperf_core.errors import ConfigError, EngineUnavailableError
 from medperf_singularity.sif import ImageSource, build_sif, docker_client, sif_path
 
@@ -152,7 +154,10 @@ class SingularityRunner:
             assert process.stdout is not None
             pump = sink.pump(iter(functools.partial(os.read, process.stdout.fileno(), 65536), b""))
             try:
-                exit_code = process.wait(timeout=request.timeout)
+                # A SIGKILLed client runs no `except`: the watchdog kills the group then. (The parent-death signal
+                # cannot do it: Apptainer's starter clears it; killing the starter ends the container.)
+                with Watchdog.guard(KILL_PROCESS_GROUP, str(process.pid), start_time(process.pid)):
+                    exit_code = process.wait(timeout=request.timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(process)
                 pump.join(_KILL_GRACE_S)

@@ -16,6 +16,7 @@ from medperf_singularity.runner import SingularityRunner
 from medperf_core.containers import cancel
 from medperf_core.containers.execution import ImageDefaults, PreparedRun, fail
 from medperf_core.containers.logs import LogSink
+from medperf_core.containers.watchdog import Watchdog
 from medperf_core.errors import RunnerError
 from medperf_slurm import slurm
 from medperf_slurm.orphans import JOB_NAME_PREFIX, cancel_orphans, client_comment
@@ -25,6 +26,7 @@ _POLL_MIN_S = 0.05
 _POLL_MAX_S = 0.5
 _GONE_WAIT_S = 30.0
 _DONE_STATES = {"COMPLETED", "FAILED"}
+_CANCEL_JOB = "medperf_slurm.slurm:canceller"
 
 
 class SlurmRunner(SingularityRunner):
@@ -84,7 +86,8 @@ class SlurmRunner(SingularityRunner):
             ]
             with LogSink(request.log_path, echo=request.show_logs) as sink:
                 job = _Job(slurm.submit(script, options), job_dir, sink, prepared)
-                return job.wait(timeout)
+                with Watchdog.guard(_CANCEL_JOB, job.job_id):  # a SIGKILLed client's job is cancelled at once
+                    return job.wait(timeout)
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
 
