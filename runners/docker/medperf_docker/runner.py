@@ -77,7 +77,7 @@ def pull(client: docker.DockerClient, image: str) -> None:
 
 def remove_leftovers(client: docker.DockerClient) -> list[str]:
     """Remove the containers of medperf clients on this host that no longer run; their names."""
-    removed = []
+    removed: list[str] = []
     try:
         leftovers = client.containers.list(all=True, filters={"label": LABEL_OWNER})
     except Exception:  # a listing error must not stop this client's own run

@@ -20,8 +20,8 @@ from medperf_slurm.settings import SlurmSettings
 
 from medperf_core.containers import cancel
 from medperf_core.containers.config import ContainerConfig
-from medperf_core.errors import RunnerError
 from medperf_core.containers.leftovers import start_time
+from medperf_core.errors import RunnerError
 from medperf_core.testing.formats_contract import FormatsContract
 from medperf_core.testing.killed_client import (
     GONE_WITHIN_S,
