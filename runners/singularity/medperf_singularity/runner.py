@@ -23,7 +23,7 @@ from medperf_core.containers.execution import (
     prepare_run,
 )
 from medperf_core.containers.gpus import parse_gpus
-from medperf_core.containers.leftovers import ENV_OWNER, orphaned_processes, owner, start_time
+from medperf_core.containers.leftovers import ENV_OWNER, orphaned_process_groups, owner, start_time
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.registry import image_config
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
@@ -69,9 +69,9 @@ class SingularityRunner:
                 "no `singularity` binary on PATH (apptainer installs it as a link)", INSTALL_HINT
             )
         self._client()
-        for pid in orphaned_processes():  # runs of clients that were killed: stop them
+        for group in orphaned_process_groups():  # runs of killed clients whose watchdogs died too: stop them
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+                os.killpg(group, signal.SIGKILL)
 
     def image_hash(self, config: ContainerConfig) -> str:
         """The Docker image id the SIF is built from; the SIF is built (once) here so runs start fast."""
@@ -131,6 +131,7 @@ class SingularityRunner:
             options.append("--nv")
             if gpus.device_ids:
                 env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus.device_ids)
+        env[ENV_OWNER] = owner()  # who started it: the next runner's start stops it if this client is gone
         for key, value in env.items():
             options += ["--env", f"{key}={value}"]
         base: list[str] = Client._init_command("exec")
@@ -143,7 +144,6 @@ class SingularityRunner:
             try:
                 process = subprocess.Popen(
                     command,
-                    env={**os.environ, ENV_OWNER: owner()},  # who started it, for removal if this client dies
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,

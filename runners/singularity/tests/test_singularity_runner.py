@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,30 @@ class TestSingularityRunner(RunnerContract):
             gone_after = kill_and_time(client, lambda: bool(alive(container)))
             assert gone_after <= GONE_WITHIN_S, f"the container ran on {gone_after:.2f} s after its client died"
             wait_until(lambda: not alive(started), 10, "the watchdog to exit")  # it does not outlive the container
+        finally:
+            for pid, _ in alive(started):
+                os.kill(pid, signal.SIGKILL)
+
+    def test_a_container_left_by_a_killed_client_and_watchdog_is_stopped_when_the_next_runner_starts(
+        self, runner: SingularityRunner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        """When the watchdog dies with the client, the next runner's start finds the container by the owner in its
+        processes' environment and kills its process group."""
+        runner.image_hash(config)
+        request = self.request(config, tmp_path, "sleep")
+        client = start_client(SingularityRunner, (), request)
+        wait_until(lambda: request.log_path.is_file() and "sleeping" in request.log_path.read_text(), 60)
+        started = descendants(client.pid)
+        container = started - watchdogs(started)
+        try:
+            for pid, _ in watchdogs(started):
+                os.kill(pid, signal.SIGKILL)
+            client.kill()
+            client.wait()
+            time.sleep(GONE_WITHIN_S)
+            assert alive(container) == container, "the container outlived its client and watchdog, as expected"
+            SingularityRunner().check_available()
+            wait_until(lambda: not alive(container), GONE_WITHIN_S, "the container to be stopped")
         finally:
             for pid, _ in alive(started):
                 os.kill(pid, signal.SIGKILL)
