@@ -101,6 +101,19 @@ def alive(processes: set[Process]) -> set[Process]:
     }
 
 
+def slurm_job_processes(job_id: str) -> set[Process]:
+    """The processes of a Slurm job's batch step on this node: its slurmstepd and everything below it."""
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if argv.startswith(f"slurmstepd: [{job_id}.batch]".encode()):
+            pid = int(entry.name)
+            return {(pid, start_time(pid)), *descendants(pid)}
+    return set()
+
+
 def watchdogs(processes: set[Process]) -> set[Process]:
     """The watchdogs among `processes`."""
     found = set()

@@ -20,15 +20,14 @@ from medperf_slurm.settings import SlurmSettings
 
 from medperf_core.containers import cancel
 from medperf_core.containers.config import ContainerConfig
-from medperf_core.containers.leftovers import start_time
 from medperf_core.errors import RunnerError
 from medperf_core.testing.formats_contract import FormatsContract
 from medperf_core.testing.killed_client import (
     GONE_WITHIN_S,
-    Process,
     alive,
     descendants,
     kill_and_time,
+    slurm_job_processes,
     watchdogs,
     watched_run,
 )
@@ -129,7 +128,7 @@ class TestSlurmRunner(RunnerContract):
         log = tmp_path / "log"
         _wait_for(lambda: _running(client.pid) and log.is_file() and "sleeping" in log.read_text())
         job_id = _jobs(f":{client.pid}:")[0][0]
-        job_processes = _job_processes(job_id)  # slurmstepd, the batch script, Apptainer's starter, init, sh, sleep
+        job_processes = slurm_job_processes(job_id)  # slurmstepd, the script, Apptainer's starter, init, sh, sleep
         assert len(job_processes) >= 4, job_processes
         started = descendants(client.pid)
         try:
@@ -190,19 +189,6 @@ def _start_client(config: ContainerConfig, tmp_path: Path, shared: Path) -> subp
 def _active(job_id: str) -> bool:
     info = slurm.job_info(job_id)
     return info is not None and info.active
-
-
-def _job_processes(job_id: str) -> set[Process]:
-    """The processes of a job's batch step on this node: its slurmstepd and everything below it."""
-    for entry in Path("/proc").iterdir():
-        try:
-            argv = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
-        except OSError:
-            continue
-        if argv.startswith(f"slurmstepd: [{job_id}.batch]".encode()):
-            pid = int(entry.name)
-            return {(pid, start_time(pid)), *descendants(pid)}
-    return set()
 
 
 def _running(pid: int) -> bool:
