@@ -27,6 +27,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from medperf_core.containers.leftovers import start_time
+from medperf_core.errors import RunnerError
 
 RELEASE = b"r"  # the client's word that the run ended with it alive: do nothing
 KILL_PROCESS_GROUP = "medperf_core.containers.watchdog:kill_process_group"
@@ -52,6 +53,12 @@ class Watchdog:
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,  # outside the client's process group and terminal: it outlives both
             )
+        except OSError as e:  # no process to spare: no container should start either
+            os.close(write_fd)
+            raise RunnerError(
+                f"cannot start the watchdog that stops the container if medperf is killed: {e.strerror}",
+                "free some processes or open files (ulimit -u, ulimit -n), then run again",
+            ) from e
         except BaseException:
             os.close(write_fd)
             raise

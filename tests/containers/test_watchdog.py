@@ -14,6 +14,7 @@ import pytest
 
 from medperf_core.containers.leftovers import start_time
 from medperf_core.containers.watchdog import KILL_PROCESS_GROUP, Watchdog, kill_process_group
+from medperf_core.errors import RunnerError
 from medperf_core.testing.killed_client import GONE_WITHIN_S, alive, kill_and_time, wait_until
 
 Process = tuple[int, str]
@@ -93,3 +94,10 @@ def test_the_watchdog_is_in_its_own_session_and_holds_no_write_end(sleeper: Proc
         assert os.getsid(pid) == pid != os.getsid(0)
         pipes = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
         assert sum(p.startswith("pipe:") for p in pipes) == 1, pipes  # the read end (0-2 are /dev/null)
+
+
+def test_a_watchdog_that_cannot_start_is_a_runner_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    with pytest.raises(RunnerError, match="cannot start the watchdog that stops the container") as info:
+        Watchdog.guard(KILL_PROCESS_GROUP, "1", "1")
+    assert info.value.hint and "run again" in info.value.hint
