@@ -6,8 +6,9 @@ crash) the kernel closes the write end, the watchdog reads end-of-file with no b
 container, kill the process group, cancel the job) and exits. It runs in its own session, so a Ctrl-C or a kill of
 the client's process group leaves it to do its job.
 
-An action is "module:function"; the watchdog calls `function(*args)` before it waits (imports, connections: the
-slow part, done while the container runs) and the callable that returns when the client has died.
+An action is "module:function". The watchdog calls `function(*args)` before it waits (imports, connections: the
+slow part, done while the container runs) and, if the client dies, the callable that call returned. An action that
+fails leaves the container to the next runner's start, which removes what dead clients left (`leftovers`).
 
     with Watchdog.guard(KILL_PROCESS_GROUP, str(pid), start_time(pid)):
         ...  # wait for the container; the client's own `finally` cleans up as usual
