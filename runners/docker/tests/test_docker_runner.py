@@ -97,7 +97,7 @@ class TestDockerRunner(RunnerContract):
         what they left, by the client named in the container's label."""
         label = f"killed-{uuid.uuid4().hex[:12]}"
         client = start_client(DockerRunner, (), self.request(config, tmp_path, "sleep"), {ENV_RUN: label})
-        wait_until(lambda: bool(_running(label)), 60)
+        wait_until(lambda: bool(_running(label)) and bool(watchdogs(descendants(client.pid))), 60)
         for pid, _ in watchdogs(descendants(client.pid)):
             os.kill(pid, signal.SIGKILL)
         client.kill()

@@ -88,6 +88,7 @@ class TestSingularityRunner(RunnerContract):
         request = self.request(config, tmp_path, "sleep")
         client = start_client(SingularityRunner, (), request)
         wait_until(lambda: request.log_path.is_file() and "sleeping" in request.log_path.read_text(), 60)
+        wait_until(lambda: bool(watchdogs(descendants(client.pid))), 10, "the watchdog to start")
         started = descendants(client.pid)
         container = started - watchdogs(started)
         try:

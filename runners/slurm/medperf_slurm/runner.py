@@ -52,8 +52,10 @@ class SlurmRunner(SingularityRunner):
     def check_available(self) -> None:
         """A Slurm controller that answers, Apptainer and Docker here (SIFs are built on this machine)."""
         slurm.version()
-        super().check_available()
+        # Through Slurm first: the Apptainer check below would otherwise kill a dead client's job from inside (its
+        # container processes name their client too), on this node only
         self.cancelled_orphans = cancel_orphans()
+        super().check_available()
 
     def default_parallel(self) -> int:
         """As many tasks at once as the partition has CPUs for (`benchmark run` without --parallel)."""

@@ -149,7 +149,7 @@ class TestSlurmRunner(RunnerContract):
         self, config: ContainerConfig, tmp_path: Path, shared: Path
     ) -> None:
         client = _start_client(config, tmp_path, shared)
-        _wait_for(lambda: _running(client.pid))
+        _wait_for(lambda: _running(client.pid) and bool(watchdogs(descendants(client.pid))))
         for pid, _ in watchdogs(descendants(client.pid)):  # the watchdog dies too (power loss, a kill of both)
             os.kill(pid, signal.SIGKILL)
         client.kill()
