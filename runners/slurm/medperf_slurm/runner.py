@@ -88,7 +88,12 @@ class SlurmRunner(SingularityRunner):
             ]
             with LogSink(request.log_path, echo=request.show_logs) as sink:
                 job = _Job(slurm.submit(script, options), job_dir, sink, prepared)
-                with Watchdog.guard(_CANCEL_JOB, job.job_id):  # a SIGKILLed client's job is cancelled at once
+                try:
+                    watchdog = Watchdog.guard(_CANCEL_JOB, job.job_id)  # a SIGKILLed client's job is cancelled
+                except BaseException:
+                    slurm.cancel(job.job_id)
+                    raise
+                with watchdog:
                     return job.wait(timeout)
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
