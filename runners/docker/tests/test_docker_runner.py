@@ -80,8 +80,8 @@ class TestDockerRunner(RunnerContract):
         started = descendants(client.pid)
         gone_after = kill_and_time(client, lambda: bool(_running(label)))
         assert gone_after <= GONE_WITHIN_S, f"the container ran on {gone_after:.2f} s after its client died"
-        assert _containers(label, all_states=True) == []  # removed, not only stopped
         wait_until(lambda: not alive(started), 10, "the watchdog to exit")  # it does not outlive the container
+        assert _containers(label, all_states=True) == []  # removed, not only stopped (its last act before exiting)
 
     def test_a_run_that_ends_normally_is_watched_and_its_watchdog_kills_nothing_and_leaves(
         self, runner: DockerRunner, config: ContainerConfig, tmp_path: Path
