@@ -3,12 +3,13 @@ runner removes, when it starts, what clients that no longer run left behind (kil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from pathlib import Path
 
 LABEL_OWNER = "org.medperf.client"  # "<host>:<pid>:<start time>" of the client process
-ENV_OWNER = "MEDPERF_CONTAINER_OF"  # the same, in the environment of an Apptainer process
+ENV_OWNER = "MEDPERF_CONTAINER_OF"  # the same, in the environment of an Apptainer container's processes
 LABEL_RUN = "org.medperf.run"  # MEDPERF_RUN_LABEL when set: lets a test find its own containers among others'
 ENV_RUN = "MEDPERF_RUN_LABEL"
 
@@ -19,7 +20,7 @@ def labels() -> dict[str, str]:
     return {LABEL_OWNER: owner(), **({LABEL_RUN: run} if run else {})}
 
 
-def _start_time(pid: int) -> str:
+def start_time(pid: int) -> str:
     """The process's start time in clock ticks since boot (tells a reused pid from the original)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -30,7 +31,7 @@ def _start_time(pid: int) -> str:
 
 def owner() -> str:
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+    return f"{socket.gethostname()}:{pid}:{start_time(pid)}"
 
 
 def owner_alive(value: str) -> bool:
@@ -46,13 +47,15 @@ def owner_alive(value: str) -> bool:
         return False
     except PermissionError:
         return True
-    return _start_time(pid) == start
+    return start_time(pid) == start
 
 
-def orphaned_processes() -> list[int]:
-    """Process-group leaders started for a client that no longer runs (Apptainer runs: their environment)."""
-    found = []
+def orphaned_process_groups() -> list[int]:
+    """The process groups of Apptainer runs started for a client that no longer runs. Apptainer's starter replaces
+    its own environment, so the owner is found in the container's processes, which get it with `--env`."""
+    found: set[int] = set()
     marker = f"{ENV_OWNER}=".encode()
+    mine = os.getpgid(0)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -62,11 +65,9 @@ def orphaned_processes() -> list[int]:
             continue
         for item in environ.split(b"\0"):
             if item.startswith(marker) and not owner_alive(item[len(marker):].decode(errors="replace")):
-                pid = int(entry.name)
-                try:
-                    if os.getpgid(pid) == pid:
-                        found.append(pid)
-                except ProcessLookupError:
-                    pass
+                with contextlib.suppress(ProcessLookupError):
+                    group = os.getpgid(int(entry.name))
+                    if group != mine:
+                        found.add(group)
                 break
-    return found
+    return sorted(found)

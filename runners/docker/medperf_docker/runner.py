@@ -1,5 +1,6 @@
 """The Docker runner: no network, read-only inputs, the caller's uid, a timeout, logs to a file; an image missing
-locally is pulled (by digest when the config pins one) and then checked against the registered digest."""
+locally is pulled (by digest when the config pins one) and then checked against the registered digest. A watchdog
+removes the container when the client is killed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import os
 import sys
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from medperf_core.containers.config import ContainerConfig
@@ -24,12 +26,14 @@ from medperf_core.containers.logs import LogSink
 from medperf_core.containers.owned_images import record_pulled
 from medperf_core.containers.registry import parse_image, pull_error
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
+from medperf_core.containers.watchdog import Watchdog
 from medperf_core.errors import EngineUnavailableError, RunnerError
 
 if TYPE_CHECKING:
     import docker
 
 _JOIN_LOGS_S = 10.0
+_REMOVE_CONTAINER = "medperf_docker.removal:remove_container"  # the watchdog's action (imports the SDK, not here)
 
 
 def rebuild_hint(image: str) -> str:
@@ -73,7 +77,7 @@ def pull(client: docker.DockerClient, image: str) -> None:
 
 def remove_leftovers(client: docker.DockerClient) -> list[str]:
     """Remove the containers of medperf clients on this host that no longer run; their names."""
-    removed = []
+    removed: list[str] = []
     try:
         leftovers = client.containers.list(all=True, filters={"label": LABEL_OWNER})
     except Exception:  # a listing error must not stop this client's own run
@@ -143,16 +147,21 @@ class DockerRunner:
         client = self._docker()
         digest, defaults = self._inspect(request.config.image)
         check_image_hash(prepared, digest, rebuild_hint(request.config.image))
-        container = self._create(client, prepared, digest, defaults)
-        try:
-            exit_code, duration = self._start_and_wait(container, prepared)
-        finally:
-            with contextlib.suppress(Exception):  # already gone: nothing left to clean
-                container.remove(force=True)
+        name = f"medperf-{uuid.uuid4().hex[:16]}"
+        # Named before it exists, so the watchdog (removing it if this client is killed) starts beside the create
+        with Watchdog.guard(_REMOVE_CONTAINER, name):
+            container = None
+            try:
+                container = self._create(client, prepared, digest, defaults, name)
+                exit_code, duration = self._start_and_wait(container, prepared)
+            finally:
+                with contextlib.suppress(Exception):  # already gone: nothing left to clean
+                    if container is not None:
+                        container.remove(force=True)
         return finish_run(prepared, exit_code, duration, digest)
 
     def _create(
-        self, client: docker.DockerClient, prepared: PreparedRun, digest: str, defaults: ImageDefaults
+        self, client: docker.DockerClient, prepared: PreparedRun, digest: str, defaults: ImageDefaults, name: str
     ) -> Any:
         from docker.types import DeviceRequest, Mount
 
@@ -172,6 +181,7 @@ class DockerRunner:
         extra: dict[str, Any] = {"shm_size": prepared.task.shm_size} if prepared.task.shm_size else {}
         return client.containers.create(
             image=digest,  # the id we checked, not the tag, so a re-tag in between cannot swap the image
+            name=name,
             entrypoint=argv[:1],
             command=argv[1:],
             mounts=mounts,

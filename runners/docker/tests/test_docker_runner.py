@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
-import pickle
+import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 from medperf_docker.runner import DockerRunner
 
 from medperf_core.containers.config import ContainerConfig, loads_container_config
+from medperf_core.containers.leftovers import ENV_RUN, LABEL_RUN
 from medperf_core.errors import ContainerFailedError, IntegrityError, RunnerError
 from medperf_core.testing.formats_contract import MODEL, FormatsContract
+from medperf_core.testing.killed_client import (
+    GONE_WITHIN_S,
+    alive,
+    descendants,
+    kill_and_time,
+    start_client,
+    wait_until,
+    watchdogs,
+    watched_run,
+)
 from medperf_core.testing.registry import REGISTRY, PushedImage, present_locally, push_unique_image, require_registry
 from medperf_core.testing.runner_contract import CONTRACT_CONFIG, WRONG_DIGEST, RunnerContract, require_engine
 
 pytestmark = pytest.mark.docker
+
+
+def _containers(run_label: str, *, all_states: bool = False) -> list[str]:
+    """The containers of one test's client, found by the run label it sets (MEDPERF_RUN_LABEL). Asked through the
+    SDK: a `docker ps` process takes a few tenths of a second to start on a busy machine, which would blur the
+    measured time."""
+    found = docker.from_env().containers.list(all=all_states, filters={"label": f"{LABEL_RUN}={run_label}"})
+    return [str(c.id) for c in found]
+
+
+def _running(run_label: str) -> list[str]:
+    return _containers(run_label)
 
 
 def _containers_for(task: str) -> list[str]:
@@ -45,30 +70,42 @@ class TestDockerRunner(RunnerContract):
                 runner.run(self.request(config, tmp_path / task, task, **options))
             assert _containers_for(task) == []
 
-    def test_a_killed_clients_container_is_removed_when_the_next_runner_starts(
+    def test_a_killed_clients_container_is_gone_within_a_second(
         self, runner: DockerRunner, config: ContainerConfig, tmp_path: Path
     ) -> None:
-        """SIGKILL leaves no `finally`: the container keeps running, labelled with its dead client; the next
-        client's runner removes it when it starts."""
-        request = self.request(config, tmp_path, "sleep")
-        script = (
-            "import pickle, sys\n"
-            "from medperf_docker.runner import DockerRunner\n"
-            "DockerRunner().run(pickle.loads(sys.stdin.buffer.read()))\n"
-        )
-        client = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE)
-        assert client.stdin is not None
-        client.stdin.write(pickle.dumps(request))
-        client.stdin.close()
-        deadline = time.monotonic() + 60
-        while not _containers_for("sleep") and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _containers_for("sleep"), "the client never started its container"
-        client.send_signal(signal.SIGKILL)
+        """SIGKILL leaves the client no `finally`: its watchdog removes the container, then exits."""
+        label = f"killed-{uuid.uuid4().hex[:12]}"
+        client = start_client(DockerRunner, (), self.request(config, tmp_path, "sleep"), {ENV_RUN: label})
+        wait_until(lambda: bool(_running(label)), 60)
+        started = descendants(client.pid)
+        gone_after = kill_and_time(client, lambda: bool(_running(label)))
+        assert gone_after <= GONE_WITHIN_S, f"the container ran on {gone_after:.2f} s after its client died"
+        wait_until(lambda: not alive(started), 10, "the watchdog to exit")  # it does not outlive the container
+        assert _containers(label, all_states=True) == []  # removed, not only stopped (its last act before exiting)
+
+    def test_a_run_that_ends_normally_is_watched_and_its_watchdog_kills_nothing_and_leaves(
+        self, runner: DockerRunner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        result, seen = watched_run(runner, self.request(config, tmp_path, "progress"))
+        assert result.exit_code == 0 and len(seen) == 1, seen
+        wait_until(lambda: not alive(seen), 10, "the watchdog to exit")
+
+    def test_a_container_left_by_a_killed_client_and_watchdog_is_removed_when_the_next_runner_starts(
+        self, runner: DockerRunner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        """When the watchdog dies with the client (power loss, a kill of both), the next runner's start removes
+        what they left, by the client named in the container's label."""
+        label = f"killed-{uuid.uuid4().hex[:12]}"
+        client = start_client(DockerRunner, (), self.request(config, tmp_path, "sleep"), {ENV_RUN: label})
+        wait_until(lambda: bool(_running(label)) and bool(watchdogs(descendants(client.pid))), 60)
+        for pid, _ in watchdogs(descendants(client.pid)):
+            os.kill(pid, signal.SIGKILL)
+        client.kill()
         client.wait()
-        assert _containers_for("sleep"), "the container outlived its client, as expected before cleanup"
+        time.sleep(GONE_WITHIN_S)
+        assert _running(label), "the container outlived its client and watchdog, as expected before cleanup"
         DockerRunner().check_available()
-        assert _containers_for("sleep") == []
+        assert _containers(label, all_states=True) == []
 
     def test_a_missing_image_that_no_registry_has_says_to_build_it(
         self, runner: DockerRunner, config: ContainerConfig, tmp_path: Path

@@ -1,4 +1,5 @@
-"""The Singularity/Apptainer runner: Docker's mounts, isolation, timeout and checks, on a cached SIF."""
+"""The Singularity/Apptainer runner: Docker's mounts, isolation, timeout and checks, on a cached SIF; a watchdog kills
+the container's process group when the client is killed."""
 
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ from medperf_core.containers.execution import (
     prepare_run,
 )
 from medperf_core.containers.gpus import parse_gpus
-from medperf_core.containers.leftovers import ENV_OWNER, orphaned_processes, owner
+from medperf_core.containers.leftovers import ENV_OWNER, orphaned_process_groups, owner, start_time
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.registry import image_config
 from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
+from medperf_core.containers.watchdog import KILL_PROCESS_GROUP, Watchdog
 from medperf_core.errors import ConfigError, EngineUnavailableError
 from medperf_singularity.sif import ImageSource, build_sif, docker_client, sif_path
 
@@ -67,9 +69,9 @@ class SingularityRunner:
                 "no `singularity` binary on PATH (apptainer installs it as a link)", INSTALL_HINT
             )
         self._client()
-        for pid in orphaned_processes():  # runs of clients that were killed: stop them
+        for group in orphaned_process_groups():  # runs of killed clients whose watchdogs died too: stop them
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+                os.killpg(group, signal.SIGKILL)
 
     def image_hash(self, config: ContainerConfig) -> str:
         """The Docker image id the SIF is built from; the SIF is built (once) here so runs start fast."""
@@ -129,6 +131,7 @@ class SingularityRunner:
             options.append("--nv")
             if gpus.device_ids:
                 env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus.device_ids)
+        env[ENV_OWNER] = owner()  # who started it: the next runner's start stops it if this client is gone
         for key, value in env.items():
             options += ["--env", f"{key}={value}"]
         base: list[str] = Client._init_command("exec")
@@ -141,7 +144,6 @@ class SingularityRunner:
             try:
                 process = subprocess.Popen(
                     command,
-                    env={**os.environ, ENV_OWNER: owner()},  # who started it, for removal if this client dies
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
@@ -152,7 +154,10 @@ class SingularityRunner:
             assert process.stdout is not None
             pump = sink.pump(iter(functools.partial(os.read, process.stdout.fileno(), 65536), b""))
             try:
-                exit_code = process.wait(timeout=request.timeout)
+                # A SIGKILLed client runs no `except`: the watchdog kills the group then. (The parent-death signal
+                # cannot do it: Apptainer's starter clears it; killing the starter ends the container.)
+                with Watchdog.guard(KILL_PROCESS_GROUP, str(process.pid), start_time(process.pid)):
+                    exit_code = process.wait(timeout=request.timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(process)
                 pump.join(_KILL_GRACE_S)

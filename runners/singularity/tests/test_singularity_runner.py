@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,16 @@ from medperf_singularity.sif import sif_path
 from medperf_core.containers.config import ContainerConfig, loads_container_config
 from medperf_core.errors import IntegrityError, RunnerError
 from medperf_core.testing.formats_contract import FormatsContract
+from medperf_core.testing.killed_client import (
+    GONE_WITHIN_S,
+    alive,
+    descendants,
+    kill_and_time,
+    start_client,
+    wait_until,
+    watchdogs,
+    watched_run,
+)
 from medperf_core.testing.registry import REGISTRY, PushedImage, present_locally, push_unique_image, require_registry
 from medperf_core.testing.runner_contract import CONTRACT_CONFIG, WRONG_DIGEST, RunnerContract, require_engine
 
@@ -45,6 +58,58 @@ class TestSingularityRunner(RunnerContract):
         # the SIF and its note of the image's ENTRYPOINT, CMD and working directory, no temp files
         mine = sorted(p.name for p in sif.parent.iterdir() if p.name.startswith(sif.stem) or p.name.startswith("."))
         assert mine == sorted([sif.name, sif.with_suffix(".image.json").name])
+
+
+    def test_a_killed_clients_container_is_gone_within_a_second(
+        self, runner: SingularityRunner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        """SIGKILL leaves the client no `finally`: its watchdog kills the container's process group, then exits."""
+        runner.image_hash(config)  # the SIF is built before the client starts
+        request = self.request(config, tmp_path, "sleep")
+        client = start_client(SingularityRunner, (), request)
+        wait_until(lambda: request.log_path.is_file() and "sleeping" in request.log_path.read_text(), 60)
+        started = descendants(client.pid)
+        container = started - watchdogs(started)  # Apptainer's starter, its init, sh and sleep
+        assert len(container) >= 3, started
+        try:
+            gone_after = kill_and_time(client, lambda: bool(alive(container)))
+            assert gone_after <= GONE_WITHIN_S, f"the container ran on {gone_after:.2f} s after its client died"
+            wait_until(lambda: not alive(started), 10, "the watchdog to exit")  # it does not outlive the container
+        finally:
+            for pid, _ in alive(started):
+                os.kill(pid, signal.SIGKILL)
+
+    def test_a_container_left_by_a_killed_client_and_watchdog_is_stopped_when_the_next_runner_starts(
+        self, runner: SingularityRunner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        """When the watchdog dies with the client, the next runner's start finds the container by the owner in its
+        processes' environment and kills its process group."""
+        runner.image_hash(config)
+        request = self.request(config, tmp_path, "sleep")
+        client = start_client(SingularityRunner, (), request)
+        wait_until(lambda: request.log_path.is_file() and "sleeping" in request.log_path.read_text(), 60)
+        wait_until(lambda: bool(watchdogs(descendants(client.pid))), 10, "the watchdog to start")
+        started = descendants(client.pid)
+        container = started - watchdogs(started)
+        try:
+            for pid, _ in watchdogs(started):
+                os.kill(pid, signal.SIGKILL)
+            client.kill()
+            client.wait()
+            time.sleep(GONE_WITHIN_S)
+            assert alive(container) == container, "the container outlived its client and watchdog, as expected"
+            SingularityRunner().check_available()
+            wait_until(lambda: not alive(container), GONE_WITHIN_S, "the container to be stopped")
+        finally:
+            for pid, _ in alive(started):
+                os.kill(pid, signal.SIGKILL)
+
+    def test_a_run_that_ends_normally_is_watched_and_its_watchdog_kills_nothing_and_leaves(
+        self, runner: SingularityRunner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        result, seen = watched_run(runner, self.request(config, tmp_path, "progress"))
+        assert result.exit_code == 0 and len(seen) == 1, seen
+        wait_until(lambda: not alive(seen), 10, "the watchdog to exit")
 
 
 class TestSingularityPulls:

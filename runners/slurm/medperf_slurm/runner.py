@@ -16,6 +16,7 @@ from medperf_singularity.runner import SingularityRunner
 from medperf_core.containers import cancel
 from medperf_core.containers.execution import ImageDefaults, PreparedRun, fail
 from medperf_core.containers.logs import LogSink
+from medperf_core.containers.watchdog import Watchdog
 from medperf_core.errors import RunnerError
 from medperf_slurm import slurm
 from medperf_slurm.orphans import JOB_NAME_PREFIX, cancel_orphans, client_comment
@@ -25,6 +26,7 @@ _POLL_MIN_S = 0.05
 _POLL_MAX_S = 0.5
 _GONE_WAIT_S = 30.0
 _DONE_STATES = {"COMPLETED", "FAILED"}
+_CANCEL_JOB = "medperf_slurm.slurm:canceller"
 
 
 class SlurmRunner(SingularityRunner):
@@ -50,8 +52,10 @@ class SlurmRunner(SingularityRunner):
     def check_available(self) -> None:
         """A Slurm controller that answers, Apptainer and Docker here (SIFs are built on this machine)."""
         slurm.version()
-        super().check_available()
+        # Through Slurm first: the Apptainer check below would otherwise kill a dead client's job from inside (its
+        # container processes name their client too), on this node only
         self.cancelled_orphans = cancel_orphans()
+        super().check_available()
 
     def default_parallel(self) -> int:
         """As many tasks at once as the partition has CPUs for (`benchmark run` without --parallel)."""
@@ -84,7 +88,13 @@ class SlurmRunner(SingularityRunner):
             ]
             with LogSink(request.log_path, echo=request.show_logs) as sink:
                 job = _Job(slurm.submit(script, options), job_dir, sink, prepared)
-                return job.wait(timeout)
+                try:
+                    watchdog = Watchdog.guard(_CANCEL_JOB, job.job_id)  # a SIGKILLed client's job is cancelled
+                except BaseException:
+                    slurm.cancel(job.job_id)
+                    raise
+                with watchdog:
+                    return job.wait(timeout)
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import attrs
@@ -88,6 +89,11 @@ def job_info(job_id: str) -> JobInfo | None:
 
 def cancel(job_id: str) -> None:
     slurm(["scancel", job_id], check=False)
+
+
+def canceller(job_id: str) -> Callable[[], None]:
+    """`scancel job_id`, for a watchdog to run when the client dies."""
+    return functools.partial(cancel, job_id)
 
 
 def user_jobs(user: str) -> list[tuple[str, str, str]]:

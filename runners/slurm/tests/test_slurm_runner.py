@@ -22,6 +22,15 @@ from medperf_core.containers import cancel
 from medperf_core.containers.config import ContainerConfig
 from medperf_core.errors import RunnerError
 from medperf_core.testing.formats_contract import FormatsContract
+from medperf_core.testing.killed_client import (
+    GONE_WITHIN_S,
+    alive,
+    descendants,
+    kill_and_time,
+    slurm_job_processes,
+    watchdogs,
+    watched_run,
+)
 from medperf_core.testing.runner_contract import RunnerContract, require_engine
 
 pytestmark = pytest.mark.slurm
@@ -111,15 +120,43 @@ class TestSlurmRunner(RunnerContract):
         assert client.wait(30) == 128 + signal.SIGTERM
         _wait_for(lambda: not _jobs(f":{client.pid}:"), 30)
 
-    def test_a_job_of_a_killed_client_is_cancelled_on_the_next_start(
+    def test_a_killed_clients_job_is_gone_within_a_second(
+        self, config: ContainerConfig, tmp_path: Path, shared: Path
+    ) -> None:
+        """SIGKILL leaves the client no `finally`: its watchdog cancels the job (and so the container), then exits."""
+        client = _start_client(config, tmp_path, shared)
+        log = tmp_path / "log"
+        _wait_for(lambda: _running(client.pid) and log.is_file() and "sleeping" in log.read_text())
+        job_id = _jobs(f":{client.pid}:")[0][0]
+        job_processes = slurm_job_processes(job_id)  # slurmstepd, the script, Apptainer's starter, init, sh, sleep
+        assert len(job_processes) >= 4, job_processes
+        started = descendants(client.pid)
+        try:
+            gone_after = kill_and_time(client, lambda: _active(job_id) or bool(alive(job_processes)))
+            assert gone_after <= GONE_WITHIN_S, f"the job ran on {gone_after:.2f} s after its client died"
+            _wait_for(lambda: not alive(started), 10)  # the watchdog does not outlive the job
+        finally:
+            slurm.cancel(job_id)
+
+    def test_a_run_that_ends_normally_is_watched_and_its_watchdog_kills_nothing_and_leaves(
+        self, runner: SlurmRunner, config: ContainerConfig, tmp_path: Path
+    ) -> None:
+        result, seen = watched_run(runner, self.request(config, tmp_path, "progress"))
+        assert result.exit_code == 0 and len(seen) == 1, seen
+        _wait_for(lambda: not alive(seen), 10)
+
+    def test_a_job_of_a_killed_client_and_watchdog_is_cancelled_on_the_next_start(
         self, config: ContainerConfig, tmp_path: Path, shared: Path
     ) -> None:
         client = _start_client(config, tmp_path, shared)
-        _wait_for(lambda: _running(client.pid))
+        _wait_for(lambda: _running(client.pid) and bool(watchdogs(descendants(client.pid))))
+        for pid, _ in watchdogs(descendants(client.pid)):  # the watchdog dies too (power loss, a kill of both)
+            os.kill(pid, signal.SIGKILL)
         client.kill()
         client.wait(10)
+        time.sleep(GONE_WITHIN_S)
         left = _jobs(f":{client.pid}:")
-        assert len(left) == 1  # SIGKILL leaves the job running
+        assert len(left) == 1  # SIGKILL of both leaves the job running
         runner = SlurmRunner(SlurmSettings(shared_dir=shared))
         runner.check_available()
         assert runner.cancelled_orphans == [left[0][0]]
@@ -147,6 +184,11 @@ SlurmRunner(SlurmSettings(shared_dir=shared)).run(
 def _start_client(config: ContainerConfig, tmp_path: Path, shared: Path) -> subprocess.Popen[bytes]:
     SlurmRunner(SlurmSettings(shared_dir=shared)).image_hash(config)  # the SIF exists before the client starts
     return subprocess.Popen([sys.executable, "-c", _CLIENT, str(tmp_path), str(shared)])
+
+
+def _active(job_id: str) -> bool:
+    info = slurm.job_info(job_id)
+    return info is not None and info.active
 
 
 def _running(pid: int) -> bool:
