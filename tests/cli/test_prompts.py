@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _server_helpers import Client, make_benchmark
+from _server_helpers import Client, make_benchmark, make_container, unique
 
 from medperf_core.domain.events import UserRegistered
 from medperf_core.server.storage import open_server_storage
@@ -105,14 +105,15 @@ def test_at_a_terminal_only_y_sends_the_dataset(site: tuple[ServerProcess, int],
                                                 answer: bytes) -> None:
     server, benchmark = site
     env, data = _data_owner(server, tmp_path)
-    code, out = through_terminal(_submit(benchmark, data, "declined"), answer, env)
+    declined, accepted = unique("declined"), unique("accepted")
+    code, out = through_terminal(_submit(benchmark, data, declined), answer, env)
     assert "[y/N]" in out and "[Y/n]" not in out, out
     assert code != 0 and "cancelled" in out, out
-    assert _registered(server, "declined") == [], "a declined submission reached the server"
+    assert _registered(server, declined) == [], "a declined submission reached the server"
 
-    code, out = through_terminal(_submit(benchmark, data, "accepted"), b"y\r", env)
+    code, out = through_terminal(_submit(benchmark, data, accepted), b"y\r", env)
     assert code == 0 and "Dataset registered" in out, out
-    assert _registered(server, "accepted") == ["accepted"]
+    assert _registered(server, accepted) == [accepted]
 
 
 @pytest.mark.parametrize("stdin", [None, "", "\n", "n\n", "Y es\n"], ids=["devnull", "eof", "enter", "n", "other"])
@@ -120,21 +121,23 @@ def test_from_a_pipe_only_y_sends_the_dataset(site: tuple[ServerProcess, int], t
                                               stdin: str | None) -> None:
     server, benchmark = site
     env, data = _data_owner(server, tmp_path)
-    done = through_pipe(_submit(benchmark, data, "declined"), stdin, env)
+    declined, piped = unique("declined"), unique("piped")
+    done = through_pipe(_submit(benchmark, data, declined), stdin, env)
     assert done.returncode != 0 and "cancelled" in done.stderr, done.stdout + done.stderr
-    assert _registered(server, "declined") == [], "a declined submission reached the server"
+    assert _registered(server, declined) == [], "a declined submission reached the server"
 
-    done = through_pipe(_submit(benchmark, data, "piped"), "y\n", env)  # `echo y | medperf ...` still works
+    done = through_pipe(_submit(benchmark, data, piped), "y\n", env)  # `echo y | medperf ...` still works
     assert done.returncode == 0 and "Dataset registered" in done.stdout, done.stdout + done.stderr
-    assert _registered(server, "piped") == ["piped"]
+    assert _registered(server, piped) == [piped]
 
 
 def test_dash_y_answers_yes_in_advance(site: tuple[ServerProcess, int], tmp_path: Path) -> None:
     server, benchmark = site
     env, data = _data_owner(server, tmp_path)
-    done = through_pipe([*_submit(benchmark, data, "preapproved"), "-y"], None, env)
+    name = unique("preapproved")
+    done = through_pipe([*_submit(benchmark, data, name), "-y"], None, env)
     assert done.returncode == 0 and "[y/N]" not in done.stdout, done.stdout + done.stderr
-    assert _registered(server, "preapproved") == ["preapproved"]
+    assert _registered(server, name) == [name]
 
 
 # --- deleting: server reset ------------------------------------------------------------------------------------
@@ -193,14 +196,14 @@ def test_server_reset_refuses_while_a_server_runs_on_the_data_dir(tmp_path: Path
     env = {**os.environ, "MEDPERF_HOME": str(tmp_path / "home")}
     reset = ["server", "reset", "--data-dir", str(data_dir), "-y"]
     with start_server(data_dir, env={"MEDPERF_HOME": env["MEDPERF_HOME"]}) as server:
-        server.token(DEMO_EMAILS["do"])  # something in the log
+        make_container(Client(server, "mo"))  # something in the log
         before = _events(data_dir)
         done = through_pipe(reset, None, env)
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         assert done.returncode != 0, done.stdout + done.stderr
         assert len(lines) == 1 and "server is running" in lines[0] and str(server.process.pid) in lines[0], lines
         assert _events(data_dir) == before and before > 0
-        server.token(DEMO_EMAILS["bo"])  # the server still works on its log
+        make_container(Client(server, "mo"))  # the server still works on its log
     done = through_pipe(reset, None, env)  # stopped: the reset goes ahead
     assert done.returncode == 0 and "reset" in done.stdout, done.stdout + done.stderr
     assert not (data_dir / "events.db").exists()
@@ -210,7 +213,7 @@ def test_a_killed_server_does_not_block_a_reset(tmp_path: Path) -> None:
     data_dir = tmp_path / "server"
     env = {**os.environ, "MEDPERF_HOME": str(tmp_path / "home")}
     server = start_server(data_dir, env={"MEDPERF_HOME": env["MEDPERF_HOME"]})
-    server.token(DEMO_EMAILS["do"])
+    make_container(Client(server, "mo"))
     os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait()
     done = through_pipe(["server", "reset", "--data-dir", str(data_dir), "-y"], None, env)
@@ -223,7 +226,7 @@ def test_server_reset_refuses_while_a_server_uses_the_postgresql_database(tmp_pa
     env = {**os.environ, "MEDPERF_HOME": str(tmp_path / "home")}
     reset = ["server", "reset", "--database", postgres_url, "-y"]
     with start_server(tmp_path / "server", env={"MEDPERF_HOME": env["MEDPERF_HOME"]}, database=postgres_url) as server:
-        server.token(DEMO_EMAILS["do"])
+        make_container(Client(server, "mo"))
         before = _events(postgres_url)
         done = through_pipe(reset, None, env)
         assert done.returncode != 0 and "server is using the database" in done.stderr, done.stdout + done.stderr
