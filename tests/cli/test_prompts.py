@@ -246,9 +246,11 @@ def test_a_server_does_not_start_during_a_reset(tmp_path: Path) -> None:
                                  stdout=slave, stderr=slave, env=env, start_new_session=True)
     os.close(slave)
     try:
-        output = b""
-        while b"[y/N]" not in output:
-            output += os.read(master, 4096)
+        output, deadline = b"", time.monotonic() + 60
+        while b"[y/N]" not in output and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                output += os.read(master, 4096)
+        assert b"[y/N]" in output, output.decode(errors="replace")
         with pytest.raises(RuntimeError, match="being reset"):
             start_server(data_dir, env={"MEDPERF_HOME": env["MEDPERF_HOME"]}, timeout=20)
         os.write(master, ENTER)
