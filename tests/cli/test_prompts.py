@@ -23,7 +23,7 @@ from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, medperf_comm
 ENTER, END_OF_INPUT = b"\r", b"\x04"  # what the keys send: a terminal turns \r into \n; Ctrl-D at a line's start is EOF
 
 
-def through_terminal(args: list[str], answer: bytes, env: dict[str, str], timeout: float = 90) -> tuple[int, str]:
+def through_terminal(args: list[str], answer: bytes, env: dict[str, str], timeout: float = 60) -> tuple[int, str]:
     """Run `medperf ARGS` with a pty as stdin/stdout/stderr; type `answer` once the question `[y/N]` shows."""
     master, slave = os.openpty()
     process = subprocess.Popen([*medperf_command(), *args], stdin=slave, stdout=slave, stderr=slave, env=env,
@@ -46,7 +46,8 @@ def through_terminal(args: list[str], answer: bytes, env: dict[str, str], timeou
                 answered = True
             if process.poll() is not None and not ready:
                 break
-        process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        if answered:
+            process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -131,15 +132,6 @@ def test_from_a_pipe_only_y_sends_the_dataset(site: tuple[ServerProcess, int], t
     assert _registered(server, piped) == [piped]
 
 
-def test_dash_y_answers_yes_in_advance(site: tuple[ServerProcess, int], tmp_path: Path) -> None:
-    server, benchmark = site
-    env, data = _data_owner(server, tmp_path)
-    name = unique("preapproved")
-    done = through_pipe([*_submit(benchmark, data, name), "-y"], None, env)
-    assert done.returncode == 0 and "[y/N]" not in done.stdout, done.stdout + done.stderr
-    assert _registered(server, name) == [name]
-
-
 # --- deleting: server reset ------------------------------------------------------------------------------------
 
 
@@ -204,20 +196,11 @@ def test_server_reset_refuses_while_a_server_runs_on_the_data_dir(tmp_path: Path
         assert len(lines) == 1 and "server is running" in lines[0] and str(server.process.pid) in lines[0], lines
         assert _events(data_dir) == before and before > 0
         make_container(Client(server, "mo"))  # the server still works on its log
-    done = through_pipe(reset, None, env)  # stopped: the reset goes ahead
+        # A killed server holds nothing: the kernel drops its lock with the process.
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+    done = through_pipe(reset, None, env)
     assert done.returncode == 0 and "reset" in done.stdout, done.stdout + done.stderr
-    assert not (data_dir / "events.db").exists()
-
-
-def test_a_killed_server_does_not_block_a_reset(tmp_path: Path) -> None:
-    data_dir = tmp_path / "server"
-    env = {**os.environ, "MEDPERF_HOME": str(tmp_path / "home")}
-    server = start_server(data_dir, env={"MEDPERF_HOME": env["MEDPERF_HOME"]})
-    make_container(Client(server, "mo"))
-    os.kill(server.process.pid, signal.SIGKILL)
-    server.process.wait()
-    done = through_pipe(["server", "reset", "--data-dir", str(data_dir), "-y"], None, env)
-    assert done.returncode == 0, done.stdout + done.stderr
     assert not (data_dir / "events.db").exists()
 
 
