@@ -5,6 +5,7 @@ data directory hold afterwards, not only what was printed."""
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import signal
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 from _server_helpers import Client, make_benchmark, make_container, unique
 
+from medperf_core.cli.ui import confirm
 from medperf_core.domain.events import UserRegistered
+from medperf_core.errors import CancelledError, UserError
 from medperf_core.server.storage import open_server_storage
 from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, medperf_command, start_server
 
@@ -61,6 +64,43 @@ def through_pipe(args: list[str], stdin: str | None, env: dict[str, str]) -> sub
     """Run `medperf ARGS` with `stdin` piped in (None: /dev/null)."""
     return subprocess.run([*medperf_command(), *args], input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
                           capture_output=True, text=True, env=env, timeout=90)
+
+
+# --- the answer ---------------------------------------------------------------------------------------------
+
+
+class _Piped(io.StringIO):
+    """Standard input that is not a terminal."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_only_y_or_yes_goes_on_anything_else_is_no(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    for text in ("y\n", "Y\n", "yes\n", " YES \r\n", "y"):
+        monkeypatch.setattr("sys.stdin", _Piped(text))
+        confirm("Send it?", False)
+    for text in ("", "\n", "n\n", "no\n", "ye\n", "yy\n", "sure\n", "\ny\n"):
+        monkeypatch.setattr("sys.stdin", _Piped(text))
+        with pytest.raises(CancelledError, match="nothing was sent"):
+            confirm("Send it?", False)
+        assert "Send it? [y/N]: " in capsys.readouterr().out, repr(text)
+
+
+def test_dash_y_reads_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdin = _Piped("n\n")
+    monkeypatch.setattr("sys.stdin", stdin)
+    confirm("Send it?", True)
+    confirm("Delete it?", True, destructive=True)
+    assert stdin.tell() == 0
+
+
+def test_a_destructive_question_is_not_answered_from_a_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", _Piped("y\n"))
+    with pytest.raises(UserError, match="no terminal") as refused:
+        confirm("Delete it?", False, destructive=True)
+    assert refused.value.hint is not None and "-y" in refused.value.hint
 
 
 # --- sending data: dataset submit ------------------------------------------------------------------------------
