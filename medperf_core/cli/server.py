@@ -238,6 +238,7 @@ def start(
     import uvicorn
 
     from medperf_core.server.app import create_app, prepare
+    from medperf_core.server.storage import serving
     from medperf_core.store.backends import redact_url
 
     # Several workers: uvicorn's `workers=` rather than gunicorn with uvicorn workers. It needs no further
@@ -245,34 +246,36 @@ def start(
     # --log-level options, and (uvicorn >= 0.30) restarts a worker that dies; gunicorn's extras (HUP reload,
     # max-requests) are not needed here. uvicorn spawns fresh interpreters that import the app factory
     # `app_from_env`, so the settings travel as JSON in an environment variable. The event store and the auth
-    # secret are created here once, before the workers start, so that they only open what exists.
-    prepare(settings)
-    application: Any
-    if workers == 1:
-        application, factory = create_app(settings), False
-    else:
-        os.environ[SETTINGS_ENV] = settings.to_json()
-        application, factory = "medperf_core.server.app:app_from_env", True
-    scheme = "https" if ssl_certfile else "http"
-    typer.echo(
-        f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir}"
-        f"{f', database {redact_url(database)}' if database else ''}"
-        f"{f', {workers} workers' if workers > 1 else ''})",
-        err=True,
-    )
-    uvicorn.run(
-        application,
-        factory=factory,
-        workers=workers if workers > 1 else None,
-        host=host,
-        port=port,
-        log_level=None,
-        log_config=_log_config(log_level.lower(), access_log),
-        access_log=access_log,
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        timeout_graceful_shutdown=shutdown_timeout,
-    )
+    # secret are created here once, before the workers start, so that they only open what exists. `serving` is
+    # held until the server stops or dies: `medperf server reset` of this log refuses meanwhile.
+    with serving(settings.database or settings.data_dir):
+        prepare(settings)
+        application: Any
+        if workers == 1:
+            application, factory = create_app(settings), False
+        else:
+            os.environ[SETTINGS_ENV] = settings.to_json()
+            application, factory = "medperf_core.server.app:app_from_env", True
+        scheme = "https" if ssl_certfile else "http"
+        typer.echo(
+            f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir}"
+            f"{f', database {redact_url(database)}' if database else ''}"
+            f"{f', {workers} workers' if workers > 1 else ''})",
+            err=True,
+        )
+        uvicorn.run(
+            application,
+            factory=factory,
+            workers=workers if workers > 1 else None,
+            host=host,
+            port=port,
+            log_level=None,
+            log_config=_log_config(log_level.lower(), access_log),
+            access_log=access_log,
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+            timeout_graceful_shutdown=shutdown_timeout,
+        )
 
 
 DatabaseOption = typer.Option(
@@ -350,7 +353,7 @@ def gc_files(
         if dry_run or not found:
             typer.echo(f"would remove {len(found)} file{plural}" if dry_run else "nothing to remove")
             return
-        confirm(f"Remove these {len(found)} file{plural} (they cannot be restored)?", yes)
+        confirm(f"Remove these {len(found)} file{plural} (they cannot be restored)?", yes, destructive=True)
         removed = collect_files(files_dir, storage.reads, grace_hours)
     finally:
         storage.store.close()
@@ -371,7 +374,7 @@ def reset(
     from medperf_core.server.storage import reset_server
 
     where = _where(database, data_dir)
-    done = reset_server(where, confirm=lambda question: confirm(question, yes))
+    done = reset_server(where, confirm=lambda question: confirm(question, yes, destructive=True))
     if done is None:
         typer.echo(f"nothing to reset: no server log in {where if database is None else 'that database'}")
         return

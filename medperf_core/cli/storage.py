@@ -61,6 +61,6 @@ def cleanup(
     typer.echo(table([[e.profile, e.kind, e.name if e.image else str(e.path), storage.human(e.size), e.note]
                       for e in entries],
                      ["Profile", "Kind", "Path", "Size", "Why"]))
-    confirm(f"Remove {len(entries)} entries ({storage.human(sum(e.size for e in entries))})?", yes)
+    confirm(f"Remove {len(entries)} entries ({storage.human(sum(e.size for e in entries))})?", yes, destructive=True)
     freed = storage.remove(entries, say=typer.echo)
     typer.echo(f"✅ Freed {storage.human(freed)}")

@@ -9,20 +9,31 @@ from typing import Any
 
 import typer
 
-from medperf_core.errors import CancelledError
+from medperf_core.errors import CancelledError, UserError
+
+YES_ANSWERS = frozenset({"y", "yes"})
 
 
-def confirm(question: str, yes: bool) -> None:
-    """Ask; `-y` answers yes. Without a terminal and without -y, refuse rather than guess."""
+def confirm(question: str, yes: bool, *, destructive: bool = False) -> None:
+    """Ask before something that sends data off the machine or cannot be undone; CancelledError unless answered yes.
+
+    The default is No: only `y` or `yes` (typed, or piped as in `echo y | medperf ...`) goes on; Enter, anything
+    else and the end of input cancel; `-y` (`yes`) answers yes in advance. A `destructive` question is never
+    answered from a pipe or a file: without a terminal on stdin it needs -y (a script that deletes says so)."""
     if yes:
         return
-    if not sys.stdin.isatty():
-        answer = sys.stdin.readline().strip().lower()
-        typer.echo(f"{question} [Y/n]: {answer}")
-    else:
-        answer = typer.prompt(f"{question} [Y/n]", default="y", show_default=False).strip().lower()
-    if answer not in {"", "y", "yes"}:
-        raise CancelledError("operation cancelled by the user")
+    interactive = sys.stdin.isatty()
+    if destructive and not interactive:
+        raise UserError(f"{question.rstrip('?')}: refused, there is no terminal to confirm on",
+                        "pass -y to confirm from a script")
+    typer.echo(f"{question} [y/N]: ", nl=False)
+    line = sys.stdin.readline()
+    if not interactive:
+        typer.echo(line.rstrip("\r\n"))  # a piped answer is not echoed by a terminal: show it in the transcript
+    elif not line:
+        typer.echo()  # Ctrl-D: end the question's line
+    if line.strip().lower() not in YES_ANSWERS:
+        raise CancelledError("cancelled by the user: nothing was sent or removed", "answer y, or pass -y, to go on")
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,10 +38,24 @@ def open_server_storage(
     return open_storage(database_url(where), audit=audit, host=host)
 
 
+@contextmanager
+def serving(where: str | Path) -> Iterator[None]:
+    """Held by `medperf server start` while the server runs on `where`, so that `server reset` refuses meanwhile
+    (nothing is held for a plugin's recorder that cannot tell)."""
+    from medperf_core.store.backends import backend_for, redact_url
+
+    url = database_url(where)
+    backend, location = backend_for(url)
+    hold = getattr(backend, "hold_server", None)
+    with hold(location, redact_url(url)) if hold is not None else nullcontext():
+        yield
+
+
 def reset_server(where: str | Path, *, confirm: Callable[[str], None]) -> tuple[str, list[str]] | None:
     """Delete a server's state: the SQLite file (and side files) of a data directory or `sqlite://` URL, or
-    medperf's tables in a PostgreSQL database (created again, empty). `confirm(question)` is asked first and raises
-    to cancel. Returns (where, what was removed), or None when there was nothing to reset."""
+    medperf's tables in a PostgreSQL database (created again, empty). Refuses (ConflictError) while a server runs
+    on it; `confirm(question)` is asked first and raises to cancel. Returns (where, what was removed), or None when
+    there was nothing to reset."""
     from medperf_core.errors import UserError
     from medperf_core.store.backends import backend_for, redact_url
 
@@ -51,8 +66,10 @@ def reset_server(where: str | Path, *, confirm: Callable[[str], None]) -> tuple[
         raise UserError(f"the event recorder of {redact_url(url)} cannot reset a server",
                         "reset it with the database's own tools")
     shown = str(where) if isinstance(where, Path) else redact_url(url)
-    events = describe(location)
-    if events is None:
-        return None
-    confirm(f"Delete every event of the server ({events} events) in {shown}?")
-    return shown, list(reset(location))
+    claim = getattr(backend, "claim_server", None)
+    with claim(location, shown) if claim is not None else nullcontext():
+        events = describe(location)
+        if events is None:
+            return None
+        confirm(f"Delete every event of the server ({events} events) in {shown}?")
+        return shown, list(reset(location))

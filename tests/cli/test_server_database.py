@@ -103,8 +103,10 @@ def test_reset_a_postgresql_server_drops_only_its_schema(tmp_path: Path, postgre
 
     declined = subprocess.run([*medperf_command(), "server", "reset", "--database", postgres_url], input="n\n",
                               capture_output=True, text=True, env={**os.environ, "MEDPERF_HOME": home}, timeout=60)
-    assert declined.returncode != 0 and "(1 events)" in declined.stdout, declined.stdout + declined.stderr
-    assert _state(postgres_url)["users"], "a declined reset changed nothing"
+    # without a terminal, an answer piped in is not taken for a reset: -y is needed
+    assert declined.returncode != 0 and "(1 events)" in declined.stderr and "-y" in declined.stderr, \
+        declined.stdout + declined.stderr
+    assert _state(postgres_url)["users"], "a refused reset changed nothing"
 
     done = run_medperf("server", "reset", "--database", postgres_url, "-y", home=home)
     assert done.returncode == 0 and "events" in done.stdout and "users_ids" in done.stdout, done.stdout + done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from medperf_core.errors import UserError
@@ -47,6 +48,18 @@ class PostgresBackend:
         dropped = drop_server_schema(conninfo(location))
         self.open_server(location).store.close()  # the schema of a new server: migrations and empty tables
         return dropped
+
+    def hold_server(self, location: str, shown: str) -> AbstractContextManager[None]:
+        """Held by a running server on this database (a reset refuses meanwhile)."""
+        from medperf_core.store.postgres.occupancy import serving
+
+        return serving(conninfo(location), shown)
+
+    def claim_server(self, location: str, shown: str) -> AbstractContextManager[None]:
+        """Exclusive use of this database's medperf server for a reset; ConflictError while a server uses it."""
+        from medperf_core.store.postgres.occupancy import claimed
+
+        return claimed(conninfo(location), shown)
 
     def open_client(self, location: str, *, audit: bool = False) -> ClientStorage:
         raise UserError(

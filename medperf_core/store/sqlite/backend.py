@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,18 @@ class SQLiteBackend:
                 side.unlink()
                 removed.append(side.name)
         return removed
+
+    def hold_server(self, location: str, shown: str) -> AbstractContextManager[None]:
+        """Held by a running server on this log (a reset refuses meanwhile)."""
+        from medperf_core.store.sqlite.occupancy import serving
+
+        return serving(_path(location))
+
+    def claim_server(self, location: str, shown: str) -> AbstractContextManager[None]:
+        """Exclusive use of this log for a reset; ConflictError while a server runs on it."""
+        from medperf_core.store.sqlite.occupancy import claimed
+
+        return claimed(_path(location), shown)
 
     def open_client(self, location: str, *, audit: bool = False) -> ClientStorage:
         from medperf_core.store.sqlite.client_reads import SQLiteLocalState
