@@ -5,9 +5,9 @@ Run: python benchmarks/apptainer_overhead.py [-n 15]
 The task copies a file from a read-only input mount to an output mount (busybox `sh -c 'cat ... > ...'`), in a
 tiny test image built locally (medperf_core.testing.images) and converted to a SIF once, outside the timings. The
 raw side is the `apptainer exec` command line the runner builds (--containall --no-home, no network, the image's
-working directory, the two binds); the runner's side is `SingularityRunner.run` with the registered digest, as `medperf` runs a task
-(its checks of mounts and outputs, the log file, the cached SIF). The two take turns, raw then runner, and the
-ratio is taken pair by pair; the figures are medians. Issue 24's budget: the runner within 1.10x raw.
+working directory, the two binds); the runner's side is `SingularityRunner.run` with the registered digest, as
+`medperf` runs a task (its checks of mounts and outputs, the log file, the cached SIF). The two take turns, raw then
+runner, and the ratio is taken pair by pair; the figures are medians. Issue 24's budget: the runner within 1.10x raw.
 """
 
 from __future__ import annotations
