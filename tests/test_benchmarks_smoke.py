@@ -1,4 +1,4 @@
-"""The benchmarks of start-up and append speed run, with tiny sizes, and print their figures."""
+"""The benchmarks of issue 24 (start-up, appends, the Apptainer runner) run with tiny sizes and print their figures."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,3 +26,19 @@ def test_startup_benchmark_measures_help_and_its_anchor() -> None:
     assert all(float(wall) > 0 and float(peak) > 1 for _, wall, peak in figures)
     assert re.search(r"^medperf/anchor wall, median of pairs: [\d.]+$", out, re.M)
     assert re.search(r"^budget 150 ms and 35 MiB: (within|OVER)", out, re.M)
+
+
+def test_append_benchmark_pairs_ours_with_the_eventsourcing_recorders() -> None:
+    out = _bench("append_vs_eventsourcing.py", "--rounds", "1", "--batches", "2", "--batch-size", "3")
+    rates = re.findall(r"^(medperf|eventsourcing) .+? ([\d,]+) events/s .*synchronous=(\d)\)$", out, re.M)
+    assert [side for side, _, _ in rates] == ["medperf", "eventsourcing", "eventsourcing"]
+    assert all(int(rate.replace(",", "")) > 0 and synchronous == "2" for _, rate, synchronous in rates)
+    assert len(re.findall(r"^medperf / SQLite(Application|Aggregate)Recorder: [\d.]+x", out, re.M)) == 2
+
+
+@pytest.mark.singularity
+def test_apptainer_benchmark_pairs_the_runner_with_raw_exec() -> None:
+    out = _bench("apptainer_overhead.py", "-n", "1")
+    assert re.search(r"^raw apptainer exec +[\d.]+ ms", out, re.M)
+    assert re.search(r"^runner +[\d.]+ ms", out, re.M)
+    assert re.search(r"^runner / raw, median of the pairs' ratios: [\d.]+x", out, re.M)
