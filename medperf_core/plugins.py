@@ -9,7 +9,6 @@ from functools import cached_property
 from importlib import metadata
 from typing import Any
 
-import attrs
 import pluggy
 
 from medperf_core import hookspecs
@@ -78,11 +77,12 @@ def build_plugin_manager(*, load_entry_points: bool | None = None) -> pluggy.Plu
     return pm
 
 
-@attrs.define
 class PluginHost:
     """The loaded plugins and the registries their hooks filled, built once per process on demand."""
 
-    pm: pluggy.PluginManager
+    # A plain class, not attrs: `medperf --help` builds one, and importing attrs was a tenth of its time.
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
 
     def _fill(self, kind: str, hook: Any) -> Registry[Any]:
         registry: Registry[Any] = Registry(kind)

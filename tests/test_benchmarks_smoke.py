@@ -8,6 +8,7 @@ A new script needs its tiny arguments here: `test_every_script_has_a_smoke_run` 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,9 @@ SMOKES: dict[str, Smoke] = {
                              "--endpoints", "first", "--connections", "1"), "req/s"),
     "server_profile.py": Smoke(("--seconds", "2", "--datasets", "10", "--top", "3"), "samples"),
     "thread_hop.py": Smoke(("--trips", "50", "--rounds", "1"), "µs"),
+    "startup.py": Smoke(("-n", "2", "--warmup", "0"), "medperf/anchor wall, median of pairs"),
+    "append_vs_eventsourcing.py": Smoke(("--rounds", "1", "--batches", "2", "--batch-size", "3"), "events/s"),
+    "apptainer_overhead.py": Smoke(("-n", "1"), "runner / raw", (pytest.mark.singularity,)),
 }
 
 
@@ -61,3 +65,38 @@ def test_the_script_runs_at_tiny_sizes(script: str, tmp_path: Path) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, f"benchmarks/{script} exited {done.returncode}:\n{output[-3000:]}"
     assert smoke.prints in output, f"benchmarks/{script} did not print {smoke.prints!r}:\n{output[-3000:]}"
+
+
+# --- what the issue-24 benchmarks print: their figures, paired against their anchors -------------------------------
+
+
+def _bench(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_startup_benchmark_measures_help_and_its_anchor() -> None:
+    out = _bench("startup.py", "-n", "2", "--warmup", "0")
+    figures = re.findall(r"^(medperf|anchor) +wall median +([\d.]+) ms .* peak RSS median +([\d.]+) MiB", out, re.M)
+    assert [name for name, _, _ in figures] == ["medperf", "anchor"]
+    assert all(float(wall) > 0 and float(peak) > 1 for _, wall, peak in figures)
+    assert re.search(r"^medperf/anchor wall, median of pairs: [\d.]+$", out, re.M)
+    assert re.search(r"^budget 150 ms and 35 MiB: (within|OVER)", out, re.M)
+
+
+def test_append_benchmark_pairs_ours_with_the_eventsourcing_recorders() -> None:
+    out = _bench("append_vs_eventsourcing.py", "--rounds", "1", "--batches", "2", "--batch-size", "3")
+    rates = re.findall(r"^(medperf|eventsourcing) .+? ([\d,]+) events/s .*synchronous=(\d)\)$", out, re.M)
+    assert [side for side, _, _ in rates] == ["medperf", "eventsourcing", "eventsourcing"]
+    assert all(int(rate.replace(",", "")) > 0 and synchronous == "2" for _, rate, synchronous in rates)
+    assert len(re.findall(r"^medperf / SQLite(Application|Aggregate)Recorder: [\d.]+x", out, re.M)) == 2
+
+
+@pytest.mark.singularity
+def test_apptainer_benchmark_pairs_the_runner_with_raw_exec() -> None:
+    out = _bench("apptainer_overhead.py", "-n", "1")
+    assert re.search(r"^raw apptainer exec +[\d.]+ ms", out, re.M)
+    assert re.search(r"^runner +[\d.]+ ms", out, re.M)
+    assert re.search(r"^runner / raw, median of the pairs' ratios: [\d.]+x", out, re.M)

@@ -6,9 +6,11 @@ import importlib
 
 import typer
 
+from medperf_core.cli.lazy import lazy_typer
 from medperf_core.hookspecs import hookimpl
 
-# (group name, module, help). Modules are imported here, so they must keep heavy imports inside commands.
+# (group name, module, help). A group's module is imported when a command line names the group (`medperf --help`
+# lists the groups from this help alone); still, keep heavy imports inside the commands.
 GROUPS: tuple[tuple[str, str, str], ...] = (
     ("events", "medperf_core.cli.events", "Audit the client's event log: list, verify, replay, export."),
     ("server", "medperf_core.cli.server", "Run, reset and seed a medperf server."),
@@ -36,8 +38,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 @hookimpl
 def medperf_register_commands(app: typer.Typer) -> None:
     for name, module_name, help_text in GROUPS:
-        module = importlib.import_module(module_name)
-        app.add_typer(module.app, name=name, help=help_text)
+        app.add_typer(lazy_typer(module_name), name=name, help=help_text)
     for module_name, function, command_name in COMMANDS:
         module = importlib.import_module(module_name)
         app.command(name=command_name)(getattr(module, function))

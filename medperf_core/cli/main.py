@@ -37,11 +37,14 @@ def _root(
 
 def build_app() -> typer.Typer:
     """The typer app with every plugin's commands (the built-in groups register through the same hook)."""
+    from medperf_core.cli.lazy import RootGroup
     from medperf_core.plugins import get_plugin_host
 
+    # Plain help (rich_markup_mode=None): typer's rich help imports rich and markdown-it, which took longer than
+    # all the rest of `medperf --help`.
     app = typer.Typer(
-        name="medperf", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
-        context_settings={"help_option_names": ["-h", "--help"]},
+        name="medperf", cls=RootGroup, no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
+        rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(_root)
     get_plugin_host().pm.hook.medperf_register_commands(app=app)

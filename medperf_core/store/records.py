@@ -16,6 +16,9 @@ class NewEvent:
     payload: dict[str, Any]
     actor: str
     recorded_at: str
+    # canonical_json(payload), when the mapper made it: the recorder stores and hashes it as it is instead of
+    # encoding the payload again. None: the recorder encodes the payload.
+    payload_json: str | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)

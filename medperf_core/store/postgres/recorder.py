@@ -24,7 +24,7 @@ from psycopg import errors as pg_errors
 
 from medperf_core.errors import ConcurrencyError, ConfigError, ConflictError
 from medperf_core.store.backends import redact_url
-from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
+from medperf_core.store.canonical import GENESIS_HASH, canonical_json, chained_hash
 from medperf_core.store.group_commit import GroupCommit, PendingAppend
 from medperf_core.store.postgres.migrations import migrate
 from medperf_core.store.postgres.session import PostgresSession, WriteBuffer
@@ -337,21 +337,22 @@ class PostgresRecorder:
         stored: list[StoredEvent] = []
         rows = []
         for offset, new in enumerate(batch.events, start=1):
-            values: dict[str, Any] = {
-                "position": position + offset,
-                "stream": stream,
-                "version": expected_version + offset,
-                "type": new.type,
-                "schema_version": new.schema_version,
-                "recorded_at": new.recorded_at,
-                "actor": new.actor,
-                "payload": new.payload,
-            }
-            digest = event_hash(prev_hash, values)
-            rows.append((values["position"], stream, values["version"], new.type, new.schema_version,
-                         new.recorded_at, new.actor, canonical_json(new.payload), prev_hash, digest))
-            stored.append(StoredEvent(prev_hash=prev_hash, hash=digest, **values))
-            prev_hash = digest
+            # One canonical encoding of the payload (the mapper's, when it made one): stored and hashed.
+            payload_json = canonical_json(new.payload) if new.payload_json is None else new.payload_json
+            row = StoredEvent(
+                position=position + offset, stream=stream, version=expected_version + offset, type=new.type,
+                schema_version=new.schema_version, recorded_at=new.recorded_at, actor=new.actor,
+                payload=new.payload, prev_hash=prev_hash,
+                hash=chained_hash(
+                    prev_hash, position=position + offset, stream=stream, version=expected_version + offset,
+                    event_type=new.type, schema_version=new.schema_version, recorded_at=new.recorded_at,
+                    actor=new.actor, payload_json=payload_json,
+                ),
+            )
+            rows.append((row.position, stream, row.version, row.type, row.schema_version, row.recorded_at,
+                         row.actor, payload_json, prev_hash, row.hash))
+            stored.append(row)
+            prev_hash = row.hash
         insert = f"INSERT INTO events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
         if writes is not None:
             for values_row in rows:

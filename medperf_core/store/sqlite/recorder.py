@@ -23,7 +23,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from medperf_core.errors import ConcurrencyError, ConflictError, IntegrityError
-from medperf_core.store.canonical import GENESIS_HASH, canonical_json, event_hash
+from medperf_core.store.canonical import GENESIS_HASH, canonical_json, chained_hash
 from medperf_core.store.group_commit import GroupCommit, PendingAppend
 from medperf_core.store.recorder import DecideAppends, LogHead, StreamAppend
 from medperf_core.store.records import StoredEvent
@@ -200,28 +200,29 @@ class SQLiteRecorder:
         last = conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
         position, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
         stored: list[StoredEvent] = []
+        rows: list[tuple[Any, ...]] = []
         for offset, new in enumerate(batch.events, start=1):
-            row: dict[str, Any] = {
-                "position": position + offset,
-                "stream": stream,
-                "version": expected_version + offset,
-                "type": new.type,
-                "schema_version": new.schema_version,
-                "recorded_at": new.recorded_at,
-                "actor": new.actor,
-                "payload": new.payload,
-            }
-            digest = event_hash(prev_hash, row)
-            try:
-                conn.execute(
-                    f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (row["position"], stream, row["version"], new.type, new.schema_version, new.recorded_at,
-                     new.actor, canonical_json(new.payload), prev_hash, digest),
-                )
-            except sqlite3.IntegrityError as e:
-                raise version_conflict(stream, row["version"], expected_version) from e
-            stored.append(StoredEvent(prev_hash=prev_hash, hash=digest, **row))
-            prev_hash = digest
+            # One canonical encoding of the payload (the mapper's, when it made one): stored, and hashed as part
+            # of the row's canonical body.
+            payload_json = canonical_json(new.payload) if new.payload_json is None else new.payload_json
+            row = StoredEvent(
+                position=position + offset, stream=stream, version=expected_version + offset, type=new.type,
+                schema_version=new.schema_version, recorded_at=new.recorded_at, actor=new.actor,
+                payload=new.payload, prev_hash=prev_hash,
+                hash=chained_hash(
+                    prev_hash, position=position + offset, stream=stream, version=expected_version + offset,
+                    event_type=new.type, schema_version=new.schema_version, recorded_at=new.recorded_at,
+                    actor=new.actor, payload_json=payload_json,
+                ),
+            )
+            stored.append(row)
+            rows.append((row.position, stream, row.version, row.type, row.schema_version, row.recorded_at,
+                         row.actor, payload_json, prev_hash, row.hash))
+            prev_hash = row.hash
+        try:
+            conn.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        except sqlite3.IntegrityError as e:  # (stream, version) or position taken: the stream moved meanwhile
+            raise version_conflict(stream, self._stream_version(conn, stream), expected_version) from e
         return stored
 
     def check_untouched(self) -> None:

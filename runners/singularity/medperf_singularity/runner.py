@@ -8,6 +8,7 @@ import functools
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -157,15 +158,14 @@ class SingularityRunner:
                 # A SIGKILLed client runs no `except`: the watchdog kills the group then. (The parent-death signal
                 # cannot do it: Apptainer's starter clears it; killing the starter ends the container.)
                 with Watchdog.guard(KILL_PROCESS_GROUP, str(process.pid), start_time(process.pid)):
-                    exit_code = process.wait(timeout=request.timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(process)
-                pump.join(_KILL_GRACE_S)
-                sink.note(f"timed out after {request.timeout:g} s; container killed")
-                raise fail(prepared, f"timed out after {request.timeout:g} s and was killed") from None
+                    exit_code, timed_out = wait_or_kill(process, request.timeout)
             except BaseException:  # Ctrl-C or any error here must not leave the container running
                 _kill_group(process)
                 raise
+            if timed_out:
+                pump.join(_KILL_GRACE_S)
+                sink.note(f"timed out after {request.timeout:g} s; container killed")
+                raise fail(prepared, f"timed out after {request.timeout:g} s and was killed") from None
             duration = time.monotonic() - started
             pump.join(_KILL_GRACE_S)
         return exit_code, duration
@@ -188,6 +188,37 @@ def _cached_sif(expected: str | None, root: Path | None = None) -> tuple[str, Pa
         except (ValueError, KeyError, TypeError):
             return None  # unreadable: inspect the image again, which rewrites it
     return None
+
+
+def wait_or_kill(process: subprocess.Popen[bytes], timeout: float | None) -> tuple[int, bool]:
+    """(exit code, whether it timed out): one blocking wait, which returns the moment the task ends, and a timer
+    that stops the task's process group at the deadline. (`Popen.wait(timeout=...)` polls instead, sleeping up to
+    50 ms between looks: a short task's end was noticed that much late.)"""
+    if timeout is None:
+        return process.wait(), False
+    exited, expired = threading.Event(), threading.Event()
+
+    def expire() -> None:
+        if exited.is_set():
+            return
+        expired.set()  # a task that ends at the deadline itself may count as timed out: it had no time left
+        for sig in (signal.SIGTERM, signal.SIGKILL):  # TERM first; KILL if it is still there after the grace
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+            if exited.wait(_KILL_GRACE_S):
+                return
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        exit_code = process.wait()
+    finally:
+        exited.set()
+        timer.cancel()
+    return exit_code, expired.is_set()
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
