@@ -64,9 +64,13 @@ def _click_exception() -> type[Exception]:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every error into one line on stderr and a non-zero exit code."""
+    from medperf_core.cli.output import closed_output_tolerated
+
     offline = os.environ.get("MEDPERF_OFFLINE")  # --offline sets it for this command only
     try:
-        return _run(argv)
+        # `medperf ... | head -1`: once the reader is gone the work goes on and its output is dropped.
+        with closed_output_tolerated():
+            return _run(argv)
     finally:
         if offline is None:
             os.environ.pop("MEDPERF_OFFLINE", None)
