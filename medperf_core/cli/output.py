@@ -80,9 +80,9 @@ def closed_output_tolerated() -> Iterator[None]:
     """For the duration of one command, sys.stdout and sys.stderr survive a reader that goes away."""
     saved = sys.stdout, sys.stderr
     if sys.stdout is not None and not isinstance(sys.stdout, PipeSafeStream):
-        sys.stdout = PipeSafeStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = PipeSafeStream(sys.stdout)
     if sys.stderr is not None and not isinstance(sys.stderr, PipeSafeStream):
-        sys.stderr = PipeSafeStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = PipeSafeStream(sys.stderr)
     try:
         yield
     finally:
