@@ -6,37 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from _server_helpers import Client, associate_dataset, clients, make_benchmark, make_container, make_dataset, server
+from _server_helpers import Client, associate_dataset, make_benchmark, make_container, make_dataset
 
-from medperf_core.cli.main import run
-from medperf_core.testing.server import DEMO_EMAILS, ServerProcess
+from medperf_core.testing.server import DEMO_EMAILS
 
-__all__ = ["clients", "server"]  # the fixtures
-
-Medperf = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def medperf(server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-            capsys: pytest.CaptureFixture[str]) -> Medperf:
-    """medperf(role, *args) → (exit code, stdout, stderr) of the CLI in process, logged in as `role`."""
-
-    def call(role: str, *args: str) -> tuple[int, str, str]:
-        home = tmp_path / f"home-{role}"
-        monkeypatch.setenv("MEDPERF_HOME", str(home))
-        if not home.exists():
-            assert run(["profile", "set", "--server", server.url]) == 0
-            assert run(["auth", "login", "-e", DEMO_EMAILS[role]]) == 0
-        capsys.readouterr()
-        code = run(list(args))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return call
+Medperf = Callable[..., tuple[int, str, str]]  # the `medperf` fixture (tests/cli/conftest.py)
 
 
 def results_world(clients: dict[str, Client], primary_metric: str) -> dict[str, Any]:
