@@ -258,9 +258,12 @@ def run(
             models = [int(x) for x in models_file.read_text(encoding="utf-8").replace(",", " ").split()]
         except (OSError, ValueError) as e:
             raise UserError(f"cannot read model UIDs from {models_file}: {e}", "one integer UID per line") from e
-    with Client() as client, steps(f"benchmark {benchmark} on dataset {data_uid}") as say:
-        outcomes = run_benchmark(client, benchmark, data_uid, models=models, no_cache=no_cache,
-                                 ignore_model_errors=ignore_model_errors, parallel=parallel, say=say)
+    with Client() as client:
+        with steps(f"benchmark {benchmark} on dataset {data_uid}") as say:
+            outcomes = run_benchmark(client, benchmark, data_uid, models=models, no_cache=no_cache,
+                                     ignore_model_errors=ignore_model_errors, parallel=parallel, say=say)
+        unsent = [o.uid for o in outcomes
+                  if not o.error and (client.local.execution(o.uid) or {}).get("state") == "finished"]
     rows = [[o.model, o.uid, o.partial, o.from_cache, o.error] for o in outcomes]
     typer.echo(table(rows, ["model", "local result UID", "partial result", "from cache", "error"]))
     cached = [o for o in outcomes if o.from_cache]
@@ -272,3 +275,7 @@ def run(
     typer.echo(f"\t{len(failed)} failed")
     typer.echo(f"\t{len(ran)} ran successfully, of which {sum(o.partial for o in ran)} have partial results")
     typer.echo("✅ Done!")
+    if unsent:  # what MedPerf's tutorial says next, as commands to copy
+        typer.echo("Next, send the results to the benchmark (only their metrics leave this machine):")
+        for uid in unsent:
+            typer.echo(f"  medperf result submit --result {uid}")
