@@ -152,7 +152,7 @@ def start(
         "40 on PostgreSQL, whose round trips overlap).",
     ),
 ) -> None:
-    """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) until interrupted."""
+    """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) and the pages (/ui/) until interrupted."""
     from medperf_core.server.settings import AUTH_MODES, SETTINGS_ENV, ServerSettings, decision_delay_seconds
 
     if auth not in AUTH_MODES:
@@ -215,7 +215,7 @@ def start(
     typer.echo(
         f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir}"
         f"{f', database {redact_url(database)}' if database else ''}"
-        f"{f', {workers} workers' if workers > 1 else ''})",
+        f"{f', {workers} workers' if workers > 1 else ''}); pages at {scheme}://{host}:{port}/ui/",
         err=True,
     )
     uvicorn.run(

@@ -126,3 +126,15 @@ def test_a_thread_count_below_one_is_refused(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "--threads" in done.stderr and "greater than or equal to 1" in done.stderr, done.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_the_start_up_line_names_the_pages_and_they_answer(tmp_path: Path) -> None:
+    import urllib.request
+
+    from medperf_core.testing.server import start_server
+
+    with start_server(tmp_path / "data", env={"MEDPERF_HOME": str(tmp_path / "h")}) as server:
+        line = next(x for x in server.log().splitlines() if x.startswith("medperf server on"))
+        assert f"{server.url}/api/v0/" in line and f"pages at {server.url}/ui/" in line, line
+        with urllib.request.urlopen(f"{server.url}/ui/", timeout=10) as page:
+            assert page.status == 200 and "html" in page.headers["Content-Type"]
