@@ -8,7 +8,7 @@ import sys
 import typer
 
 from medperf_core import __version__
-from medperf_core.errors import MedperfError
+from medperf_core.errors import AlreadyDone, MedperfError
 
 DEBUG = {"on": False}
 COMPLETE_VAR = "_MEDPERF_COMPLETE"
@@ -91,6 +91,9 @@ def _run(argv: list[str] | None) -> int:
         with command.make_context("medperf", args) as ctx:
             result = command.invoke(ctx)
         return int(result) if isinstance(result, int) else 0
+    except AlreadyDone as e:  # an earlier, killed attempt had done it: success, said so
+        typer.echo(f"✅ {e.message[:1].upper()}{e.message[1:]}")
+        return 0
     except MedperfError as e:
         if DEBUG["on"]:
             import traceback
