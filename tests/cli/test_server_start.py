@@ -138,3 +138,20 @@ def test_the_start_up_line_names_the_pages_and_they_answer(tmp_path: Path) -> No
         assert f"{server.url}/api/v0/" in line and f"pages at {server.url}/ui/" in line, line
         with urllib.request.urlopen(f"{server.url}/ui/", timeout=10) as page:
             assert page.status == 200 and "html" in page.headers["Content-Type"]
+
+
+def test_a_port_in_use_is_one_line_and_no_success_line_before_it(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = start_server(tmp_path, "--port", str(port))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"❌ Error: port {port} on 127.0.0.1 is already in use (stop what listens there, e.g. another medperf "
+        "server, or choose another --port)"
+    ]
+    assert done.stdout == ""
+    assert not (tmp_path / "data").exists()
