@@ -111,6 +111,15 @@ class ServerError(MedperfError):
     exit_code = 7
 
 
+class AlreadyDone(Exception):
+    """Not a failure: an earlier attempt of the command (killed after the server had accepted its request) did what
+    it asks, and this run has just recorded the server's answer. The CLI prints the message and exits 0."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class CancelledError(MedperfError):
     """The user answered no to a confirmation."""
 

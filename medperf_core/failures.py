@@ -52,6 +52,26 @@ def full_disk_behind(error: MedperfError) -> MedperfError:
     return error
 
 
+def reason(error: BaseException) -> str:
+    """What went wrong underneath a library's error, in words: the innermost operating-system reason (`Connection
+    refused`, `No such file or directory`), not the reprs and tuples of the exceptions wrapped around it."""
+    found: BaseException | None = error
+    innermost = ""
+    seen: set[int] = set()
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        if isinstance(found, OSError) and found.strerror:
+            innermost = found.strerror
+        found = found.__cause__ or found.__context__
+    if innermost:
+        return innermost
+    for arg in getattr(error, "args", ()):  # e.g. urllib3's ('Connection aborted.', OSError(...)) without a chain
+        if isinstance(arg, OSError) and arg.strerror:
+            return arg.strerror
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return first[:200]
+
+
 def translate(error: BaseException) -> MedperfError | None:
     """The MedperfError that says what `error` means for the user, or None when it is not one of these."""
     text = str(error).lower()

@@ -11,22 +11,24 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("ls")
 def ls(
-    benchmark: bool = typer.Option(False, "-b", help="Benchmark associations."),
-    dataset: bool = typer.Option(False, "-d", help="Dataset associations."),
-    model: bool = typer.Option(False, "-m", help="Model associations."),
+    benchmark: bool = typer.Option(False, "-b", help="Benchmark associations (all of them: combine as -bd, -bm)."),
+    dataset: bool = typer.Option(False, "-d", help="Only dataset associations."),
+    model: bool = typer.Option(False, "-m", help="Only model associations."),
     status: str = typer.Option(None, "--approval-status", help="PENDING, APPROVED or REJECTED."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """List your dataset (and model) associations with their approval status."""
+    """List your dataset and model associations (and, for your benchmarks, the requests to join them) with their
+    approval status; -d or -m shows one kind."""
     from medperf_core.services import associations, catalog
     from medperf_core.services.client import Client
 
-    show_datasets = dataset or not model
+    show_datasets = dataset or not model  # no kind named: both
+    show_models = model or not dataset
     with Client() as client:
         rows = []
         if show_datasets:
             rows += [{"kind": "dataset", "entity": r["dataset"], **r} for r in associations.list_mine(client)]
-        if model:
+        if show_models:
             rows += [{"kind": "model", "entity": r["model_mlcube"], **r}
                      for r in catalog.my_model_associations(client)]
     if status:

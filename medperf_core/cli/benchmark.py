@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -31,43 +32,88 @@ def ls(
 
 @app.command("view")
 def view(
-    benchmark_id: int = typer.Argument(None),
-    fmt: str = typer.Option("yaml", "--format", "-f"),
-    output: Path = typer.Option(None, "--output", "-o"),
+    benchmark_id: int = typer.Argument(None, help="The benchmark's UID (none: every benchmark)."),
+    fmt: str = typer.Option("yaml", "--format", "-f", help="yaml or json."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of the screen."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    results: bool = typer.Option(False, "--results", help="Its submitted results, ranked per metric (its owner)."),
+    results: bool = typer.Option(
+        False, "--results",
+        help="Its submitted results, ranked by its primary metric (its owner sees all, others their own)."),
     mine: bool = typer.Option(False, "--mine", help="Without an ID: only your benchmarks."),
 ) -> None:
-    """Show a benchmark (or all); with --results, its submitted results per model and dataset, ranked."""
+    """Show a benchmark (or all); with --results, its submitted results ranked by the benchmark's primary metric."""
     from medperf_core.errors import UserError
     from medperf_core.services import catalog
     from medperf_core.services.client import Client
 
+    chosen = view_format(fmt, as_json)
     if results and not benchmark_id:
         raise UserError("--results needs a benchmark", "e.g. medperf benchmark view 1 --results")
     with Client() as client:
-        data = catalog.benchmark(client, benchmark_id) if benchmark_id else catalog.benchmarks(client, mine=mine)
-        rows = client.backend.list_benchmark_results(benchmark_id) if results else []
-    ranked = results and isinstance(data, dict)
-    text = _results_text(data, rows) if ranked and isinstance(data, dict) else dump(data, view_format(fmt, as_json))
+        if results:
+            from medperf_core.services.leaderboard import benchmark_results
+
+            ranked = benchmark_results(client, benchmark_id)
+            # yaml, the default, is the readable table; --json / -f json the figures for scripts
+            text = dump(ranked, "json") if chosen == "json" else _results_text(ranked)
+        else:
+            data = catalog.benchmark(client, benchmark_id) if benchmark_id else catalog.benchmarks(client, mine=mine)
+            text = dump(data, chosen)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         typer.echo(text)
 
 
-def _results_text(benchmark: dict[str, object], rows: list[dict[str, object]]) -> str:
-    from medperf_core.services.leaderboard import fmt, per_pair, rankings
+_SOURCES = {
+    "benchmark setting": "the benchmark's primary metric",
+    "first metric": "the first metric of the results: the benchmark names no primary metric",
+    "none": "no metric yet",
+}
 
-    lines = [f"Benchmark {benchmark['id']} ({benchmark['name']}): {len(rows)} submitted results", ""]
-    names, pairs = per_pair(rows)
-    lines += [table(pairs, ["Model", "Dataset", *names]), ""]
-    for metric, standings in rankings(rows).items():
-        lines.append(f"Ranking by {metric}:")
-        lines.append(table([[s.rank, s.model, fmt(s.value), s.sites, s.cases] for s in standings],
-                           ["Rank", "Model", metric, "Sites", "Cases"]))
-        lines.append("")
-    return "\n".join(lines).rstrip()
+
+def _named(name: str | None, entity_id: int | None, kind: str = "") -> str:
+    """`name (id)` when the name is known, else the id (`user 7` for a kind)."""
+    if entity_id is None:
+        return ""
+    if name:
+        return f"{name} ({entity_id})"
+    return f"{kind} {entity_id}".strip()
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.4f}"
+
+
+def _results_text(view: dict[str, Any]) -> str:
+    """The view as the CLI prints it: a heading, the ranking, then every result."""
+    count = len(view["results"])
+    if view["scope"] == "all":
+        heading = f"Benchmark {view['benchmark']} ({view['name']}): {count} submitted results"
+    else:
+        heading = (f"Benchmark {view['benchmark']} ({view['name']}): {count} of your results "
+                   "(only the benchmark's owner sees everyone's)")
+    lines = [heading]
+    metric = view["primary_metric"]
+    if metric is None:
+        return "\n".join([*lines, "No results yet."])
+    lines += ["", f"Ranking by {metric} ({_SOURCES[view['primary_metric_source']]}):"]
+    metrics = [metric, *(m for m in view["metrics"] if m != metric)]
+    lines.append(table(
+        [[r["rank"] or "-", _named(r["model_name"], r["model"]), r["sites"], r["cases"] or "",
+          *(_fmt(r["pooled"][m]["value"]) if m in r["pooled"] else "" for m in metrics)] for r in view["rows"]],
+        ["Rank", "Model", "Sites", "Cases", *metrics],
+    ))
+    lines += ["", "Results per model and dataset:"]
+    lines.append(table(
+        [[r["result"], _named(r["model_name"], r["model"]), _named(r["dataset_name"], r["dataset"]),
+          r["owner_email"] or _named(None, r["owner"], "user"), *(_fmt(r["metrics"].get(m)) for m in metrics)]
+         for r in sorted(view["results"], key=lambda r: (r["model"], r["dataset"]))],
+        ["Result", "Model", "Dataset", "Submitted by", *metrics],
+    ))
+    return "\n".join(lines)
 
 
 @app.command("submit")
@@ -225,9 +271,12 @@ def run(
         typer.echo(f"{len(planned) - len(refusing)} would run, {len(refusing)} the site's policy would refuse "
                    "(nothing was run)")
         return
-    with Client() as client, steps(f"benchmark {benchmark} on dataset {data_uid}") as say:
-        outcomes = run_benchmark(client, benchmark, data_uid, models=models, no_cache=no_cache,
-                                 ignore_model_errors=ignore_model_errors, parallel=parallel, say=say)
+    with Client() as client:
+        with steps(f"benchmark {benchmark} on dataset {data_uid}") as say:
+            outcomes = run_benchmark(client, benchmark, data_uid, models=models, no_cache=no_cache,
+                                     ignore_model_errors=ignore_model_errors, parallel=parallel, say=say)
+        unsent = [o.uid for o in outcomes
+                  if not o.error and (client.local.execution(o.uid) or {}).get("state") == "finished"]
     rows = [[o.model, o.uid, o.partial, o.from_cache, o.error] for o in outcomes]
     typer.echo(table(rows, ["model", "local result UID", "partial result", "from cache", "error"]))
     cached = [o for o in outcomes if o.from_cache]
@@ -243,3 +292,7 @@ def run(
     typer.echo(f"\t{len(failed)} failed")
     typer.echo(f"\t{len(ran)} ran successfully, of which {sum(o.partial for o in ran)} have partial results")
     typer.echo("✅ Done!")
+    if unsent:  # what MedPerf's tutorial says next, as commands to copy
+        typer.echo("Next, send the results to the benchmark (only their metrics leave this machine):")
+        for uid in unsent:
+            typer.echo(f"  medperf result submit --result {uid}")

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from medperf_core import __version__
-from medperf_core.errors import MedperfError
+from medperf_core.errors import AlreadyDone, MedperfError
 
 DEBUG = {"on": False}
 COMPLETE_VAR = "_MEDPERF_COMPLETE"
@@ -67,9 +67,13 @@ def _click_exception() -> type[Exception]:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every error into one line on stderr and a non-zero exit code."""
+    from medperf_core.cli.output import closed_output_tolerated
+
     offline = os.environ.get("MEDPERF_OFFLINE")  # --offline sets it for this command only
     try:
-        return _run(argv)
+        # `medperf ... | head -1`: once the reader is gone the work goes on and its output is dropped.
+        with closed_output_tolerated():
+            return _run(argv)
     finally:
         if offline is None:
             os.environ.pop("MEDPERF_OFFLINE", None)
@@ -90,6 +94,9 @@ def _run(argv: list[str] | None) -> int:
         with command.make_context("medperf", args) as ctx:
             result = command.invoke(ctx)
         return int(result) if isinstance(result, int) else 0
+    except AlreadyDone as e:  # an earlier, killed attempt had done it: success, said so
+        typer.echo(f"✅ {e.message[:1].upper()}{e.message[1:]}")
+        return 0
     except MedperfError as e:
         if DEBUG["on"]:
             import traceback

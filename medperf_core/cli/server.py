@@ -69,6 +69,23 @@ def _check_public_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Refuse, before anything is created or announced, an address another process already listens on."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UserError(f"port {port} on {host} is already in use",
+                                "stop what listens there, e.g. another medperf server, or choose another --port") from e
+            raise UserError(f"cannot listen on {host}:{port} ({e.strerror})", "check --host and --port") from e
+
+
 def _log_config(level: str, access_log: bool) -> dict[str, Any]:
     """uvicorn's logging at `level`, with request lines (uvicorn logs them at INFO) shown whenever `access_log`."""
     import copy
@@ -188,7 +205,7 @@ def start(
     ),
     files_grace_hours: float = GraceOption,
 ) -> None:
-    """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) until interrupted."""
+    """Run the HTTP API (/api/v0/, OpenAPI at /api/v0/docs) and the pages (/ui/) until interrupted."""
     from medperf_core.server.settings import AUTH_MODES, SETTINGS_ENV, ServerSettings, decision_delay_seconds
 
     if auth not in AUTH_MODES:
@@ -219,6 +236,7 @@ def start(
         from medperf_core.store.backends import backend_for
 
         backend_for(database)  # an unknown scheme names the known recorders, before anything starts
+    _require_free_port(host, port)  # before the start-up line: never a success line, then "address in use"
     settings = ServerSettings(
         data_dir=_data_dir(data_dir),
         database=database,
@@ -260,7 +278,7 @@ def start(
         typer.echo(
             f"medperf server on {scheme}://{host}:{port}/api/v0/ (auth {auth}, data {settings.data_dir}"
             f"{f', database {redact_url(database)}' if database else ''}"
-            f"{f', {workers} workers' if workers > 1 else ''})",
+            f"{f', {workers} workers' if workers > 1 else ''}); pages at {scheme}://{host}:{port}/ui/",
             err=True,
         )
         uvicorn.run(

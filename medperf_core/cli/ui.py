@@ -63,9 +63,18 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 JSON_HELP = "Print JSON (for scripts)."
 
 
+FORMATS = ("yaml", "json")
+
+
 def view_format(fmt: str, as_json: bool) -> str:
-    """`--json` on a view command is `--format json`."""
-    return "json" if as_json else fmt
+    """`--json` on a view command is `--format json`; a format other than yaml or json is refused."""
+    if as_json:
+        return "json"
+    if fmt.lower() not in FORMATS:
+        from medperf_core.errors import UserError
+
+        raise UserError(f"unknown format {fmt!r}", "use --format yaml or --format json (or --json)")
+    return fmt.lower()
 
 
 def print_json(value: Any) -> None:

@@ -352,8 +352,10 @@ def loads_container_config(text: str, source: Path | None = None) -> ContainerCo
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
+        from medperf_core.yaml_errors import yaml_problem
+
         raise ConfigError(
-            f"container config{_where(source)} is not valid YAML: {str(e).splitlines()[0]}",
+            f"container config{_where(source)} is not valid YAML: {yaml_problem(e)}",
             "fix the YAML syntax (indentation, colons, quotes)",
         ) from e
     return parse_container_config(data, source)

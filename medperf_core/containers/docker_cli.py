@@ -11,7 +11,9 @@ from medperf_core.errors import EngineUnavailableError
 def image_id(name: str) -> str | None:
     """The local Docker image id of `name`, or None when it is not there."""
     if shutil.which("docker") is None:
-        raise EngineUnavailableError("the docker CLI is not on PATH", "install with: sudo scripts/install-engines.sh")
+        from medperf_core.containers.runner import DOCKER_HINT
+
+        raise EngineUnavailableError("the docker CLI is not on PATH", DOCKER_HINT)
     done = subprocess.run(
         ["docker", "image", "inspect", "--format", "{{.Id}}", name],
         capture_output=True,

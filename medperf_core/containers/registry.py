@@ -20,7 +20,10 @@ from medperf_core.containers.execution import ImageDefaults
 from medperf_core.errors import RunnerError
 
 DOCKER_HUB = "docker.io"
-INSTALL_HINT = "sudo scripts/install-engines.sh starts the local registry on localhost:5000"
+INSTALL_HINT = (
+    "a registry on localhost:5000 starts with: docker run -d -p 5000:5000 --restart always registry:2; "
+    "in a source checkout, sudo scripts/install-engines.sh starts it"
+)
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",

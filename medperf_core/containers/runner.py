@@ -10,7 +10,18 @@ import attrs
 
 from medperf_core.containers.config import ContainerConfig
 
-INSTALL_HINT = "install with: sudo scripts/install-engines.sh"
+# What to install, by name: most users installed medperf with pip and have no scripts/ folder.
+SOURCE_CHECKOUT = "in a source checkout, sudo scripts/install-engines.sh installs it"
+DOCKER_HINT = f"install Docker Engine (https://docs.docker.com/engine/install/) and start it; {SOURCE_CHECKOUT}"
+APPTAINER_HINT = (
+    f"install Apptainer (https://apptainer.org/docs/admin/main/installation.html), which provides `singularity`; "
+    f"{SOURCE_CHECKOUT}"
+)
+INSTALL_HINT = (
+    "install Docker Engine (https://docs.docker.com/engine/install/) or Apptainer "
+    "(https://apptainer.org/docs/admin/main/installation.html); in a source checkout, sudo scripts/install-engines.sh "
+    "installs both"
+)
 
 
 def _paths(value: Mapping[str, Path | str]) -> dict[str, Path]:

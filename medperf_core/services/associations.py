@@ -39,6 +39,13 @@ def require_not_requested(client: Client, benchmark_id: int, dataset_id: int) ->
     events, _version = client.store.load(machine.stream_name("dataset", benchmark_id, dataset_id))
     current = machine.fold(events)
     waiting = client.waiting("association.request", dataset=dataset_id, benchmark=benchmark_id)
+    if not waiting and current is not None:
+        from medperf_core.services import outbox
+
+        answer = outbox.earlier_attempt(client, "association.request", dataset=dataset_id, benchmark=benchmark_id)
+        if answer is not None:
+            raise outbox.went_through(f"association of dataset {dataset_id} with benchmark {benchmark_id} requested "
+                                      f"(status {answer.get('approval_status') or current.status.value})")
     if waiting or (current is not None and current.status is not machine.ApprovalStatus.REJECTED):
         status = "waiting to be sent" if waiting else current.status.value.lower()  # type: ignore[union-attr]
         raise ConflictError(

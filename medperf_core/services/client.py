@@ -45,6 +45,9 @@ class Client:
         self._host = host
         self.offline = is_offline() if offline is None else offline
         self._flush = flush
+        # The requests earlier commands left pending that this one sent, each with the server's answer: a command
+        # re-run after a kill finds its own request among them (see outbox.earlier_attempt).
+        self.delivered: list[dict[str, Any]] = []
 
     @property
     def host(self) -> PluginHost:

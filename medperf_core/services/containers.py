@@ -178,7 +178,10 @@ def _config(container: dict[str, Any], cache: Path, what: str, verify: str | boo
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{what}'s config at {url} is not YAML: {e}", "ask the container owner") from None
+        from medperf_core.yaml_errors import yaml_problem
+
+        raise ConfigError(f"{what}'s config at {url} is not YAML: {yaml_problem(e)}",
+                          "ask the container owner") from None
     return parse_container_config(loaded)
 
 

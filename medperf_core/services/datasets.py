@@ -93,6 +93,11 @@ def plan_submission(
             local = client.local.dataset(int(row["id"]))
             if local is None or not local.get("data_path"):  # registered elsewhere, or the local log was lost
                 return {"existing": row, "benchmark": benchmark, "data_path": str(data), "labels_path": str(labels)}
+            from medperf_core.services import outbox
+
+            if outbox.earlier_attempt(client, "dataset.create", data_path=str(data), labels_path=str(labels)):
+                raise outbox.went_through(f"dataset registered with UID {row['id']} (next: medperf dataset prepare "
+                                          f"--data_uid {row['id']})")
             raise ConflictError(
                 f"this data is already registered as dataset {row['id']} ({row.get('name')})",
                 f"use it: medperf dataset prepare --data_uid {row['id']}",
@@ -297,6 +302,10 @@ def plan_operational(client: Client, dataset_id: int) -> dict[str, Any]:
                             "send it with: medperf sync")
     row = local_dataset(client, dataset_id)
     if row["state"] == "operational":
+        from medperf_core.services import outbox
+
+        if outbox.earlier_attempt(client, "dataset.operational", dataset=dataset_id) is not None:
+            raise outbox.went_through(f"dataset {dataset_id} is operational")
         raise InvalidTransitionError(f"dataset {dataset_id} is already operational", "nothing to do")
     if row["state"] != "prepared":
         raise InvalidTransitionError(f"dataset {dataset_id} is not prepared yet",

@@ -1,76 +1,64 @@
-"""A benchmark's submitted results as its owner reads them: per model × dataset, and ranked per metric.
+"""A benchmark's submitted results as `medperf benchmark view ID --results` shows them: pooled and ranked by the
+benchmark's primary metric (the domain's `leaderboard.table`, the same figures as the page and the API), with
+models, datasets and submitters by name or email where the caller may know them.
 
-Each figure of a ranking is one model's metric over every dataset that submitted a result for it: the mean
-weighted by each dataset's number of cases (`n_cases` in the metrics; 1 when a result has none), with the number
-of sites (datasets) and cases behind it. Higher ranks first.
+The benchmark's owner and admins see every result; anyone else sees the results they submitted themselves
+(`scope` says which), as on the page.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-import attrs
+from medperf_core.domain import leaderboard as lb
+from medperf_core.errors import NotFoundError, PermissionDeniedError
+from medperf_core.services.client import Client
 
-CASES = "n_cases"
-
-
-def flatten(metrics: Any, prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a metrics mapping under dotted names (`per_class.normal.sensitivity`)."""
-    out: dict[str, float] = {}
-    if isinstance(metrics, dict):
-        for key, value in metrics.items():
-            out.update(flatten(value, f"{prefix}{key}."))
-    elif isinstance(metrics, int | float) and not isinstance(metrics, bool):
-        out[prefix.rstrip(".")] = float(metrics)
-    return out
+Json = dict[str, Any]
 
 
-@attrs.frozen
-class Standing:
-    rank: int
-    model: int
-    value: float
-    sites: int
-    cases: int
+def _name_of(fetch: Any, entity_id: int) -> str | None:
+    """The entity's name, or None when the caller may not see it."""
+    try:
+        return str(fetch(entity_id)["name"])
+    except (NotFoundError, PermissionDeniedError):
+        return None
 
 
-def per_pair(results: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    """Metric names and one row per result: model, dataset, then each metric (blank when missing)."""
-    flat = [(r, flatten(r.get("results") or {})) for r in results]
-    names = sorted({k for _r, f in flat for k in f})
-    rows = [[r["model"], r["dataset"], *[_fmt(f.get(n)) for n in names]]
-            for r, f in sorted(flat, key=lambda x: (x[0]["model"], x[0]["dataset"]))]
-    return names, rows
-
-
-def rankings(results: list[dict[str, Any]]) -> dict[str, list[Standing]]:
-    """metric → the models ranked by their case-weighted mean over the datasets."""
-    sums: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0, 0.0]))
-    for row in results:
-        flat = flatten(row.get("results") or {})
-        cases = flat.get(CASES, 1.0) or 1.0
-        for name, value in flat.items():
-            if name == CASES:
-                continue
-            acc = sums[name][int(row["model"])]
-            acc[0] += value * cases
-            acc[1] += cases
-            acc[2] += 1
-    ranked: dict[str, list[Standing]] = {}
-    for name in sorted(sums):
-        scored = sorted(((acc[0] / acc[1], model, int(acc[2]), int(acc[1])) for model, acc in sums[name].items()),
-                        key=lambda x: (-x[0], x[1]))
-        ranked[name] = [Standing(i, model, value, sites, cases)
-                        for i, (value, model, sites, cases) in enumerate(scored, start=1)]
-    return ranked
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if value.is_integer() else f"{value:.4f}"
-
-
-def fmt(value: float) -> str:
-    return _fmt(value)
+def benchmark_results(client: Client, benchmark_id: int) -> Json:
+    """The ranked table and every result behind it, as far as the caller may see them (see the module)."""
+    backend = client.backend
+    benchmark = backend.get_benchmark(benchmark_id)
+    me = client.me
+    try:
+        results, scope = backend.list_benchmark_results(benchmark_id), "all"
+    except PermissionDeniedError:  # not its owner: the caller's own results, as the page shows them
+        results = [r for r in backend.list_my_results() if int(r["benchmark"]) == benchmark_id]
+        scope = "own"
+    sites = [lb.SiteResult.of(r) for r in sorted(results, key=lambda r: int(r["id"]))]
+    models = list(dict.fromkeys([int(benchmark["reference_model_mlcube"]), *(s.model for s in sites)]))
+    table = lb.table(models if scope == "all" else [s.model for s in sites], sites,
+                     str(benchmark.get("primary_metric") or ""))
+    model_names = {m: _name_of(backend.get_container, m) for m in models}
+    dataset_names = {d: _name_of(backend.get_dataset, d) for d in {s.dataset for s in sites}}
+    emails = {int(me["id"]): str(me["email"])} if me.get("email") else {}
+    owners = {int(r["id"]): int(r["owner"]) for r in results if r.get("owner") is not None}
+    return {
+        "benchmark": int(benchmark["id"]),
+        "name": benchmark.get("name"),
+        "scope": scope,
+        "metrics": table.metrics,
+        "primary_metric": table.primary_metric,
+        "primary_metric_source": table.primary_metric_source,
+        "rows": [
+            {"rank": r.rank, "model": r.model, "model_name": model_names.get(r.model), "sites": r.sites,
+             "cases": r.cases, "pooled": {k: {"value": p.value, "method": p.method} for k, p in r.pooled.items()}}
+            for r in table.rows
+        ],
+        "results": [
+            {"result": s.result, "model": s.model, "model_name": model_names.get(s.model), "dataset": s.dataset,
+             "dataset_name": dataset_names.get(s.dataset), "owner": owners.get(s.result),
+             "owner_email": emails.get(owners.get(s.result, -1)), "n_cases": s.n_cases, "metrics": s.metrics}
+            for s in sites
+        ],
+    }

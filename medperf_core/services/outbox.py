@@ -18,7 +18,7 @@ from medperf_core.domain import associations as association_machine
 from medperf_core.domain import datasets as dataset_machine
 from medperf_core.domain import events as ev
 from medperf_core.domain import executions as execution_machine
-from medperf_core.errors import AuthenticationError, ConcurrencyError, MedperfError, ServerError
+from medperf_core.errors import AlreadyDone, AuthenticationError, ConcurrencyError, MedperfError, ServerError
 from medperf_core.services.client import Client
 from medperf_core.store.store import Append
 
@@ -257,6 +257,21 @@ def _finished(client: Client, key: str) -> bool:
     return len(events) > 1
 
 
+def earlier_attempt(client: Client, operation: str, **context: Any) -> Json | None:
+    """The server's answer when an earlier attempt of this very request (a command killed after sending it) was
+    left pending and this command has just sent it again: the server had it, or has it now, so the work is done.
+    None when no such request was sent by this command."""
+    client.flush_pending()
+    for row in client.delivered:
+        if row["operation"] == operation and all(row["context"].get(k) == v for k, v in context.items()):
+            return dict(row["answer"] or {})
+    return None
+
+
+def went_through(what: str) -> AlreadyDone:
+    return AlreadyDone(f"the earlier attempt had already gone through: {what}")
+
+
 def pending(client: Client) -> list[Json]:
     return client.local.requests("pending")
 
@@ -286,6 +301,7 @@ def finish_pending(client: Client, say: Say | None = None) -> list[tuple[Json, s
             outcomes.append((row, f"refused: {e.one_line()}"))
         else:
             outcomes.append((row, f"sent: {what} (server id {answer.get('id')})"))
+            client.delivered.append({**row, "answer": answer})
         if say is not None:
             say(f"  {outcomes[-1][1]}")
     return outcomes

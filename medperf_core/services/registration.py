@@ -31,8 +31,10 @@ def _yaml(artifact: Artifact) -> Any:
     try:
         return yaml.safe_load(artifact.path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(f"the {artifact.what} {artifact.source} does not parse as YAML: "
-                          f"{str(e).splitlines()[0]}", "fix the file") from e
+        from medperf_core.yaml_errors import yaml_problem
+
+        raise ConfigError(f"the {artifact.what} {artifact.source} does not parse as YAML: {yaml_problem(e)}",
+                          "fix the file") from e
 
 
 def _url(client: Client, artifact: Artifact) -> str:

@@ -27,6 +27,12 @@ def plan_submission(client: Client, uid: str) -> dict[str, Any]:
         raise ConflictError(f"result {uid} is already submitted and waits to be sent to the server",
                             "send it with: medperf sync")
     row = get_local(client, uid)
+    if row["state"] == "submitted":
+        from medperf_core.services import outbox
+
+        answer = outbox.earlier_attempt(client, "result.submit", uid=uid)
+        if answer is not None:
+            raise outbox.went_through(f"result {uid} submitted (server UID {answer.get('id')})")
     events, _ = client.store.load(stream(uid))
     machine.submit(machine.fold(events), result_id=0, owner=0)  # refuses early: unfinished or already submitted
     return {"name": uid, "benchmark": row["benchmark"], "model": row["model"], "dataset": row["dataset"],

@@ -151,9 +151,9 @@ def build_tutorial_images(progress: Callable[[str], None] | None = None) -> dict
     try:
         base_id = ensure_base_image(say)
     except FileNotFoundError as e:
-        raise EngineUnavailableError(
-            "docker is not installed", "install with: sudo scripts/install-engines.sh"
-        ) from e
+        from medperf_core.containers.runner import DOCKER_HINT
+
+        raise EngineUnavailableError("docker is not installed", DOCKER_HINT) from e
     ids: dict[str, str] = {}
     for container in tutorial_containers():
         wanted = container.source_hash(base_id)
@@ -215,8 +215,8 @@ def push_image(local: str, image_id: str, registry: str, say: Callable[[str], No
             raise RunnerError(
                 f"cannot push the tutorial image {local} to the registry {registry}: "
                 f"{(done.stderr.strip() or done.stdout.strip())[-300:]}",
-                f"start the registry with: sudo scripts/install-engines.sh (or set {REGISTRY_ENV}= to run the "
-                "tutorial on the local images, without a registry)",
+                f"start a registry there (e.g. docker run -d -p 5000:5000 --restart always registry:2), or set "
+                f"{REGISTRY_ENV}= to run the tutorial on the local images, without a registry",
             )
     if found := _pushed_reference(image_id, name):
         return found

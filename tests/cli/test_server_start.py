@@ -126,3 +126,32 @@ def test_a_thread_count_below_one_is_refused(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "--threads" in done.stderr and "greater than or equal to 1" in done.stderr, done.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_the_start_up_line_names_the_pages_and_they_answer(tmp_path: Path) -> None:
+    import urllib.request
+
+    from medperf_core.testing.server import start_server
+
+    with start_server(tmp_path / "data", env={"MEDPERF_HOME": str(tmp_path / "h")}) as server:
+        line = next(x for x in server.log().splitlines() if x.startswith("medperf server on"))
+        assert f"{server.url}/api/v0/" in line and f"pages at {server.url}/ui/" in line, line
+        with urllib.request.urlopen(f"{server.url}/ui/", timeout=10) as page:
+            assert page.status == 200 and "html" in page.headers["Content-Type"]
+
+
+def test_a_port_in_use_is_one_line_and_no_success_line_before_it(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = start_server(tmp_path, "--port", str(port))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"❌ Error: port {port} on 127.0.0.1 is already in use (stop what listens there, e.g. another medperf "
+        "server, or choose another --port)"
+    ]
+    assert done.stdout == ""
+    assert not (tmp_path / "data").exists()

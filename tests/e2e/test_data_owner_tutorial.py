@@ -47,7 +47,10 @@ def summary_rows(stdout: str) -> dict[int, list[str]]:
     return rows
 
 
-def check_summary(stdout: str, *, cached: dict[int, bool]) -> None:
+NEXT = "Next, send the results to the benchmark (only their metrics leave this machine):"
+
+
+def check_summary(stdout: str, *, cached: dict[int, bool], unsent: tuple[str, ...] = ("b1m2d1",)) -> None:
     rows = summary_rows(stdout)
     assert sorted(rows) == sorted(cached), stdout
     for model, from_cache in cached.items():
@@ -57,7 +60,9 @@ def check_summary(stdout: str, *, cached: dict[int, bool]) -> None:
     assert f"{n_cached} were skipped (already executed), of which 0 have partial results" in stdout
     assert "0 failed" in stdout
     assert f"{len(cached) - n_cached} ran successfully, of which 0 have partial results" in stdout
-    assert stdout.rstrip().endswith("✅ Done!"), stdout
+    # then, as MedPerf's tutorial says, the exact commands that send the results not sent yet
+    after = stdout.rstrip().split("✅ Done!\n")[-1].splitlines()
+    assert after == [NEXT, *(f"  medperf result submit --result {uid}" for uid in unsent)], stdout
 
 
 def run_tutorial(t: Tutorial) -> None:
@@ -89,7 +94,7 @@ def run_tutorial(t: Tutorial) -> None:
     assert re.search(r"^dataset\s+1\s+1\s+\d+\s+APPROVED", approved, re.M), approved
 
     ran = t.medperf("benchmark", "run", "--benchmark", "1", "--data_uid", "1").stdout
-    check_summary(ran, cached={2: True, 4: False})
+    check_summary(ran, cached={2: True, 4: False}, unsent=("b1m2d1", "b1m4d1"))
 
     viewed = t.medperf("result", "view", "b1m4d1").stdout
     assert "uid: b1m4d1" in viewed and "state: finished" in viewed and "accuracy:" in viewed, viewed

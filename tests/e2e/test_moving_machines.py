@@ -68,7 +68,10 @@ def test_export_then_import_run_and_submit_on_a_new_machine(tutorial_factory: An
     # model 4 never ran on the old machine: it runs here, in Docker, on the imported prepared data
     ran = t.medperf("benchmark", "run", "--benchmark", "1", "--data_uid", "1", home=new).stdout
     assert "model 4: infer" in ran and "model 2: infer" not in ran, ran  # model 2's result came with the archive
-    assert ran.rstrip().endswith("✅ Done!"), ran
+    # model 2's result came with the archive, unsent like model 4's: both are the next step
+    assert ran.rstrip().endswith("✅ Done!\nNext, send the results to the benchmark (only their metrics leave this "
+                                 "machine):\n  medperf result submit --result b1m2d1\n"
+                                 "  medperf result submit --result b1m4d1"), ran
     sent = t.medperf("result", "submit", "--result", "b1m4d1", "-y", home=new).stdout
     assert "✅ Result b1m4d1 submitted (server UID 1)" in sent, sent
     result = t.get("do", "/results/1/")

@@ -141,17 +141,18 @@ def owner_sees_results(t: Life) -> None:
     listed = t.medperf("result", "ls", "--benchmark", "1").stdout
     assert re.search(r"^1\s+1\s+4\s+1\s", listed, re.M) and re.search(r"^2\s+1\s+2\s+1\s", listed, re.M), listed
     view = t.medperf("benchmark", "view", "1", "--results").stdout
-    assert "2 submitted results" in view and "Ranking by accuracy:" in view, view
-    ranking = view.split("Ranking by accuracy:")[1].split("\n\n")[0]
-    rows = re.findall(r"^(\d)\s+(\d)\s+([\d.]+)\s+(\d+)\s+(\d+)$", ranking, re.M)
-    assert [(r[3], r[4]) for r in rows] == [("1", "40"), ("1", "40")], ranking
-    accuracy = {int(m): float(v) for _rank, m, v, _s, _c in rows}
+    assert "2 submitted results" in view and "Ranking by accuracy (" in view, view
+    ranked = json.loads(t.medperf("benchmark", "view", "1", "--results", "--json").stdout)
+    assert ranked["scope"] == "all" and ranked["primary_metric"] == "accuracy", ranked
+    rows = [r for r in ranked["rows"] if r["rank"] is not None]
+    assert [(r["sites"], r["cases"]) for r in rows] == [(1, 40), (1, 40)], ranked
+    accuracy = {r["model"]: r["pooled"]["accuracy"]["value"] for r in rows}
     local = {m: t.get("bo", f"/results/{i}/")["results"]["accuracy"] for i, m in ((1, 4), (2, 2))}
     assert accuracy == pytest.approx(local), (accuracy, local)
-    values = [float(r[2]) for r in rows]
+    values = [accuracy[r["model"]] for r in rows]
     assert values == sorted(values, reverse=True)
-    t.login("mo")
-    assert "only the owner of benchmark 1" in t.fails("benchmark", "view", "1", "--results")
+    t.login("mo")  # the model owner submitted no result: sees none
+    assert "0 of your results" in t.medperf("benchmark", "view", "1", "--results").stdout
 
 
 def check_events(t: Life) -> None:

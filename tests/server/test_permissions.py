@@ -123,7 +123,7 @@ def test_only_an_admin_approves_a_benchmark(clients: dict[str, Client], role: st
 
 
 @pytest.mark.parametrize(
-    ("role", "code"), [("admin", 200), ("bo", 200), ("do", 403), ("mo", 404), ("anon", 401)]
+    ("role", "code"), [("admin", 200), ("bo", 200), ("do", 403), ("mo", 403), ("anon", 401)]
 )
 def test_dataset_association_decided_by_benchmark_owner_or_admin(
     clients: dict[str, Client], world: dict[str, int], role: str, code: int

@@ -16,7 +16,7 @@ from test_data_owner import associated, operational, prepared, run, submit
 
 from medperf_core.backends.local import LocalBackend
 from medperf_core.domain.executions import result_uid
-from medperf_core.errors import ConflictError
+from medperf_core.errors import AlreadyDone, ConflictError
 from medperf_core.services import associations, datasets, execution, outbox, results, sync
 from medperf_core.services.client import Client
 
@@ -62,7 +62,8 @@ def test_submit_killed_after_the_server_committed_completes_on_the_next_command(
         assert client.local.dataset(on_server["id"])["data_path"] == str(world.data)
         assert client.local.requests("pending") == []
         assert len(client.backend.list_my_datasets()) == 1
-        with pytest.raises(ConflictError, match="already registered"):
+        # the same command's request, sent again: the earlier attempt had gone through, and the command says so
+        with pytest.raises(AlreadyDone, match="the earlier attempt had already gone through: dataset registered"):
             datasets.plan_submission(
                 client, name="mydata", description="", location="", data_path=world.data, labels_path=world.labels,
                 benchmark=world.benchmark, data_prep=None,
@@ -117,7 +118,7 @@ def test_result_submit_killed_after_the_server_committed_is_not_sent_twice(world
     with killed_after_the_server_answers(world.client):
         results.submit(world.client, uid, body)
     assert results.get_local(world.client, uid)["state"] == "finished"
-    with fresh(world) as client, pytest.raises(ConflictError, match="already submitted"):
+    with fresh(world) as client, pytest.raises(AlreadyDone, match=f"gone through: result {uid} submitted"):
         results.plan_submission(client, uid)  # re-running the command first finishes the pending request
     assert results.get_local(world.client, uid)["state"] == "submitted"
     assert len(world.backends["bo"].list_benchmark_results(world.benchmark)) == 1

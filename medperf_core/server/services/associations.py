@@ -133,10 +133,16 @@ class AssociationService:
             raise UserError("nothing to change", "send approval_status (APPROVED or REJECTED) or priority")
 
         def decide(events: list[DomainEvent]) -> list[DomainEvent]:
-            self.get(caller, kind, entity_id, benchmark_id)
+            # Who may decide first: it depends on the benchmark alone, so the answer names who may decide instead of
+            # "dataset N not found" (and tells nothing about a dataset the caller may not see).
             benchmark = BENCHMARK.cls(**self.benchmarks.get(caller, benchmark_id))
             if not benchmarks.may_decide_association(benchmark, caller, kind):
-                raise PermissionDeniedError(f"only the owner of benchmark {benchmark_id} can decide this association")
+                who = "or an admin " if kind == "dataset" else ""
+                raise PermissionDeniedError(
+                    f"only the owner of benchmark {benchmark_id} {who}can decide its {kind} associations",
+                    "ask the benchmark's owner",
+                )
+            self.get(caller, kind, entity_id, benchmark_id)
             current = domain.fold(events)
             new: list[DomainEvent] = []
             status = data.get("approval_status")

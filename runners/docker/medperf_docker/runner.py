@@ -25,7 +25,7 @@ from medperf_core.containers.leftovers import LABEL_OWNER, labels, owner_alive
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.owned_images import record_pulled
 from medperf_core.containers.registry import parse_image, pull_error
-from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
+from medperf_core.containers.runner import DOCKER_HINT, RunRequest, RunResult
 from medperf_core.containers.watchdog import Watchdog
 from medperf_core.errors import EngineUnavailableError, RunnerError
 
@@ -110,8 +110,11 @@ class DockerRunner:
                 client = docker.from_env()
                 client.ping()
             except docker.errors.DockerException as e:
+                from medperf_core.failures import reason
+
+                where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
                 raise EngineUnavailableError(
-                    f"cannot reach the Docker engine: {e}", f"start it, or {INSTALL_HINT}"
+                    f"cannot reach the Docker engine at {where} ({reason(e)})", DOCKER_HINT
                 ) from e
             self._client = client
             remove_leftovers(client)

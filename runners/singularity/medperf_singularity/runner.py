@@ -27,7 +27,7 @@ from medperf_core.containers.gpus import parse_gpus
 from medperf_core.containers.leftovers import ENV_OWNER, orphaned_process_groups, owner, start_time
 from medperf_core.containers.logs import LogSink
 from medperf_core.containers.registry import image_config
-from medperf_core.containers.runner import INSTALL_HINT, RunRequest, RunResult
+from medperf_core.containers.runner import APPTAINER_HINT, RunRequest, RunResult
 from medperf_core.containers.watchdog import KILL_PROCESS_GROUP, Watchdog
 from medperf_core.errors import ConfigError, EngineUnavailableError
 from medperf_singularity.sif import ImageSource, build_sif, docker_client, sif_path
@@ -67,7 +67,7 @@ class SingularityRunner:
             raise EngineUnavailableError("spython is not installed", "pip install medperf-singularity") from e
         if not check_install("singularity"):
             raise EngineUnavailableError(
-                "no `singularity` binary on PATH (apptainer installs it as a link)", INSTALL_HINT
+                "no `singularity` binary on PATH (apptainer installs it as a link)", APPTAINER_HINT
             )
         self._client()
         for group in orphaned_process_groups():  # runs of killed clients whose watchdogs died too: stop them
@@ -151,7 +151,7 @@ class SingularityRunner:
                     start_new_session=True,  # its own process group, so a timeout kills the whole container
                 )
             except OSError as e:
-                raise EngineUnavailableError(f"cannot start {command[0]}: {e.strerror}", INSTALL_HINT) from e
+                raise EngineUnavailableError(f"cannot start {command[0]}: {e.strerror}", APPTAINER_HINT) from e
             assert process.stdout is not None
             pump = sink.pump(iter(functools.partial(os.read, process.stdout.fileno(), 65536), b""))
             try:

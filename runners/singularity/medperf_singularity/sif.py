@@ -15,9 +15,9 @@ from typing import Any
 import attrs
 
 from medperf_core.config import medperf_home
+from medperf_core.containers.runner import APPTAINER_HINT, DOCKER_HINT
 from medperf_core.errors import EngineUnavailableError, RunnerError
 
-INSTALL_HINT = "install with: sudo scripts/install-engines.sh"
 _build_lock = threading.Lock()
 
 
@@ -45,9 +45,13 @@ def docker_client() -> Any:
         client = docker.from_env()
         client.ping()
     except docker.errors.DockerException as e:
+        from medperf_core.failures import reason
+
+        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise EngineUnavailableError(
-            f"the Singularity runner converts local Docker images, but the Docker engine is unreachable: {e}",
-            f"start it, or {INSTALL_HINT}",
+            f"the Singularity runner converts local Docker images, but the Docker engine at {where} is unreachable "
+            f"({reason(e)})",
+            DOCKER_HINT,
         ) from e
     return client
 
@@ -104,7 +108,7 @@ def build_sif(source: ImageSource, digest: str, current_digest: Any, root: Path 
                 )
                 raise RunnerError(
                     f"building a SIF from {source.uri} failed: {last[0][:300]}",
-                    f"check {where} and that `apptainer build` works; {INSTALL_HINT}",
+                    f"check {where} and that `apptainer build` works; {APPTAINER_HINT}",
                 )
             if current_digest() != digest:
                 raise RunnerError(
@@ -113,7 +117,7 @@ def build_sif(source: ImageSource, digest: str, current_digest: Any, root: Path 
             os.replace(tmp, target)
             sys.stderr.write(f"SIF of {source.image} built in {time.monotonic() - started:.1f} s\n")
         except OSError as e:
-            raise EngineUnavailableError(f"cannot run {command[0]}: {e.strerror}", INSTALL_HINT) from e
+            raise EngineUnavailableError(f"cannot run {command[0]}: {e.strerror}", APPTAINER_HINT) from e
         finally:
             tmp.unlink(missing_ok=True)
     return target

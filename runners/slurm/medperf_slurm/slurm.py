@@ -11,7 +11,10 @@ import attrs
 
 from medperf_core.errors import EngineUnavailableError, RunnerError
 
-INSTALL_HINT = "on one machine: sudo scripts/install-engines.sh starts a one-node cluster"
+INSTALL_HINT = (
+    "run medperf where Slurm is installed (a cluster's login node; https://slurm.schedmd.com/quickstart_admin.html); "
+    "on one machine, in a source checkout, sudo scripts/install-engines.sh starts a one-node cluster"
+)
 ACTIVE_STATES = frozenset({"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING"})
 _COMMAND_TIMEOUT_S = 60.0
 
