@@ -12,6 +12,9 @@ import attrs
 import yaml
 
 from medperf_core.domain import executions as machine
+from medperf_core.domain import streams
+from medperf_core.domain.datasets import DatasetState
+from medperf_core.domain.executions import ExecutionState
 from medperf_core.errors import InvalidTransitionError, MedperfError
 from medperf_core.services import server_cache
 from medperf_core.services.client import Client
@@ -30,10 +33,6 @@ class ModelOutcome:
     partial: bool = False
 
 
-def stream(uid: str) -> str:
-    return f"execution-{uid}"
-
-
 def local_execution(client: Client, uid: str) -> dict[str, Any] | None:
     return client.local.execution(uid)
 
@@ -44,21 +43,21 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     bid = int(benchmark["id"])
     uid = machine.result_uid(bid, model_id, dataset_id)
     cached = local_execution(client, uid)
-    if cached and cached["state"] == "submitted":
+    if cached and cached["state"] == ExecutionState.SUBMITTED:
         # A submitted result is final (its stream refuses a new start): --no-cache keeps it instead of failing
         # after the other models already ran.
         if no_cache:
             say(f"  model {model_id}: result {uid} was submitted (server UID {cached['result_id']}); kept")
         return ModelOutcome(model_id, uid, True, cached["metrics"])
-    if cached and cached["state"] == "finished" and not no_cache:
+    if cached and cached["state"] == ExecutionState.FINISHED and not no_cache:
         return ModelOutcome(model_id, uid, True, cached["metrics"])
     dataset = local_dataset(client, dataset_id)
-    if dataset["state"] != "operational" and dataset["state"] != "prepared":
+    if dataset["state"] not in (DatasetState.OPERATIONAL, DatasetState.PREPARED):
         raise InvalidTransitionError(f"dataset {dataset_id} is not prepared",
                                      f"run: medperf dataset prepare --data_uid {dataset_id}")
-    events, version = client.store.load(stream(uid))
+    events, version = client.store.load(streams.execution(uid))
     started_event = machine.start(machine.fold(events), benchmark=bid, model=model_id, dataset=dataset_id)
-    version = client.record(stream(uid), version, started_event)
+    version = client.record(streams.execution(uid), version, started_event)
     current = machine.fold([*events, started_event])
     folder = client.storage / "executions" / uid
     logs = folder / "logs"
@@ -82,14 +81,14 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
                  {"output_path": results}, logs / "evaluate.log")
         metrics = yaml.safe_load(results.read_text(encoding="utf-8")) or {}
     except MedperfError as e:
-        client.record(stream(uid), version, machine.fail(current, error=e.one_line(), log_path=str(logs)))
+        client.record(streams.execution(uid), version, machine.fail(current, error=e.one_line(), log_path=str(logs)))
         raise
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: the runner stopped the container
-        client.record(stream(uid), version, machine.fail(current, error="interrupted", log_path=str(logs)))
+        client.record(streams.execution(uid), version, machine.fail(current, error="interrupted", log_path=str(logs)))
         raise
     elapsed = time.monotonic() - started
     say(f"  model {model_id}: done in {elapsed:.1f} s")
-    client.record(stream(uid), version, machine.finish(
+    client.record(streams.execution(uid), version, machine.finish(
         current, metrics=metrics, duration_s=round(elapsed, 3),
         images={"model": model.image_hash, "evaluator": evaluator.image_hash},
     ))

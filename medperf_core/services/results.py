@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from medperf_core.domain import executions as machine
+from medperf_core.domain import streams
 from medperf_core.errors import ConflictError, NotFoundError
 from medperf_core.services.client import Client
-from medperf_core.services.execution import local_execution, stream
+from medperf_core.services.execution import local_execution
 
 
 def list_local(client: Client, benchmark: int | None = None) -> list[dict[str, Any]]:
@@ -27,14 +28,14 @@ def plan_submission(client: Client, uid: str) -> dict[str, Any]:
         raise ConflictError(f"result {uid} is already submitted and waits to be sent to the server",
                             "send it with: medperf sync")
     row = get_local(client, uid)
-    events, _ = client.store.load(stream(uid))
+    events, _ = client.store.load(streams.execution(uid))
     machine.submit(machine.fold(events), result_id=0, owner=0)  # refuses early: unfinished or already submitted
     return {"name": uid, "benchmark": row["benchmark"], "model": row["model"], "dataset": row["dataset"],
             "results": row["metrics"], "metadata": {"partial": False}, "approval_status": "PENDING"}
 
 
 def submit(client: Client, uid: str, body: dict[str, Any]) -> dict[str, Any]:
-    events, _version = client.store.load(stream(uid))
+    events, _version = client.store.load(streams.execution(uid))
     current = machine.fold(events)
     machine.submit(current, result_id=0, owner=0)  # refuses before anything is sent
     from medperf_core.services import outbox

@@ -20,6 +20,8 @@ import attrs
 
 from medperf_core.config import medperf_home
 from medperf_core.containers.owned_images import PULLED_FILE, OwnedImage, owned_images, remove_image
+from medperf_core.domain import streams
+from medperf_core.domain.executions import ExecutionState
 from medperf_core.profiles import ProfileStore
 
 # Names that only an interrupted write leaves behind: a step's output before its rename, mkstemp files, a SIF
@@ -153,7 +155,7 @@ def profile_entries(name: str, storage: Path, store_url: str | None, registered:
                 if _TEMPORARY.search(folder.name):
                     continue
                 state = executions.get(folder.name)
-                if state == "started":
+                if state == ExecutionState.STARTED:
                     add("result", folder.name, folder, note="interrupted run: the next benchmark run redoes it")
                 elif state is not None:
                     add("result", folder.name, folder, note=f"{state}: predictions, metrics, logs")
@@ -264,7 +266,7 @@ def in_use(entry: Entry) -> str | None:
     if entry.guard is None:
         return None
     storage, dataset = entry.guard
-    return held_by(storage, f"dataset-{dataset}")
+    return held_by(storage, streams.dataset(dataset))
 
 
 def remove(entries: Iterable[Entry], say: Callable[[str], None] = print) -> int:
@@ -280,7 +282,7 @@ def remove(entries: Iterable[Entry], say: Callable[[str], None] = print) -> int:
             continue
         storage, dataset = entry.guard
         try:
-            with command_lock(storage, f"dataset-{dataset}", f"dataset {dataset}"):
+            with command_lock(storage, streams.dataset(dataset), f"dataset {dataset}"):
                 freed += _remove_one(entry, say)
         except ConflictError as e:
             say(f"left {entry.path}: {e.message}")

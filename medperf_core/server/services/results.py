@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medperf_core.domain import streams
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import DomainEvent, ResultSubmitted
 from medperf_core.domain.executions import result_uid
@@ -70,7 +71,7 @@ class ResultService:
                 result_id=rid, benchmark=b, model=m, dataset=d, owner=caller.id, metrics=data.get("results", {}),
                 uid=data.get("name") or result_uid(b, m, d), metadata=data.get("metadata", {}),
             )
-            return [Append(f"result-{rid}", 0, [event])]
+            return [Append(streams.result(rid), 0, [event])]
 
         created = self.writer.create(RESULT, build, caller.actor, claim)
         return self.writer.answer(created, lambda new_id: self.get(caller, new_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from medperf_core.domain import streams
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import UserRegistered
 from medperf_core.domain.resources import USER
@@ -41,7 +42,7 @@ class UserService:
                 self.writer.create(
                     USER,
                     lambda uid: [
-                        Append(f"user-{uid}", 0, [
+                        Append(streams.user(uid), 0, [
                             UserRegistered(
                                 user_id=uid,
                                 email=identity.email,
@@ -55,7 +56,8 @@ class UserService:
                     identity.email,
                 )
             found = self.reads.find(USER, email=identity.email)
-        assert found is not None
+        if found is None:  # registered above, unless the user table was reset meanwhile
+            raise ConflictError(f"the user {identity.email} could not be registered", "sign in again")
         caller = Caller(id=found["id"], email=found["email"], is_staff=bool(found["is_staff"]))
         if len(self._known) >= KNOWN_USERS:
             self._known.clear()
