@@ -79,7 +79,7 @@ def _export(client: Client, dataset_id: int, output: Path, progress: Progress | 
     if not output.parent.is_dir():
         raise UserError(f"the folder {output.parent} does not exist", "create it, or choose another --output")
     known = [e for e in client.local.executions() if int(e["dataset"]) == dataset_id]
-    streams = {streams.execution(e['uid']) for e in known}
+    execution_streams = {streams.execution(e['uid']) for e in known}
     executions = [e for e in known if (client.storage / "executions" / e["uid"]).is_dir()]
     head = client.store.head()
     with tempfile.TemporaryDirectory(prefix=".export-", dir=output.parent) as tmp:
@@ -90,7 +90,7 @@ def _export(client: Client, dataset_id: int, output: Path, progress: Progress | 
                 if stored.position > head.position:
                     break
                 chain.write(json.dumps([stored.position, stored.prev_hash, stored.hash]) + "\n")
-                if _belongs(stored.stream, dataset_id, streams):
+                if _belongs(stored.stream, dataset_id, execution_streams):
                     events.write(json.dumps(stored.as_row(), sort_keys=True) + "\n")
         members = [("events.jsonl", work / "events.jsonl"), ("chain.jsonl", work / "chain.jsonl")]
         members += list(_files(folder, "dataset"))
