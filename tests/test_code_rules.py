@@ -52,3 +52,52 @@ def test_stream_names_are_built_only_in_domain() -> None:
                         and first.value.startswith(PREFIXES) and len(node.values) > 1:
                     found.append(_where(path, node))
     assert found == [], "use the functions of medperf_core.domain.streams"
+def _imported(tree: ast.Module, package: str) -> Iterator[tuple[ast.AST, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the module's package
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                yield node, ".".join([*base, node.module or ""]).rstrip(".")
+            elif node.module:
+                yield node, node.module
+
+
+def _imports_of(folder: Path) -> Iterator[tuple[Path, ast.AST, str]]:
+    for path, tree in _modules(folder):
+        package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+        for node, name in _imported(tree, package):
+            yield path, node, name
+
+
+def test_store_imports_nothing_above_it() -> None:
+    above = ("medperf_core.server", "medperf_core.services", "medperf_core.cli", "medperf_core.backends")
+    found = [_where(p, n) for p, n, name in _imports_of(CORE / "store")
+             if any(name == a or name.startswith(a + ".") for a in above)]
+    assert found == []
+
+
+def test_domain_imports_only_itself_and_the_errors() -> None:
+    allowed = ("medperf_core.domain", "medperf_core.errors")
+    found = [_where(p, n) for p, n, name in _imports_of(CORE / "domain")
+             if name.startswith("medperf_core") and not any(name == a or name.startswith(a + ".") for a in allowed)]
+    assert found == []
+
+
+SEAMS = ("recorder", "backend", "runner")
+
+
+def test_no_attribute_lookups_on_recorders_backends_or_runners() -> None:
+    # Optional capabilities are declared in the seams' Protocols (or a second, runtime-checkable one), so a reader
+    # and mypy see what a recorder, backend or runner offers; a getattr/hasattr hides it.
+    found = []
+    for path, tree in _production():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id in ("getattr", "hasattr") and node.args:
+                subject = ast.unparse(node.args[0]).lower()
+                if any(word in subject for word in SEAMS):
+                    found.append(_where(path, node))
+    assert found == []

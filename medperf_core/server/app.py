@@ -71,6 +71,7 @@ def _no_telemetry() -> dict[str, Any]:
 def create_app(settings: ServerSettings) -> FastAPI:
     """A fresh app over the event store in `settings.data_dir`, authenticating with `settings.auth`."""
     from medperf_core.plugins import PluginHost, get_plugin_host
+    from medperf_core.server.auth import IssuesTokens
     from medperf_core.server.files import FILES_DIR, FileStore
     from medperf_core.server.http import install_error_handlers
     from medperf_core.server.routers import auth, benchmarks, datasets, files, leaderboard, me, mlcubes, results
@@ -116,7 +117,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from medperf_core.server.route_index import SegmentIndex
 
     modules = [me, benchmarks, leaderboard, mlcubes, datasets, results, files]
-    if hasattr(provider, "issue_token"):
+    if isinstance(provider, IssuesTokens):
         modules.append(auth)
     api = SegmentIndex(API_PREFIX, [module.routes.build(API_PREFIX) for module in modules])
     app.router.routes.append(api)

@@ -9,7 +9,7 @@ import json
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -39,6 +39,14 @@ class AuthProvider(Protocol):
     def authenticate(self, token: str) -> Identity:
         """The identity behind a bearer token; raises AuthenticationError when it is not valid."""
         ...
+
+
+@runtime_checkable
+class IssuesTokens(Protocol):
+    """A provider that signs users in itself (the tutorial's `local` one): the server then serves
+    `/auth/token` and the web UI's sign-in buttons."""
+
+    def issue_token(self, email: str) -> str: ...
 
 
 DEMO_USERS: dict[str, Identity] = {

@@ -42,17 +42,16 @@ def reset_server(where: str | Path, *, confirm: Callable[[str], None]) -> tuple[
     medperf's tables in a PostgreSQL database (created again, empty). `confirm(question)` is asked first and raises
     to cancel. Returns (where, what was removed), or None when there was nothing to reset."""
     from medperf_core.errors import UserError
-    from medperf_core.store.backends import backend_for, redact_url
+    from medperf_core.store.backends import ResetsServers, backend_for, redact_url
 
     url = database_url(where)
     backend, location = backend_for(url)
-    describe, reset = getattr(backend, "describe_server", None), getattr(backend, "reset_server", None)
-    if describe is None or reset is None:
+    if not isinstance(backend, ResetsServers):
         raise UserError(f"the event recorder of {redact_url(url)} cannot reset a server",
                         "reset it with the database's own tools")
     shown = str(where) if isinstance(where, Path) else redact_url(url)
-    events = describe(location)
+    events = backend.describe_server(location)
     if events is None:
         return None
     confirm(f"Delete every event of the server ({events} events) in {shown}?")
-    return shown, list(reset(location))
+    return shown, list(backend.reset_server(location))

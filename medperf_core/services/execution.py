@@ -150,12 +150,16 @@ def _run_benchmark(client: Client, benchmark_id: int, dataset_id: int, *, models
 
 
 def default_parallel(client: Client) -> int:
-    """The runner's `default_parallel()` when it has one (Slurm: what the partition accepts), else 1."""
+    """The runner's `default_parallel()` when its class declares one (`ChoosesParallelism`; Slurm: what the
+    partition accepts), else 1."""
+    from medperf_core.containers.runner import ChoosesParallelism
     from medperf_core.plugins import get_plugin_host
 
-    if not hasattr(get_plugin_host().runners.get(client.profile.platform), "default_parallel"):
-        return 1  # without opening the engine: a run of cached models needs none
-    return int(client.runner.default_parallel())  # type: ignore[attr-defined]
+    factory = get_plugin_host().runners.get(client.profile.platform)
+    if not (isinstance(factory, type) and issubclass(factory, ChoosesParallelism)):
+        return 1  # known from the class, without opening the engine: a run of cached models needs none
+    runner = client.runner
+    return runner.default_parallel() if isinstance(runner, ChoosesParallelism) else 1
 
 
 def run_parallel(client: Client, wanted: list[int], one: Callable[[Client, int], ModelOutcome],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -18,8 +18,8 @@ from medperf_core.store.store import EventStore
 
 if TYPE_CHECKING:
     from medperf_core.plugins import PluginHost
-    from medperf_core.server.read_model import ServerReadModel
-    from medperf_core.services.local_state import LocalState
+    from medperf_core.store.local_state import LocalState
+    from medperf_core.store.server_read_model import ServerReadModel
 
 DEFAULT_BACKEND = "sqlite"
 
@@ -51,6 +51,19 @@ class EventStoreBackend(Protocol):
 
     def open_client(self, location: str, *, audit: bool = False) -> ClientStorage:
         """A client's log with its local state; raise UserError if this backend cannot hold one."""
+
+
+@runtime_checkable
+class ResetsServers(Protocol):
+    """An event-store backend that can delete a server's state (`medperf server reset`)."""
+
+    def describe_server(self, location: str) -> int | None:
+        """How many events the server's log at `location` holds (None: there is none)."""
+        ...
+
+    def reset_server(self, location: str) -> list[str]:
+        """Delete the server's log and read model; returns what was removed."""
+        ...
 
 
 def parse_url(url: str | Path) -> tuple[str, str]:

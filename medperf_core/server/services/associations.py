@@ -14,13 +14,13 @@ from medperf_core.errors import (
     PermissionDeniedError,
     UserError,
 )
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.benchmarks import BenchmarkService
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.datasets import DatasetService
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 
 ENTITY_FIELD = {"dataset": "dataset", "model": "model_mlcube"}
 

@@ -15,11 +15,11 @@ from medperf_core.domain.events import (
 )
 from medperf_core.domain.resources import BENCHMARK, POLICY
 from medperf_core.errors import FieldConflictError, FieldError, InvalidTransitionError, NotFoundError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
 
 # An http(s) URL whose host is an IP address or a name with a top-level domain (not `localhost`), as MedPerf's

@@ -10,10 +10,10 @@ from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import ContainerRegistered, ContainerUpdated, DomainEvent
 from medperf_core.domain.resources import CONTAINER
 from medperf_core.errors import ConfigError, FieldConflictError, FieldError, NotFoundError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
 
 

@@ -8,7 +8,6 @@ from medperf_core.domain.events import DomainEvent, ResultSubmitted
 from medperf_core.domain.executions import result_uid
 from medperf_core.domain.resources import RESULT
 from medperf_core.errors import ConflictError, InvalidTransitionError, NotFoundError, PermissionDeniedError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.associations import AssociationService
 from medperf_core.server.services.benchmarks import BenchmarkService
 from medperf_core.server.services.containers import ContainerService
@@ -16,6 +15,7 @@ from medperf_core.server.services.datasets import DatasetService
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
 
 

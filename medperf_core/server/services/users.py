@@ -10,8 +10,8 @@ from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import UserRegistered
 from medperf_core.domain.resources import USER
 from medperf_core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from medperf_core.domain import datasets as dataset_machine
 from medperf_core.domain import events as ev
 from medperf_core.domain import executions as execution_machine
+from medperf_core.domain.associations import ApprovalStatus
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.sqlite.projection import SQLiteProjection
 
@@ -107,10 +108,11 @@ class LocalAssociations(SQLiteProjection):
         table = db.table("local_associations")
         if isinstance(event, ev.AssociationRequested):
             table.insert({"kind": event.kind, "benchmark": event.benchmark, "entity": event.entity,
-                          "status": "PENDING", "metadata": _json(event.metadata), "updated_at": stored.recorded_at},
-                         replace=True)
+                          "status": ApprovalStatus.PENDING.value, "metadata": _json(event.metadata),
+                          "updated_at": stored.recorded_at}, replace=True)
         elif isinstance(event, ev.AssociationApproved | ev.AssociationApprovedByPolicy | ev.AssociationRejected):
-            status = "REJECTED" if isinstance(event, ev.AssociationRejected) else "APPROVED"
+            status = (ApprovalStatus.REJECTED if isinstance(event, ev.AssociationRejected)
+                      else ApprovalStatus.APPROVED).value
             db.execute(
                 "UPDATE local_associations SET status = ?, updated_at = ?"
                 " WHERE kind = ? AND benchmark = ? AND entity = ?",
