@@ -46,9 +46,7 @@ def full_disk_behind(error: MedperfError) -> MedperfError:
     from medperf_core.errors import ContainerFailedError
 
     if isinstance(error, ContainerFailedError) and _free_mb(_home()) < NEARLY_FULL_MB:
-        known = translate(OSError(errno.ENOSPC, "No space left on device"))
-        assert known is not None
-        return known
+        return translate(OSError(errno.ENOSPC, "No space left on device")) or error
     return error
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import typer
 
     from medperf_core.backends.base import ServerBackend
-    from medperf_core.containers.runner import Runner
+    from medperf_core.containers.runner import ImageOwner, Runner
     from medperf_core.profiles import Profile
     from medperf_core.registry import Registry
     from medperf_core.server.auth import AuthProvider
@@ -27,6 +27,7 @@ RunnerFactory = Callable[[], "Runner"]
 ServerBackendFactory = Callable[["Profile"], "ServerBackend"]
 AuthProviderFactory = Callable[["ServerSettings"], "AuthProvider"]
 EventStoreFactory = Callable[[], "EventStoreBackend"]
+ImageOwnerFactory = Callable[[], "ImageOwner"]
 
 PROJECT = "medperf"
 
@@ -41,6 +42,16 @@ def medperf_register_runners(register: Registry[RunnerFactory]) -> None:
     :param register: call ``register(name, factory)``; ``factory()`` returns an object implementing
         ``medperf_core.containers.runner.Runner``. ``name`` is what profiles use for ``--platform``
         (``docker``, ``singularity``). A name registered twice is an error.
+    """
+
+
+@hookspec
+def medperf_register_image_owners(register: Registry[ImageOwnerFactory]) -> None:
+    """Register what cleans up after a runner: the images it built or pulled on its engine for this home.
+
+    :param register: call ``register(name, factory)``; ``factory()`` returns an object implementing
+        ``medperf_core.containers.runner.ImageOwner``. ``storage ls`` lists its images and ``storage cleanup
+        --images`` removes them through it. Usually ``name`` is the runner's.
     """
 
 

@@ -13,7 +13,13 @@ import pluggy
 
 from medperf_core import hookspecs
 from medperf_core.errors import PluginError
-from medperf_core.hookspecs import AuthProviderFactory, EventStoreFactory, RunnerFactory, ServerBackendFactory
+from medperf_core.hookspecs import (
+    AuthProviderFactory,
+    EventStoreFactory,
+    ImageOwnerFactory,
+    RunnerFactory,
+    ServerBackendFactory,
+)
 from medperf_core.registry import Registry
 
 # Each registry: the attribute of PluginHost, its hook, and what `medperf plugins` calls its entries.
@@ -22,6 +28,7 @@ REGISTRY_HOOKS: tuple[tuple[str, str, str], ...] = (
     ("server_backends", "medperf_register_server_backends", "server backend"),
     ("auth_providers", "medperf_register_auth_providers", "auth provider"),
     ("event_recorders", "medperf_register_event_recorders", "event recorder"),
+    ("image_owners", "medperf_register_image_owners", "image owner"),
 )
 
 ENTRY_POINT_GROUP = "medperf"
@@ -104,6 +111,10 @@ class PluginHost:
     @cached_property
     def event_recorders(self) -> Registry[EventStoreFactory]:
         return self._fill("event recorder", self.pm.hook.medperf_register_event_recorders)
+
+    @cached_property
+    def image_owners(self) -> Registry[ImageOwnerFactory]:
+        return self._fill("image owner", self.pm.hook.medperf_register_image_owners)
 
     def provided_by(self, plugin: object) -> dict[str, list[str]]:
         """What one plugin registers, per registry (its hook implementations called on their own)."""

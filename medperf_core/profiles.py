@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from medperf_core.atomic import write_text_atomically
 from medperf_core.config import medperf_home
 from medperf_core.errors import ConfigError, NotFoundError, UserError
 
@@ -50,21 +50,6 @@ class Profile:
         return data
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)  # holds tokens
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ProfileStore:
     """profiles.json under MEDPERF_HOME: every profile and the active one's name."""
 
@@ -82,7 +67,7 @@ class ProfileStore:
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        _write_atomic(self.path, json.dumps(data, indent=2, sort_keys=True))
+        write_text_atomically(self.path, json.dumps(data, indent=2, sort_keys=True), permissions=0o600)  # tokens
 
     def names(self) -> list[str]:
         return sorted(self._read()["profiles"])

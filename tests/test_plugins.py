@@ -7,7 +7,7 @@ import json
 import types
 from collections.abc import Callable
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pluggy
 import pytest
@@ -15,6 +15,7 @@ import typer
 
 from medperf_core import hookspecs, plugins
 from medperf_core.cli.main import build_app, run
+from medperf_core.containers.owned_images import OwnedImage
 from medperf_core.errors import PluginError, UserError
 from medperf_core.hookspecs import hookimpl
 from medperf_core.plugins import BUILTIN_PLUGINS, PluginHost, build_plugin_manager
@@ -64,6 +65,10 @@ class FakePlugin:
         register(self.name, lambda: f"recorder {self.name}")
 
     @hookimpl
+    def medperf_register_image_owners(self, register: Registry[Any]) -> None:
+        register(self.name, lambda: f"image owner {self.name}")
+
+    @hookimpl
     def medperf_register_commands(self, app: typer.Typer) -> None:
         @app.command(name=f"{self.name}-cmd")
         def command() -> None:
@@ -103,8 +108,8 @@ def test_builtins_register_through_the_hooks() -> None:
         caller.name for name in BUILTIN_PLUGINS for caller in pm.get_hookcallers(pm.get_plugin(name)) or []
     }
     assert (
-        set(HOOKSPECS) - {"medperf_register_runners"} <= implemented
-    )  # runners come from their distributions
+        set(HOOKSPECS) - {"medperf_register_runners", "medperf_register_image_owners"} <= implemented
+    )  # runners, and what cleans up after them, come from their distributions
 
 
 @exercises("medperf_register_commands")
@@ -163,6 +168,43 @@ def test_hooks_fill_the_registries() -> None:
     assert host.runners.get("fake")() == "runner fake"
     assert host.server_backends.get("fake")("p") == "backend fake for p"
     assert host.auth_providers.get("fake")({}) == "auth fake"
+
+
+class FakeImages:
+    """An `ImageOwner`: two images on a pretend engine; the pulled one is refused on removal."""
+
+    removed: ClassVar[list[str]] = []
+
+    def owned_images(self) -> list[OwnedImage]:
+        return [OwnedImage("sha256:aa", ("fake/a:1",), 10, remove_by="sha256:aa"),
+                OwnedImage("sha256:bb", ("fake/b:1",), 20, remove_by="fake/b:1", how="pulled")]
+
+    def remove(self, image: OwnedImage) -> str | None:
+        FakeImages.removed.append(image.remove_by)
+        return "a container uses it" if image.how == "pulled" else None
+
+
+class ImageOwnerPlugin:
+    @hookimpl
+    def medperf_register_image_owners(self, register: Registry[Any]) -> None:
+        register("fake", FakeImages)
+
+
+@exercises("medperf_register_image_owners")
+def test_storage_lists_and_removes_images_only_through_the_registered_image_owners(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from medperf_core.services import storage
+
+    use_host(monkeypatch, host_with(ImageOwnerPlugin()))  # no entry points: the Docker runner's owner is absent
+    FakeImages.removed.clear()
+    entries = storage.image_entries({"bb"})
+    assert [(e.name, e.status, e.image_owner) for e in entries] == [("fake/a:1", "unused", "fake"),
+                                                                   ("fake/b:1", "kept", "fake")]
+    assert entries[1].note == "Fake image pulled by medperf"
+    said: list[str] = []
+    assert storage.remove(entries, said.append) == 10
+    assert FakeImages.removed == ["sha256:aa", "fake/b:1"]
+    assert said[0].startswith("removed image fake/a:1") and said[1] == "left image fake/b:1: a container uses it"
 
 
 @pytest.mark.parametrize(
@@ -342,5 +384,6 @@ def test_plugins_json_names_what_each_plugin_provides(
     assert rows["medperf_core.builtins.backends"]["provides"] == {"server_backends": ["local", "rest"]}
     (fake,) = [r for name, r in rows.items() if name.startswith("fake-")]
     assert fake["provides"] == {
-        "runners": ["tape"], "server_backends": ["tape"], "auth_providers": ["tape"], "event_recorders": ["tape"]
+        "runners": ["tape"], "server_backends": ["tape"], "auth_providers": ["tape"], "event_recorders": ["tape"],
+        "image_owners": ["tape"],
     }

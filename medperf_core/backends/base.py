@@ -5,7 +5,7 @@ idempotency key (tests/server/test_endpoint_table.py checks it)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 Json = dict[str, Any]
 
@@ -95,3 +95,10 @@ class ServerBackend(Protocol):
     def get_result(self, result_id: int) -> Json: ...
     def list_my_results(self) -> list[Json]: ...
     def list_benchmark_results(self, benchmark_id: int) -> list[Json]: ...
+
+
+@runtime_checkable
+class ClosableBackend(Protocol):
+    """A backend holding something to release when the command ends (the `local` backend's database)."""
+
+    def close(self) -> None: ...

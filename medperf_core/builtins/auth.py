@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from medperf_core.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from medperf_core.hookspecs import AuthProviderFactory
+    from medperf_core.registry import Registry
+    from medperf_core.server.auth import AuthProvider
+    from medperf_core.server.settings import ServerSettings
 
-def _local(settings: Any) -> Any:
+
+def _local(settings: ServerSettings) -> AuthProvider:
     from medperf_core.server.auth import LocalAuthProvider
 
     return LocalAuthProvider(settings)
 
 
-def _jwt(settings: Any) -> Any:
+def _jwt(settings: ServerSettings) -> AuthProvider:
     from medperf_core.server.auth import JwtAuthProvider
 
     return JwtAuthProvider(settings)
 
 
 @hookimpl
-def medperf_register_auth_providers(register: Any) -> None:
+def medperf_register_auth_providers(register: Registry[AuthProviderFactory]) -> None:
     register("local", _local)
     register("jwt", _jwt)

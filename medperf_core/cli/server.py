@@ -315,10 +315,12 @@ def migrate(database: str = DatabaseOption, data_dir: Path = DataDirOption) -> N
     A server applies them when it starts too; run this first where the server's database user may not change
     the schema, or to upgrade before starting the new version's workers."""
     from medperf_core.server.storage import open_server_storage
+    from medperf_core.store.recorder import Migrates
 
     storage = open_server_storage(_where(database, data_dir))
     try:
-        applied = getattr(storage.store.recorder, "migrations_applied", None)
+        recorder = storage.store.recorder
+        applied = recorder.migrations_applied if isinstance(recorder, Migrates) else None
         head = storage.store.head()
     finally:
         storage.store.close()

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from medperf_core.containers.config import ContainerConfig
+from medperf_core.containers.owned_images import OwnedImage
 
 # What to install, by name: most users installed medperf with pip and have no scripts/ folder.
 SOURCE_CHECKOUT = "in a source checkout, sudo scripts/install-engines.sh installs it"
@@ -68,8 +69,8 @@ class RunResult:
 class Runner(Protocol):
     """An engine; every implementation passes `medperf_core.testing.runner_contract.RunnerContract`.
 
-    Optional: `default_parallel() -> int`, how many models `benchmark run` runs at once without --parallel
-    (the Slurm runner: what its partition accepts); runners that wait on a remote engine poll
+    Optional capabilities are Protocols of their own: `ChoosesParallelism`; what a runner leaves on its engine is
+    cleaned up through the `ImageOwner` its plugin registers. Runners that wait on a remote engine poll
     `medperf_core.containers.cancel.cancelled()` from worker threads.
     """
 
@@ -85,4 +86,26 @@ class Runner(Protocol):
 
     def run(self, request: RunRequest) -> RunResult:
         """Run the task; raise ContainerFailedError on failure and IntegrityError on a digest mismatch."""
+        ...
+
+
+@runtime_checkable
+class ChoosesParallelism(Protocol):
+    """A runner that knows how many tasks it runs well at once: `benchmark run` without --parallel runs that many
+    models at once (others: one). The Slurm runner: what its partition accepts."""
+
+    def default_parallel(self) -> int: ...
+
+
+class ImageOwner(Protocol):
+    """What a runner left on its engine for this MEDPERF_HOME (images it built or pulled): `storage ls` lists it
+    and `storage cleanup --images` removes it through this, never by calling the engine itself. A runner plugin
+    registers one with `medperf_register_image_owners`."""
+
+    def owned_images(self) -> list[OwnedImage]:
+        """This home's images on the engine; [] when the engine is not there."""
+        ...
+
+    def remove(self, image: OwnedImage) -> str | None:
+        """Remove one image, never by force; the engine's reason when it refused, else None."""
         ...

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from medperf_core.domain import streams
 from medperf_core.domain.events import (
     AssociationApproved,
     AssociationApprovedByPolicy,
@@ -39,7 +40,7 @@ class Association:
 
 
 def stream_name(kind: str, benchmark: int, entity: int) -> str:
-    return f"association-{kind}-{entity}-benchmark-{benchmark}"
+    return streams.association(kind, benchmark, entity)
 
 
 def evolve(assoc: Association | None, event: DomainEvent) -> Association | None:

@@ -51,18 +51,23 @@ class Dataset:
         return self.state is DatasetState.OPERATIONAL
 
 
+def registered(event: DatasetRegistered) -> Dataset:
+    """The dataset a registration makes (its first state)."""
+    return Dataset(
+        dataset_id=event.dataset_id,
+        name=event.name,
+        owner=event.owner,
+        input_data_hash=event.input_data_hash,
+        generated_uid=event.generated_uid,
+        data_preparation_mlcube=event.data_preparation_mlcube,
+        benchmark=event.benchmark,
+    )
+
+
 def evolve(dataset: Dataset | None, event: DomainEvent) -> Dataset | None:
     """Fold one event into the dataset; events of other kinds leave it unchanged."""
     if isinstance(event, DatasetRegistered):
-        return Dataset(
-            dataset_id=event.dataset_id,
-            name=event.name,
-            owner=event.owner,
-            input_data_hash=event.input_data_hash,
-            generated_uid=event.generated_uid,
-            data_preparation_mlcube=event.data_preparation_mlcube,
-            benchmark=event.benchmark,
-        )
+        return registered(event)
     if dataset is None:
         return None
     if isinstance(event, DatasetPrepared):

@@ -42,9 +42,14 @@ class Execution:
     result_id: int | None = None
 
 
+def started(event: ExecutionStarted) -> Execution:
+    """The execution a start makes (a start again begins it afresh)."""
+    return Execution(uid=event.uid, benchmark=event.benchmark, model=event.model, dataset=event.dataset)
+
+
 def evolve(execution: Execution | None, event: DomainEvent) -> Execution | None:
     if isinstance(event, ExecutionStarted):
-        return Execution(uid=event.uid, benchmark=event.benchmark, model=event.model, dataset=event.dataset)
+        return started(event)
     if execution is None:
         return None
     if isinstance(event, ExecutionFinished):

@@ -18,7 +18,7 @@ from medperf_core import __version__
 from medperf_core.server.settings import FaultInjection, ServerSettings
 
 if TYPE_CHECKING:
-    from medperf_core.server.read_model import ServerReadModel
+    from medperf_core.store.server_read_model import ServerReadModel
 
 API_PREFIX = "/api/v0"
 WORKER_HEADER = "X-Medperf-Worker"  # the PID of the server process that answered
@@ -90,6 +90,7 @@ def _no_telemetry() -> dict[str, Any]:
 def create_app(settings: ServerSettings) -> FastAPI:
     """A fresh app over the event store in `settings.data_dir`, authenticating with `settings.auth`."""
     from medperf_core.plugins import PluginHost, get_plugin_host
+    from medperf_core.server.auth import IssuesTokens
     from medperf_core.server.files import FILES_DIR, FileStore
     from medperf_core.server.http import install_error_handlers
     from medperf_core.server.services import ServerServices
@@ -140,7 +141,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     from medperf_core.server.route_index import SegmentIndex
     from medperf_core.server.routes import api_routers
 
-    api = SegmentIndex(API_PREFIX, api_routers(API_PREFIX, local_auth=hasattr(provider, "issue_token")))
+    api = SegmentIndex(API_PREFIX, api_routers(API_PREFIX, local_auth=isinstance(provider, IssuesTokens)))
     app.router.routes.append(api)
     app.state.api_routes = api
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from medperf_core.atomic import atomic_write_bytes
 from medperf_core.errors import AuthenticationError, ConfigError, UserError
 from medperf_core.server.settings import ServerSettings
 
@@ -42,6 +40,14 @@ class AuthProvider(Protocol):
     def authenticate(self, token: str) -> Identity:
         """The identity behind a bearer token; raises AuthenticationError when it is not valid."""
         ...
+
+
+@runtime_checkable
+class IssuesTokens(Protocol):
+    """A provider that signs users in itself (the tutorial's `local` one): the server then serves
+    `/auth/token` and the web UI's sign-in buttons."""
+
+    def issue_token(self, email: str) -> str: ...
 
 
 DEMO_USERS: dict[str, Identity] = {
@@ -78,16 +84,9 @@ def _load_secret(data_dir: Path) -> bytes:
     path = data_dir / SECRET_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        fd, temp = tempfile.mkstemp(prefix=f".{SECRET_FILE}.", dir=data_dir)  # created 0600
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(secrets.token_hex(32).encode())
-                f.flush()
-                os.fsync(f.fileno())
-            with contextlib.suppress(FileExistsError):  # another process published its secret first: use it
-                os.link(temp, path)
-        finally:
-            os.unlink(temp)
+        # exclusive: another process that published its secret first wins, and this one reads theirs
+        with atomic_write_bytes(path, exclusive=True) as f:  # created 0600
+            f.write(secrets.token_hex(32).encode())
     secret = path.read_bytes().strip()
     if not secret:
         raise ConfigError(f"{path} is empty", "delete it and restart the server (issued tokens stop working)")

@@ -220,7 +220,8 @@ _STATUS: tuple[tuple[type[MedperfError], int], ...] = (
 
 
 async def _medperf_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, MedperfError)
+    if not isinstance(exc, MedperfError):  # registered for MedperfError only
+        return await _unexpected(_request, exc)
     status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
     field = getattr(exc, "field", None)
     body: dict[str, Any] = {field: [exc.one_line()]} if field else {"detail": exc.one_line()}
@@ -234,7 +235,8 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):  # registered for RequestValidationError only
+        return await _unexpected(_request, exc)
     body: dict[str, list[str]] = {}
     for error in exc.errors():
         where = _location(tuple(error.get("loc", ())))
@@ -265,7 +267,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     from starlette.exceptions import HTTPException
     from starlette.routing import Match
 
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        return await _unexpected(request, exc)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         index = getattr(request.app.state, "api_routes", None)

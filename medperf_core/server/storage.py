@@ -42,12 +42,11 @@ def open_server_storage(
 def serving(where: str | Path) -> Iterator[None]:
     """Held by `medperf server start` while the server runs on `where`, so that `server reset` refuses meanwhile
     (nothing is held for a plugin's recorder that cannot tell)."""
-    from medperf_core.store.backends import backend_for, redact_url
+    from medperf_core.store.backends import KnowsItsServers, backend_for, redact_url
 
     url = database_url(where)
     backend, location = backend_for(url)
-    hold = getattr(backend, "hold_server", None)
-    with hold(location, redact_url(url)) if hold is not None else nullcontext():
+    with backend.hold_server(location, redact_url(url)) if isinstance(backend, KnowsItsServers) else nullcontext():
         yield
 
 
@@ -57,19 +56,17 @@ def reset_server(where: str | Path, *, confirm: Callable[[str], None]) -> tuple[
     on it; `confirm(question)` is asked first and raises to cancel. Returns (where, what was removed), or None when
     there was nothing to reset."""
     from medperf_core.errors import UserError
-    from medperf_core.store.backends import backend_for, redact_url
+    from medperf_core.store.backends import KnowsItsServers, ResetsServers, backend_for, redact_url
 
     url = database_url(where)
     backend, location = backend_for(url)
-    describe, reset = getattr(backend, "describe_server", None), getattr(backend, "reset_server", None)
-    if describe is None or reset is None:
+    if not isinstance(backend, ResetsServers):
         raise UserError(f"the event recorder of {redact_url(url)} cannot reset a server",
                         "reset it with the database's own tools")
     shown = str(where) if isinstance(where, Path) else redact_url(url)
-    claim = getattr(backend, "claim_server", None)
-    with claim(location, shown) if claim is not None else nullcontext():
-        events = describe(location)
+    with backend.claim_server(location, shown) if isinstance(backend, KnowsItsServers) else nullcontext():
+        events = backend.describe_server(location)
         if events is None:
             return None
         confirm(f"Delete every event of the server ({events} events) in {shown}?")
-        return shown, list(reset(location))
+        return shown, list(backend.reset_server(location))

@@ -6,15 +6,14 @@ its sha256 is computed here, shown before anything is sent, and compared with th
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import attrs
 
+from medperf_core.atomic import atomic_write_bytes
 from medperf_core.errors import IntegrityError, UserError
 from medperf_core.services.hashing import file_hash
 
@@ -49,15 +48,9 @@ def fetch_url(url: str, dest: Path, what: str) -> Path:
             if response.status_code != 200:
                 raise UserError(f"cannot fetch the {what} from {url}: the server answered {response.status_code}",
                                 "check the URL")
-            fd, temp = tempfile.mkstemp(dir=dest.parent, prefix=".download-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in response.iter_content(1 << 20):
-                        out.write(chunk)
-                os.replace(temp, dest)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temp)
+            with atomic_write_bytes(dest, prefix=".download-") as out:
+                for chunk in response.iter_content(1 << 20):
+                    out.write(chunk)
     except requests.RequestException as e:
         raise UserError(f"cannot fetch the {what} from {url} ({type(e).__name__})",
                         "check the URL and that its host is reachable") from e

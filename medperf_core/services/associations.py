@@ -6,6 +6,7 @@ from typing import Any
 
 from medperf_core.domain import associations as machine
 from medperf_core.domain import events as ev
+from medperf_core.domain.datasets import DatasetState
 from medperf_core.errors import ConflictError, InvalidTransitionError, NotFoundError
 from medperf_core.services import server_cache
 from medperf_core.services.client import Client
@@ -17,8 +18,8 @@ def compatibility_test(client: Client, benchmark_id: int, dataset_id: int, *, no
                        say: Say = print) -> ModelOutcome:
     """Run the reference model and the metrics on the prepared data; it counts as that model's result."""
     dataset = local_dataset(client, dataset_id)
-    if dataset["state"] != "operational":
-        step = "set_operational" if dataset["state"] == "prepared" else "prepare"
+    if dataset["state"] != DatasetState.OPERATIONAL:
+        step = "set_operational" if dataset["state"] == DatasetState.PREPARED else "prepare"
         raise InvalidTransitionError(f"dataset {dataset_id} is not operational",
                                      f"run: medperf dataset {step} --data_uid {dataset_id}")
     benchmark = server_cache.benchmark(client, benchmark_id)

@@ -66,13 +66,13 @@ def replay(log: EventStore[Any], *, check_only: bool) -> ReplayReport:
 
 def export(log: EventStore[Any], output: Path) -> int:
     """Write the whole log as JSON lines, atomically; returns the number of events."""
-    tmp = output.with_name(output.name + ".tmp")
+    from medperf_core.atomic import atomic_write
+
     count = 0
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_write(output) as f:
         for event in log.read_all():
             f.write(json.dumps(event.as_row(), sort_keys=True, ensure_ascii=False) + "\n")
             count += 1
-    tmp.replace(output)
     return count
 
 

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from medperf_core.backends.base import ServerBackend
     from medperf_core.containers.runner import Runner
     from medperf_core.plugins import PluginHost
-    from medperf_core.services.local_state import LocalState
     from medperf_core.store import EventStore
     from medperf_core.store.backends import ClientStorage
+    from medperf_core.store.local_state import LocalState
 
 
 OFFLINE_ENV = "MEDPERF_OFFLINE"
@@ -156,8 +156,10 @@ class Client:
     def close(self) -> None:
         if "_storage" in self.__dict__:
             self.store.close()
+        from medperf_core.backends.base import ClosableBackend
+
         backend = self.__dict__.get("_backend")
-        if backend is not None and hasattr(backend, "close"):
+        if isinstance(backend, ClosableBackend):
             backend.close()
 
     def __enter__(self) -> Client:

@@ -18,6 +18,8 @@ from typing import Any
 import attrs
 import yaml
 
+from medperf_core.domain import streams
+from medperf_core.domain.datasets import DatasetState
 from medperf_core.domain.events import CompatibilityTestFinished
 from medperf_core.errors import ConfigError, MedperfError, UserError
 from medperf_core.services.artifacts import Artifact, resolve
@@ -127,7 +129,7 @@ def demo_data(client: Client, url: str, expected_hash: str | None) -> tuple[Path
 
 def prepared_dataset(client: Client, dataset_id: int) -> tuple[Path, str]:
     row = local_dataset(client, dataset_id)
-    if row["state"] not in ("prepared", "operational"):
+    if row["state"] not in (DatasetState.PREPARED, DatasetState.OPERATIONAL):
         raise UserError(f"dataset {dataset_id} is not prepared",
                         f"run: medperf dataset prepare --data_uid {dataset_id}")
     return dataset_folder(client, dataset_id), str(row["generated_uid"])
@@ -197,7 +199,8 @@ def run(client: Client, plan: Plan, *, no_cache: bool = False, offline: bool = F
     started = time.monotonic()
     prepared, prepared_uid = plan.prepared, ""
     if plan.prep is not None:
-        assert plan.data_path is not None and plan.labels_path is not None
+        if plan.data_path is None or plan.labels_path is None:
+            raise UserError("a test that prepares data needs the raw data", "give --data_path and --labels_path")
         prepared = folder / "prepared"
         _prepare(client, plan.prep.container, plan.data_path, plan.labels_path, prepared, logs, say)
         prepared_uid = folders_hash([prepared / "data", prepared / "labels"])
@@ -216,7 +219,7 @@ def run(client: Client, plan: Plan, *, no_cache: bool = False, offline: bool = F
         raise ConfigError(f"the evaluator wrote {results} but not as a mapping of metrics", "fix the evaluator")
     duration = round(time.monotonic() - started, 3)
     (folder / "test.yaml").write_text(yaml.safe_dump({"uid": uid, "prepared_uid": prepared_uid}), encoding="utf-8")
-    stream = f"test-run-{uid}"
+    stream = streams.compatibility_test(uid)
     _events, version = client.store.load(stream)
     client.record(stream, version, CompatibilityTestFinished(
         uid=uid, source=plan.source, benchmark=plan.benchmark, dataset=plan.dataset,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from urllib.request import url2pathname
 import attrs
 import yaml
 
+from medperf_core.atomic import atomic_path, atomic_write
 from medperf_core.containers.config import ContainerConfig, parse_container_config
 from medperf_core.errors import ConfigError, IntegrityError, NotFoundError, ServerError
 from medperf_core.services.hashing import file_hash, folders_hash
@@ -86,10 +86,7 @@ def fetch_file(url: str, expected_hash: str, files: Path, what: str, *, verify: 
     cached = files / expected_hash.lower()
     if cached.is_file() and file_hash(cached) == cached.name:
         return cached
-    handle, name = tempfile.mkstemp(dir=files, prefix=".download-")
-    os.close(handle)
-    temp = Path(name)
-    try:
+    with atomic_path(cached, prefix=".download-") as temp:
         _download(url, temp, verify, what)
         actual = file_hash(temp)
         if actual != cached.name:
@@ -97,9 +94,6 @@ def fetch_file(url: str, expected_hash: str, files: Path, what: str, *, verify: 
                 f"{what}: {url} has sha256 {actual}, but {expected_hash} was registered",
                 "the file changed after registration; ask the container owner",
             )
-        temp.replace(cached)
-    finally:
-        temp.unlink(missing_ok=True)
     return cached
 
 
@@ -201,10 +195,8 @@ def _materialize(container: dict[str, Any], cache: Path, verify: str | bool = Tr
         parameters_file = folder / "parameters.yaml"
         text = yaml.safe_dump(container["parameters_config"], sort_keys=True)
         if not parameters_file.exists() or parameters_file.read_text(encoding="utf-8") != text:
-            handle, name = tempfile.mkstemp(dir=folder, prefix=".parameters-", suffix=".tmp")
-            with open(handle, "w", encoding="utf-8") as f:
+            with atomic_write(parameters_file, prefix=".parameters-") as f:
                 f.write(text)
-            Path(name).replace(parameters_file)
     additional = None
     if container.get("additional_files_tarball_url"):
         additional = _additional_files(

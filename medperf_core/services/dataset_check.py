@@ -8,8 +8,10 @@ from typing import Any
 import attrs
 
 from medperf_core.domain import events as ev
+from medperf_core.domain import streams
+from medperf_core.domain.datasets import DatasetState
 from medperf_core.services.client import Client
-from medperf_core.services.datasets import dataset_folder, dataset_lock, local_dataset, stream
+from medperf_core.services.datasets import dataset_folder, dataset_lock, local_dataset
 from medperf_core.services.hashing import Progress, folders_hash
 
 UNCHANGED, CHANGED, MISSING, NOT_PREPARED = "unchanged", "changed", "missing", "not prepared"
@@ -53,7 +55,7 @@ def _check_prepared(client: Client, dataset_id: int, row: dict[str, Any], expect
     folder = dataset_folder(client, dataset_id)
     paths = [folder / "data", folder / "labels"]
     shown = tuple(str(p) for p in paths)
-    if row["state"] == "registered":
+    if row["state"] == DatasetState.REGISTERED:
         return PartCheck(part="prepared", status=NOT_PREPARED, expected="", actual="", paths=shown,
                          advice=f"prepare it: medperf dataset prepare --data_uid {dataset_id}")
     if _paths_missing(paths):
@@ -67,7 +69,7 @@ def _check_prepared(client: Client, dataset_id: int, row: dict[str, Any], expect
 
 
 def _redo(dataset_id: int, row: dict[str, Any], what: str) -> str:
-    if row["state"] == "operational":
+    if row["state"] == DatasetState.OPERATIONAL:
         return (f"{what}; results computed on it would not be this dataset's: restore it from an export "
                 f"(medperf dataset import) or register the data again as a new dataset")
     return f"{what}; prepare it again: medperf dataset prepare --data_uid {dataset_id} --force"
@@ -85,15 +87,15 @@ def _check(client: Client, dataset_id: int, progress: Progress | None) -> list[P
     row = local_dataset(client, dataset_id)
     server = client.backend.get_dataset(dataset_id)
     expected_prepared = str(server.get("generated_uid") or row.get("generated_uid") or "")
-    if row["state"] == "prepared" and server.get("state") != "OPERATION":
+    if row["state"] == DatasetState.PREPARED and server.get("state") != "OPERATION":
         # before OPERATION the server holds the raw hash as generated_uid; the prepared hash lives in our log
         expected_prepared = str(row["generated_uid"])
     parts = [
         _check_raw(dataset_id, row, str(server.get("input_data_hash") or row["input_data_hash"]), progress),
         _check_prepared(client, dataset_id, row, expected_prepared, progress),
     ]
-    _, version = client.store.load(stream(dataset_id))
-    client.record(stream(dataset_id), version, ev.DatasetChecked(
+    _, version = client.store.load(streams.dataset(dataset_id))
+    client.record(streams.dataset(dataset_id), version, ev.DatasetChecked(
         dataset_id=dataset_id, raw=parts[0].status, prepared=parts[1].status,
         raw_hash=parts[0].actual, prepared_hash=parts[1].actual,
     ))

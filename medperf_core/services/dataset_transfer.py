@@ -27,11 +27,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from medperf_core.atomic import atomic_path
 from medperf_core.domain import datasets as dataset_machine
 from medperf_core.domain import events as ev
+from medperf_core.domain import streams
+from medperf_core.domain.datasets import DatasetState
 from medperf_core.errors import ConflictError, IntegrityError, UserError
 from medperf_core.services.client import Client
-from medperf_core.services.datasets import dataset_folder, dataset_lock, local_dataset, stream
+from medperf_core.services.datasets import dataset_folder, dataset_lock, local_dataset
 from medperf_core.services.hashing import Progress, file_hash, folders_hash
 from medperf_core.store.canonical import GENESIS_HASH, event_hash
 from medperf_core.store.mapper import to_domain_event
@@ -44,8 +47,8 @@ MANIFEST = "manifest.json"
 
 
 def _belongs(stored_stream: str, dataset_id: int, executions: set[str]) -> bool:
-    return (stored_stream == stream(dataset_id) or stored_stream in executions
-            or stored_stream.startswith(f"association-dataset-{dataset_id}-benchmark-"))
+    return (stored_stream == streams.dataset(dataset_id) or stored_stream in executions
+            or stored_stream.startswith(streams.association_prefix("dataset", dataset_id)))
 
 
 def _files(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
@@ -66,7 +69,7 @@ def export(client: Client, dataset_id: int, output: Path, *, progress: Progress 
 def _export(client: Client, dataset_id: int, output: Path, progress: Progress | None) -> dict[str, Any]:
     row = local_dataset(client, dataset_id)
     folder = dataset_folder(client, dataset_id)
-    if row["state"] == "registered" or not (folder / "data").is_dir():
+    if row["state"] == DatasetState.REGISTERED or not (folder / "data").is_dir():
         raise UserError(f"dataset {dataset_id} is not prepared on this machine, so there is nothing to move",
                         f"prepare it first (medperf dataset prepare --data_uid {dataset_id}), or register the "
                         "data on the other machine")
@@ -76,7 +79,7 @@ def _export(client: Client, dataset_id: int, output: Path, progress: Progress | 
     if not output.parent.is_dir():
         raise UserError(f"the folder {output.parent} does not exist", "create it, or choose another --output")
     known = [e for e in client.local.executions() if int(e["dataset"]) == dataset_id]
-    streams = {f"execution-{e['uid']}" for e in known}
+    execution_streams = {streams.execution(e['uid']) for e in known}
     executions = [e for e in known if (client.storage / "executions" / e["uid"]).is_dir()]
     head = client.store.head()
     with tempfile.TemporaryDirectory(prefix=".export-", dir=output.parent) as tmp:
@@ -87,7 +90,7 @@ def _export(client: Client, dataset_id: int, output: Path, progress: Progress | 
                 if stored.position > head.position:
                     break
                 chain.write(json.dumps([stored.position, stored.prev_hash, stored.hash]) + "\n")
-                if _belongs(stored.stream, dataset_id, streams):
+                if _belongs(stored.stream, dataset_id, execution_streams):
                     events.write(json.dumps(stored.as_row(), sort_keys=True) + "\n")
         members = [("events.jsonl", work / "events.jsonl"), ("chain.jsonl", work / "chain.jsonl")]
         members += list(_files(folder, "dataset"))
@@ -112,13 +115,12 @@ def _export(client: Client, dataset_id: int, output: Path, progress: Progress | 
             "log_head": {"position": head.position, "hash": head.hash}, "files": files,
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-        partial = work / "archive.partial"
         mode = "w" if output.name.endswith(".tar") else "w:gz"
-        with tarfile.open(partial, mode) as tar:  # type: ignore[call-overload]
+        with atomic_path(output, prefix=".export-") as partial, \
+                tarfile.open(partial, mode) as tar:  # type: ignore[call-overload]
             tar.add(work / MANIFEST, arcname=MANIFEST)
             for name, path in members:
                 tar.add(path, arcname=name, recursive=False)
-        os.replace(partial, output)
     return manifest
 
 
@@ -240,7 +242,7 @@ def _adopt(client: Client, archive: Path, archive_sha: str, root: Path, manifest
     """Checked files and chain: check the prepared data and the raw folders, then move and append at once."""
     dataset_id = int(manifest["dataset_id"])
     history = [to_domain_event(s) for s in stored]  # every event is one this medperf knows
-    own = stream(dataset_id)
+    own = streams.dataset(dataset_id)
     current = dataset_machine.fold(e for s, e in zip(stored, history, strict=True) if s.stream == own)
     if current is None:
         raise _damaged(archive, "events.jsonl", f"no registration of dataset {dataset_id}")
@@ -256,7 +258,7 @@ def _adopt(client: Client, archive: Path, archive_sha: str, root: Path, manifest
               "exported_by": manifest["exported_by"], "exported_at": manifest["exported_at"],
               "log_head": manifest["log_head"]}
     appends = _appends(stored, source)
-    appends[stream(dataset_id)].append(ev.DatasetImported(
+    appends[streams.dataset(dataset_id)].append(ev.DatasetImported(
         dataset_id=dataset_id, source=source, data_path=data_path, labels_path=labels_path))
     moved: list[Path] = []
     try:

@@ -14,6 +14,8 @@ import yaml
 
 from medperf_core.domain import datasets as dataset_machine
 from medperf_core.domain import events as ev
+from medperf_core.domain import streams
+from medperf_core.domain.datasets import DatasetState
 from medperf_core.errors import (
     ConflictError,
     ContainerFailedError,
@@ -33,10 +35,6 @@ STEPS = ("prepare", "sanity_check", "statistics")
 Say = Callable[[str], None]
 
 
-def stream(dataset_id: int) -> str:
-    return f"dataset-{dataset_id}"
-
-
 def dataset_folder(client: Client, dataset_id: int) -> Path:
     return client.storage / "datasets" / str(dataset_id)
 
@@ -49,6 +47,16 @@ def local_dataset(client: Client, dataset_id: int) -> dict[str, Any]:
             "see your datasets with: medperf dataset ls --mine",
         )
     return row
+
+
+def _known(dataset: dataset_machine.Dataset | None, dataset_id: int) -> dataset_machine.Dataset:
+    """The dataset as its stream folds, which must hold its registration."""
+    if dataset is None:
+        raise NotFoundError(
+            f"dataset {dataset_id} is not registered from this machine",
+            "see your datasets with: medperf dataset ls --mine",
+        )
+    return dataset
 
 
 def _readable_folder(path: Path, what: str) -> Path:
@@ -133,12 +141,12 @@ def adopt(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
 
     row = plan["existing"]
     dataset_id = int(row["id"])
-    events, version = client.store.load(stream(dataset_id))
+    events, version = client.store.load(streams.dataset(dataset_id))
     if dataset_machine.fold(events) is None:
         event: ev.DomainEvent = registered_from(row, plan["data_path"], plan["labels_path"])
-        client.store.append(stream(dataset_id), version, [event], sync_actor(client))
+        client.store.append(streams.dataset(dataset_id), version, [event], sync_actor(client))
     else:
-        client.record(stream(dataset_id), version, ev.DatasetLocated(
+        client.record(streams.dataset(dataset_id), version, ev.DatasetLocated(
             dataset_id=dataset_id, data_path=plan["data_path"], labels_path=plan["labels_path"]))
     return dict(row)
 
@@ -152,7 +160,8 @@ def _report(client: Client, dataset_id: int, version: int, status: str) -> int:
     if not client.offline:
         with contextlib.suppress(ServerError):
             client.backend.update_dataset(dataset_id, {"report": report})
-    return client.record(stream(dataset_id), version, ev.DatasetReportUpdated(dataset_id=dataset_id, report=report))
+    return client.record(streams.dataset(dataset_id), version,
+                         ev.DatasetReportUpdated(dataset_id=dataset_id, report=report))
 
 
 def _reset_output(path: Path) -> None:
@@ -166,7 +175,7 @@ def dataset_lock(client: Client, dataset_id: int) -> AbstractContextManager[None
     """One command at a time on a dataset's folders (prepare, compatibility test, benchmark run)."""
     from medperf_core.locks import command_lock
 
-    return command_lock(client.storage, stream(dataset_id), f"dataset {dataset_id}")
+    return command_lock(client.storage, streams.dataset(dataset_id), f"dataset {dataset_id}")
 
 
 def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = print) -> dict[str, Any]:
@@ -178,15 +187,14 @@ def prepare(client: Client, dataset_id: int, *, force: bool = False, say: Say = 
 
 def _prepare(client: Client, dataset_id: int, *, force: bool, say: Say) -> dict[str, Any]:
     row = local_dataset(client, dataset_id)
-    events, version = client.store.load(stream(dataset_id))
-    current = dataset_machine.fold(events)
-    assert current is not None
+    events, version = client.store.load(streams.dataset(dataset_id))
+    current = _known(dataset_machine.fold(events), dataset_id)
     if current.is_operational:
         raise InvalidTransitionError(f"dataset {dataset_id} is operational and cannot be prepared again",
                                      "register the data as a new dataset to prepare it differently")
     folder = dataset_folder(client, dataset_id)
     data, labels, stats = folder / "data", folder / "labels", folder / "statistics.yaml"
-    if not force and row["state"] == "prepared" and set(STEPS) <= set(row["steps_done"]) and data.is_dir():
+    if not force and row["state"] == DatasetState.PREPARED and set(STEPS) <= set(row["steps_done"]) and data.is_dir():
         for index, step in enumerate(STEPS, start=1):  # finished: nothing to run, append or send
             say(f"[{index}/{len(STEPS)}] {step}: already done, skipped")
         return {"generated_uid": row["generated_uid"], "statistics": row["statistics"], "folder": str(folder)}
@@ -213,12 +221,12 @@ def _prepare(client: Client, dataset_id: int, *, force: bool, say: Say) -> dict[
         try:
             _run_step(client, prep, step, row, folder, log, say)
         except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: the runner stopped the container
-            version = client.record(stream(dataset_id), version, ev.DatasetPreparationFailed(
+            version = client.record(streams.dataset(dataset_id), version, ev.DatasetPreparationFailed(
                 dataset_id=dataset_id, step=step, error="interrupted", log_path=str(log)))
             _report(client, dataset_id, version, "interrupted")
             raise
         except MedperfError as e:
-            version = client.record(stream(dataset_id), version, ev.DatasetPreparationFailed(
+            version = client.record(streams.dataset(dataset_id), version, ev.DatasetPreparationFailed(
                 dataset_id=dataset_id, step=step, error=e.message, log_path=str(log)))
             _report(client, dataset_id, version, "failed")
             if isinstance(e, ContainerFailedError):
@@ -230,12 +238,13 @@ def _prepare(client: Client, dataset_id: int, *, force: bool, say: Say) -> dict[
                 ) from e
             raise
         elapsed = time.monotonic() - started
-        version = client.record(stream(dataset_id), version, ev.DatasetPreparationStepFinished(
+        version = client.record(streams.dataset(dataset_id), version, ev.DatasetPreparationStepFinished(
             dataset_id=dataset_id, step=step, duration_s=round(elapsed, 3), log_path=str(log)))
         say(f"[{index}/{len(STEPS)}] {step}: done in {elapsed:.1f} s")
     statistics = yaml.safe_load(stats.read_text(encoding="utf-8")) or {}
     generated_uid = folders_hash([data, labels])
-    version = client.record(stream(dataset_id), version, dataset_machine.prepare(current, generated_uid, statistics))
+    version = client.record(streams.dataset(dataset_id), version,
+                            dataset_machine.prepare(current, generated_uid, statistics))
     _report(client, dataset_id, version, "finished")
     return {"generated_uid": generated_uid, "statistics": statistics, "folder": str(folder)}
 
@@ -301,13 +310,13 @@ def plan_operational(client: Client, dataset_id: int) -> dict[str, Any]:
         raise ConflictError(f"dataset {dataset_id} was set operational and the request waits to be sent",
                             "send it with: medperf sync")
     row = local_dataset(client, dataset_id)
-    if row["state"] == "operational":
+    if row["state"] == DatasetState.OPERATIONAL:
         from medperf_core.services import outbox
 
         if outbox.earlier_attempt(client, "dataset.operational", dataset=dataset_id) is not None:
             raise outbox.went_through(f"dataset {dataset_id} is operational")
         raise InvalidTransitionError(f"dataset {dataset_id} is already operational", "nothing to do")
-    if row["state"] != "prepared":
+    if row["state"] != DatasetState.PREPARED:
         raise InvalidTransitionError(f"dataset {dataset_id} is not prepared yet",
                                      f"run: medperf dataset prepare --data_uid {dataset_id}")
     return {"input_data_hash": row["input_data_hash"], "generated_uid": row["generated_uid"],
@@ -315,9 +324,8 @@ def plan_operational(client: Client, dataset_id: int) -> dict[str, Any]:
 
 
 def set_operational(client: Client, dataset_id: int, body: dict[str, Any]) -> None:
-    events, _version = client.store.load(stream(dataset_id))
-    current = dataset_machine.fold(events)
-    assert current is not None
+    events, _version = client.store.load(streams.dataset(dataset_id))
+    current = _known(dataset_machine.fold(events), dataset_id)
     dataset_machine.mark_operational(current, generated_uid=body["generated_uid"],
                                      statistics=body["generated_metadata"])  # refuses before anything is sent
     from medperf_core.services import outbox

@@ -12,6 +12,9 @@ import attrs
 import yaml
 
 from medperf_core.domain import executions as machine
+from medperf_core.domain import streams
+from medperf_core.domain.datasets import DatasetState
+from medperf_core.domain.executions import ExecutionState
 from medperf_core.errors import InvalidTransitionError, MedperfError, PolicyRefusedError
 from medperf_core.services import server_cache
 from medperf_core.services.client import Client
@@ -31,10 +34,6 @@ class ModelOutcome:
     refused: bool = False  # the site's policy kept it from running
 
 
-def stream(uid: str) -> str:
-    return f"execution-{uid}"
-
-
 def local_execution(client: Client, uid: str) -> dict[str, Any] | None:
     return client.local.execution(uid)
 
@@ -45,25 +44,25 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
     bid = int(benchmark["id"])
     uid = machine.result_uid(bid, model_id, dataset_id)
     cached = local_execution(client, uid)
-    if cached and cached["state"] == "submitted":
+    if cached and cached["state"] == ExecutionState.SUBMITTED:
         # A submitted result is final (its stream refuses a new start): --no-cache keeps it instead of failing
         # after the other models already ran.
         if no_cache:
             say(f"  model {model_id}: result {uid} was submitted (server UID {cached['result_id']}); kept")
         return ModelOutcome(model_id, uid, True, cached["metrics"])
-    if cached and cached["state"] == "finished" and not no_cache:
+    if cached and cached["state"] == ExecutionState.FINISHED and not no_cache:
         return ModelOutcome(model_id, uid, True, cached["metrics"])
     dataset = local_dataset(client, dataset_id)
-    if dataset["state"] != "operational" and dataset["state"] != "prepared":
+    if dataset["state"] not in (DatasetState.OPERATIONAL, DatasetState.PREPARED):
         raise InvalidTransitionError(f"dataset {dataset_id} is not prepared",
                                      f"run: medperf dataset prepare --data_uid {dataset_id}")
     from medperf_core.services import policy
 
     for container_id in (model_id, int(benchmark["data_evaluator_mlcube"])):  # before anything starts
         policy.require_allowed(client, server_cache.container(client, container_id), bid, dataset_id)
-    events, version = client.store.load(stream(uid))
+    events, version = client.store.load(streams.execution(uid))
     started_event = machine.start(machine.fold(events), benchmark=bid, model=model_id, dataset=dataset_id)
-    version = client.record(stream(uid), version, started_event)
+    version = client.record(streams.execution(uid), version, started_event)
     current = machine.fold([*events, started_event])
     folder = client.storage / "executions" / uid
     logs = folder / "logs"
@@ -87,14 +86,14 @@ def run_model(client: Client, benchmark: dict[str, Any], model_id: int, dataset_
                  {"output_path": results}, logs / "evaluate.log")
         metrics = yaml.safe_load(results.read_text(encoding="utf-8")) or {}
     except MedperfError as e:
-        client.record(stream(uid), version, machine.fail(current, error=e.one_line(), log_path=str(logs)))
+        client.record(streams.execution(uid), version, machine.fail(current, error=e.one_line(), log_path=str(logs)))
         raise
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: the runner stopped the container
-        client.record(stream(uid), version, machine.fail(current, error="interrupted", log_path=str(logs)))
+        client.record(streams.execution(uid), version, machine.fail(current, error="interrupted", log_path=str(logs)))
         raise
     elapsed = time.monotonic() - started
     say(f"  model {model_id}: done in {elapsed:.1f} s")
-    client.record(stream(uid), version, machine.finish(
+    client.record(streams.execution(uid), version, machine.finish(
         current, metrics=metrics, duration_s=round(elapsed, 3),
         images={"model": model.image_hash, "evaluator": evaluator.image_hash},
     ))
@@ -195,12 +194,16 @@ def plan_run(client: Client, benchmark_id: int, dataset_id: int,
 
 
 def default_parallel(client: Client) -> int:
-    """The runner's `default_parallel()` when it has one (Slurm: what the partition accepts), else 1."""
+    """The runner's `default_parallel()` when its class declares one (`ChoosesParallelism`; Slurm: what the
+    partition accepts), else 1."""
+    from medperf_core.containers.runner import ChoosesParallelism
     from medperf_core.plugins import get_plugin_host
 
-    if not hasattr(get_plugin_host().runners.get(client.profile.platform), "default_parallel"):
-        return 1  # without opening the engine: a run of cached models needs none
-    return int(client.runner.default_parallel())  # type: ignore[attr-defined]
+    factory = get_plugin_host().runners.get(client.profile.platform)
+    if not (isinstance(factory, type) and issubclass(factory, ChoosesParallelism)):
+        return 1  # known from the class, without opening the engine: a run of cached models needs none
+    runner = client.runner
+    return runner.default_parallel() if isinstance(runner, ChoosesParallelism) else 1
 
 
 def run_parallel(client: Client, wanted: list[int], one: Callable[[Client, int], ModelOutcome],

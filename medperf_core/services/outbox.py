@@ -18,16 +18,13 @@ from medperf_core.domain import associations as association_machine
 from medperf_core.domain import datasets as dataset_machine
 from medperf_core.domain import events as ev
 from medperf_core.domain import executions as execution_machine
+from medperf_core.domain import streams
 from medperf_core.errors import AlreadyDone, AuthenticationError, ConcurrencyError, MedperfError, ServerError
 from medperf_core.services.client import Client
 from medperf_core.store.store import Append
 
 Json = dict[str, Any]
 Say = Callable[[str], None]
-
-
-def request_stream(key: str) -> str:
-    return f"request-{key}"
 
 
 @attrs.frozen
@@ -44,7 +41,7 @@ class Operation:
 
 def _dataset_created(client: Client, body: Json, context: Json, answer: Json) -> list[Append]:
     dataset_id = int(answer["id"])
-    stream = f"dataset-{dataset_id}"
+    stream = streams.dataset(dataset_id)
     events, version = client.store.load(stream)
     if dataset_machine.fold(events) is not None:
         return []  # already known here (e.g. reconciled by `medperf sync` meanwhile)
@@ -58,7 +55,7 @@ def _dataset_created(client: Client, body: Json, context: Json, answer: Json) ->
 
 def _dataset_operational(client: Client, body: Json, context: Json, answer: Json) -> list[Append]:
     dataset_id = int(context["dataset"])
-    stream = f"dataset-{dataset_id}"
+    stream = streams.dataset(dataset_id)
     events, version = client.store.load(stream)
     current = dataset_machine.fold(events)
     if current is None or current.is_operational:
@@ -96,7 +93,7 @@ def decision_events(kind: str, benchmark: int, entity: int, row: Json) -> list[e
 
 def _result_submitted(client: Client, body: Json, context: Json, answer: Json) -> list[Append]:
     uid = str(context["uid"])
-    stream = f"execution-{uid}"
+    stream = streams.execution(uid)
     events, version = client.store.load(stream)
     current = execution_machine.fold(events)
     if current is None or current.state is not execution_machine.ExecutionState.FINISHED:
@@ -201,7 +198,7 @@ def send(client: Client, operation: str, body: Json, context: Json | None = None
     server: the request is recorded as failed and the server's error is raised."""
     key = str(uuid.uuid4())
     context = {**(context or {}), "by": client.actor}  # the server scopes keys to the user: only they may resend
-    client.record(request_stream(key), 0, ev.RequestPending(key=key, operation=operation, body=body, context=context))
+    client.record(streams.request(key), 0, ev.RequestPending(key=key, operation=operation, body=body, context=context))
     return _deliver(client, key, operation, body, context)
 
 
@@ -236,11 +233,11 @@ def _deliver(client: Client, key: str, operation: str, body: Json, context: Json
         raise Pending(f"the {what} was not confirmed by the server ({e.message})",
                       "it is recorded; re-run the command or `medperf sync` to send it again") from e
     except MedperfError as e:
-        client.record(request_stream(key), 1, ev.RequestFailed(key=key, operation=operation, error=e.one_line()))
+        client.record(streams.request(key), 1, ev.RequestFailed(key=key, operation=operation, error=e.one_line()))
         raise
     for _ in range(8):
         appends = [*op.consequences(client, body, context, answer),
-                   Append(request_stream(key), 1, [ev.RequestDone(key=key, operation=operation, answer=answer)])]
+                   Append(streams.request(key), 1, [ev.RequestDone(key=key, operation=operation, answer=answer)])]
         try:
             client.store.append_all(appends, client.actor)
             return answer
@@ -253,7 +250,7 @@ def _deliver(client: Client, key: str, operation: str, body: Json, context: Json
 
 
 def _finished(client: Client, key: str) -> bool:
-    events, _ = client.store.load(request_stream(key))
+    events, _ = client.store.load(streams.request(key))
     return len(events) > 1
 
 

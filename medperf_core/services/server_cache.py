@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from medperf_core.atomic import atomic_write
 from medperf_core.errors import NotFoundError, PermissionDeniedError, ServerError
 from medperf_core.services.client import Client
 
@@ -20,15 +19,8 @@ def _path(client: Client, kind: str, key: int | str) -> Path:
 
 
 def _write(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        json.dump(value, f, sort_keys=True)
 
 
 def _cached(client: Client, kind: str, key: int | str, fetch: Callable[[], Any]) -> Any:

@@ -19,7 +19,9 @@ from typing import Any
 import attrs
 
 from medperf_core.config import medperf_home
-from medperf_core.containers.owned_images import PULLED_FILE, OwnedImage, owned_images, remove_image
+from medperf_core.containers.owned_images import PULLED_FILE, OwnedImage
+from medperf_core.domain import streams
+from medperf_core.domain.executions import ExecutionState
 from medperf_core.profiles import ProfileStore
 
 # Names that only an interrupted write leaves behind: a step's output before its rename, mkstemp files, a SIF
@@ -44,7 +46,8 @@ class Entry:
     # The dataset whose command lock guards this entry (a prepare or run may be writing it): its profile's
     # storage and the dataset id; None for what no dataset command writes.
     guard: tuple[Path, str] | None = None
-    image: OwnedImage | None = None  # a Docker image this home created (kind "image"; path is its id)
+    image: OwnedImage | None = None  # an engine image this home created (kind "image"; path is its id)
+    image_owner: str = ""  # the registered `ImageOwner` that listed the image, and removes it
 
     @property
     def removable(self) -> bool:
@@ -153,7 +156,7 @@ def profile_entries(name: str, storage: Path, store_url: str | None, registered:
                 if _TEMPORARY.search(folder.name):
                     continue
                 state = executions.get(folder.name)
-                if state == "started":
+                if state == ExecutionState.STARTED:
                     add("result", folder.name, folder, note="interrupted run: the next benchmark run redoes it")
                 elif state is not None:
                     add("result", folder.name, folder, note=f"{state}: predictions, metrics, logs")
@@ -203,15 +206,20 @@ def sif_entries(root: Path, used: set[str] | None) -> list[Entry]:
 
 
 def image_entries(used: set[str] | None) -> list[Entry]:
-    """The Docker images this home created (labelled so; never another's); `used`: the digests registered
-    containers have (None: not asked, every image kept)."""
+    """The engine images this home created (labelled so; never another's), as each runner plugin's `ImageOwner`
+    lists them; `used`: the digests registered containers have (None: not asked, every image kept)."""
+    from medperf_core.plugins import get_plugin_host
+
+    owners = get_plugin_host().image_owners
     entries = []
-    for image in owned_images():
-        unused = used is not None and image.id.split(":")[-1] not in used
-        entries.append(Entry(kind="image", name=image.name, path=Path(image.id), size=image.size,
-                             status="unused" if unused else "kept",
-                             note="no registered container has this image" if unused
-                             else f"Docker image {image.how} by medperf", image=image))
+    for owner in owners.names():
+        for image in owners.get(owner)().owned_images():
+            unused = used is not None and image.id.split(":")[-1] not in used
+            entries.append(Entry(kind="image", name=image.name, path=Path(image.id), size=image.size,
+                                 status="unused" if unused else "kept",
+                                 note="no registered container has this image" if unused
+                                 else f"{owner.capitalize()} image {image.how} by medperf", image=image,
+                                 image_owner=owner))
     return entries
 
 
@@ -264,7 +272,7 @@ def in_use(entry: Entry) -> str | None:
     if entry.guard is None:
         return None
     storage, dataset = entry.guard
-    return held_by(storage, f"dataset-{dataset}")
+    return held_by(storage, streams.dataset(dataset))
 
 
 def remove(entries: Iterable[Entry], say: Callable[[str], None] = print) -> int:
@@ -280,7 +288,7 @@ def remove(entries: Iterable[Entry], say: Callable[[str], None] = print) -> int:
             continue
         storage, dataset = entry.guard
         try:
-            with command_lock(storage, f"dataset-{dataset}", f"dataset {dataset}"):
+            with command_lock(storage, streams.dataset(dataset), f"dataset {dataset}"):
                 freed += _remove_one(entry, say)
         except ConflictError as e:
             say(f"left {entry.path}: {e.message}")
@@ -289,7 +297,9 @@ def remove(entries: Iterable[Entry], say: Callable[[str], None] = print) -> int:
 
 def _remove_one(entry: Entry, say: Callable[[str], None]) -> int:
     if entry.image is not None:
-        refused = remove_image(entry.image)
+        from medperf_core.plugins import get_plugin_host
+
+        refused = get_plugin_host().image_owners.get(entry.image_owner)().remove(entry.image)
         if refused:
             say(f"left image {entry.name}: {refused}")
             return 0

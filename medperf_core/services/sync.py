@@ -15,6 +15,7 @@ from medperf_core.domain import associations as association_machine
 from medperf_core.domain import datasets as dataset_machine
 from medperf_core.domain import events as ev
 from medperf_core.domain import executions as execution_machine
+from medperf_core.domain import streams
 from medperf_core.services import outbox, server_cache
 from medperf_core.services.client import Client
 from medperf_core.services.datasets import Say
@@ -72,7 +73,7 @@ def _append(client: Client, actor: str, appends: list[Append]) -> None:
 def _datasets(client: Client, actor: str, report: SyncReport) -> None:
     for row in client.backend.list_my_datasets():
         dataset_id = int(row["id"])
-        stream = f"dataset-{dataset_id}"
+        stream = streams.dataset(dataset_id)
         events, version = client.store.load(stream)
         current = dataset_machine.fold(events)
         if current is None:
@@ -121,7 +122,7 @@ def _associations(client: Client, actor: str, report: SyncReport) -> None:
 def _results(client: Client, actor: str, report: SyncReport) -> None:
     for row in client.backend.list_my_results():
         uid = execution_machine.result_uid(int(row["benchmark"]), int(row["model"]), int(row["dataset"]))
-        stream = f"execution-{uid}"
+        stream = streams.execution(uid)
         events, version = client.store.load(stream)
         current = execution_machine.fold(events)
         if current is None or current.result_id is not None:

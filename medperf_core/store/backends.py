@@ -7,8 +7,9 @@ its scheme (`sqlite:///var/lib/medperf/events.db`, `memory:`). A plain path mean
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -18,8 +19,8 @@ from medperf_core.store.store import EventStore
 
 if TYPE_CHECKING:
     from medperf_core.plugins import PluginHost
-    from medperf_core.server.read_model import ServerReadModel
-    from medperf_core.services.local_state import LocalState
+    from medperf_core.store.local_state import LocalState
+    from medperf_core.store.server_read_model import ServerReadModel
 
 DEFAULT_BACKEND = "sqlite"
 
@@ -51,6 +52,33 @@ class EventStoreBackend(Protocol):
 
     def open_client(self, location: str, *, audit: bool = False) -> ClientStorage:
         """A client's log with its local state; raise UserError if this backend cannot hold one."""
+
+
+@runtime_checkable
+class ResetsServers(Protocol):
+    """An event-store backend that can delete a server's state (`medperf server reset`)."""
+
+    def describe_server(self, location: str) -> int | None:
+        """How many events the server's log at `location` holds (None: there is none)."""
+        ...
+
+    def reset_server(self, location: str) -> list[str]:
+        """Delete the server's log and read model; returns what was removed."""
+        ...
+
+
+@runtime_checkable
+class KnowsItsServers(Protocol):
+    """An event-store backend that can tell whether a server runs on a log: a running server holds it shared, a
+    reset claims it alone (or refuses with ConflictError naming who holds it); both end with their process."""
+
+    def hold_server(self, location: str, shown: str) -> AbstractContextManager[None]:
+        """Held by a running server (`medperf server start`) on the log at `location`."""
+        ...
+
+    def claim_server(self, location: str, shown: str) -> AbstractContextManager[None]:
+        """Held by `medperf server reset` while it resets; ConflictError while a server holds the log."""
+        ...
 
 
 def parse_url(url: str | Path) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -32,7 +32,7 @@ class LogHead:
 
 
 # Appends decided inside the append's transaction, from the session as it is there (a new entity's id, which no
-# other writer can take meanwhile). A recorder that can do this says so with `decides_in_transaction = True`.
+# other writer can take meanwhile). A recorder that can do this implements `DecidesInTransaction`.
 DecideAppends = Callable[[Any], Sequence[StreamAppend]]
 # A recorder whose database cannot store U+0000 in text says so with `holds_nul = False` (default: it can); an
 # import of an older log holding one is then refused before anything is written, naming the event.
@@ -78,6 +78,40 @@ class Recorder(Protocol[S_co]):
     def close(self) -> None: ...
 
 
+# --- optional capabilities: a recorder offers one by implementing its Protocol (checked with isinstance) ---------
+
+
+@runtime_checkable
+class DecidesInTransaction(Protocol):
+    """A recorder whose `append` also takes a function of the session that decides the appends inside the
+    append's transaction (`EventStore.append_decided`); without it, the decision is read just before."""
+
+    decides_in_transaction: bool  # True
+
+    def append(
+        self, appends: Sequence[StreamAppend] | DecideAppends, apply: Callable[[Any, StoredEvent], None] | None = None
+    ) -> list[StoredEvent]: ...
+
+
+@runtime_checkable
+class KnowsStreamVersions(Protocol):
+    """A recorder that tells a stream's version without reading its events (from an index)."""
+
+    def stream_version(self, stream: str) -> int:
+        """The stream's version (0 when it has none)."""
+        ...
+
+
+@runtime_checkable
+class Migrates(Protocol):
+    """A recorder that upgrades its database's schema when it opens, and names the migrations it applied."""
+
+    migrations_applied: list[str]
+
+
 def stream_version(recorder: Recorder[Any], stream: str) -> int:
+    """The stream's version (0 when it has none), from the recorder's index when it has one."""
+    if isinstance(recorder, KnowsStreamVersions):
+        return int(recorder.stream_version(stream))
     events = recorder.read_stream(stream)
     return events[-1].version if events else 0

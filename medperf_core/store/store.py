@@ -10,7 +10,7 @@ import attrs
 from medperf_core.domain.events import DomainEvent
 from medperf_core.errors import IntegrityError
 from medperf_core.store.mapper import to_domain_event, to_new_event, unwrap
-from medperf_core.store.recorder import LogHead, Recorder, StreamAppend, stream_version
+from medperf_core.store.recorder import DecidesInTransaction, LogHead, Recorder, StreamAppend, stream_version
 from medperf_core.store.records import NewEvent, StoredEvent
 from medperf_core.store.verify import VerifyReport, verify_rows
 
@@ -105,8 +105,9 @@ class EventStore(Generic[S]):
         it reads there (a new entity's id) no other writer can change before the commit. A recorder that cannot
         decide in its transaction gets the decision made in a read just before (its version checks still hold)."""
         batches, apply = self._prepared(actor)
-        if getattr(self.recorder, "decides_in_transaction", False):
-            return self.recorder.append(lambda session: batches(decide(session)), apply)  # type: ignore[arg-type]
+        recorder = self.recorder
+        if isinstance(recorder, DecidesInTransaction) and recorder.decides_in_transaction:
+            return recorder.append(lambda session: batches(decide(session)), apply)
         with self.recorder.reading() as session:
             decided = decide(session)
         return self.recorder.append(batches(decided), apply)
@@ -193,10 +194,7 @@ class EventStore(Generic[S]):
 
     def version(self, stream: str) -> int:
         """The stream's version (0 when it has none), without loading its events if the recorder can tell it alone
-        (an optional `stream_version(stream)` method; the built-in recorders have one)."""
-        version_of = getattr(self.recorder, "stream_version", None)
-        if version_of is not None:
-            return int(version_of(stream))
+        (`KnowsStreamVersions`; the built-in recorders can)."""
         return stream_version(self.recorder, stream)
 
     def read_all(self, after: int = 0) -> Iterator[StoredEvent]:

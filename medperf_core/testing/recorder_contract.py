@@ -26,7 +26,7 @@ import pytest
 
 from medperf_core.errors import ConcurrencyError
 from medperf_core.store.canonical import GENESIS_HASH, event_hash
-from medperf_core.store.recorder import LogHead, StreamAppend, stream_version
+from medperf_core.store.recorder import KnowsStreamVersions, LogHead, StreamAppend, stream_version
 from medperf_core.store.records import NewEvent, StoredEvent
 from medperf_core.store.verify import verify_rows
 from medperf_core.testing.races import race_threads
@@ -99,7 +99,7 @@ class RecorderContract:
         append(recorder, "b", 0, [new_event(3)])
         append(recorder, "a", 2, [new_event(4)])
         assert (store.version("a"), store.version("b"), store.version("c")) == (3, 1, 0)
-        if hasattr(recorder, "stream_version"):
+        if isinstance(recorder, KnowsStreamVersions):
             assert [recorder.stream_version(s) for s in ("a", "b", "c")] == [3, 1, 0]
 
     def test_read_all_is_in_position_order_and_starts_after(self, recorder: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from _owner_world import World
 
+from medperf_core.domain import streams
 from medperf_core.domain.associations import stream_name
 from medperf_core.domain.events import DatasetRegistered
 from medperf_core.domain.executions import result_uid
@@ -68,8 +69,8 @@ def test_submit_registers_on_the_server_and_keeps_the_paths_local(world: World) 
     assert on_server["data_preparation_mlcube"] == world.prep
     assert str(world.data) not in str(on_server) and str(world.labels) not in str(on_server)
 
-    assert world.events(datasets.stream(dataset)) == ["dataset.registered"]
-    registered = world.last(datasets.stream(dataset))
+    assert world.events(streams.dataset(dataset)) == ["dataset.registered"]
+    registered = world.last(streams.dataset(dataset))
     assert isinstance(registered, DatasetRegistered)
     assert registered.data_path == str(world.data) and registered.benchmark == world.benchmark
     local = datasets.local_dataset(world.client, dataset)
@@ -96,7 +97,7 @@ def test_prepare_runs_the_three_steps_and_records_the_statistics(world: World) -
     assert out["statistics"] == {"n_cases": 3}
     folder = Path(out["folder"])
     assert out["generated_uid"] == folders_hash([folder / "data", folder / "labels"])
-    assert world.events(datasets.stream(dataset)) == [
+    assert world.events(streams.dataset(dataset)) == [
         "dataset.registered", "dataset.report_updated", "dataset.preparation_step_finished",
         "dataset.preparation_step_finished", "dataset.preparation_step_finished", "dataset.prepared",
         "dataset.report_updated",
@@ -116,7 +117,7 @@ def test_a_failed_step_is_resumed_from_that_step(world: World) -> None:
         datasets.prepare(world.client, dataset, say=lambda _: None)
     assert "--data_uid" in (failed.value.hint or "")
     assert world.runner.calls == ["prepare", "sanity_check"]
-    assert world.events(datasets.stream(dataset))[-2:] == ["dataset.preparation_failed", "dataset.report_updated"]
+    assert world.events(streams.dataset(dataset))[-2:] == ["dataset.preparation_failed", "dataset.report_updated"]
     local = datasets.local_dataset(world.client, dataset)
     assert local["state"] == "registered" and local["steps_done"] == ["prepare"]
     assert local["last_error"].startswith("sanity_check:")
@@ -129,7 +130,7 @@ def test_a_failed_step_is_resumed_from_that_step(world: World) -> None:
     assert "[1/3] prepare: already done, skipped" in messages
     local = datasets.local_dataset(world.client, dataset)
     assert local["state"] == "prepared" and local["last_error"] == ""
-    assert world.events(datasets.stream(dataset)).count("dataset.prepared") == 1
+    assert world.events(streams.dataset(dataset)).count("dataset.prepared") == 1
 
 
 def test_force_prepares_again_from_the_first_step(world: World) -> None:
@@ -158,7 +159,7 @@ def test_set_operational_sends_the_statistics_and_freezes_the_dataset(world: Wor
     on_server = world.client.backend.get_dataset(dataset)
     assert on_server["state"] == "OPERATION" and on_server["generated_uid"] == local["generated_uid"]
     assert on_server["generated_metadata"] == {"n_cases": 3}
-    assert world.events(datasets.stream(dataset))[-1] == "dataset.marked_operational"
+    assert world.events(streams.dataset(dataset))[-1] == "dataset.marked_operational"
     assert datasets.local_dataset(world.client, dataset)["state"] == "operational"
     with pytest.raises(InvalidTransitionError, match="already operational"):
         datasets.plan_operational(world.client, dataset)
@@ -217,7 +218,7 @@ def test_run_uses_the_compatibility_test_and_caches_each_model(world: World) -> 
     assert len(world.runner.calls) == calls_before + 2
 
     uid = first[world.model].uid
-    assert world.events(execution.stream(uid)) == ["execution.started", "execution.finished"]
+    assert world.events(streams.execution(uid)) == ["execution.started", "execution.finished"]
     local = results.get_local(world.client, uid)
     assert local["state"] == "finished" and local["metrics"] == MODEL_ACCURACY
 
@@ -231,7 +232,7 @@ def test_no_cache_runs_every_model_again(world: World) -> None:
     assert sorted(world.runner.calls[calls_before:]) == sorted(
         ["infer reference", "evaluate", "infer model", "evaluate"]
     )
-    assert world.events(execution.stream(again[world.model].uid)) == ["execution.started", "execution.finished"] * 2
+    assert world.events(streams.execution(again[world.model].uid)) == ["execution.started", "execution.finished"] * 2
 
 
 def test_a_failing_model_stops_the_run_unless_errors_are_ignored(world: World) -> None:
@@ -241,13 +242,13 @@ def test_a_failing_model_stops_the_run_unless_errors_are_ignored(world: World) -
     with pytest.raises(ContainerFailedError, match="weights file missing"):
         run(world, dataset)
     broken_uid = result_uid(world.benchmark, broken, dataset)
-    assert world.events(execution.stream(broken_uid)) == ["execution.started", "execution.failed"]
+    assert world.events(streams.execution(broken_uid)) == ["execution.started", "execution.failed"]
 
     outcomes = run(world, dataset, ignore_model_errors=True)
     assert sorted(outcomes) == sorted([world.reference, world.model, broken])
     assert "weights file missing" in outcomes[broken].error and outcomes[broken].metrics == {}
     assert outcomes[world.model].metrics == MODEL_ACCURACY and not outcomes[world.model].error
-    assert world.events(execution.stream(broken_uid)) == ["execution.started", "execution.failed"] * 2
+    assert world.events(streams.execution(broken_uid)) == ["execution.started", "execution.failed"] * 2
     assert results.get_local(world.client, broken_uid)["state"] == "failed"
 
 
@@ -274,7 +275,7 @@ def test_submit_sends_the_metrics_once(world: World) -> None:
     (on_server,) = [r for r in server_results if r["model"] == world.model]
     assert on_server["id"] == created["id"] and on_server["results"] == MODEL_ACCURACY
     assert on_server["dataset"] == dataset
-    assert world.events(execution.stream(uid))[-1] == "result.submitted"
+    assert world.events(streams.execution(uid))[-1] == "result.submitted"
     local = results.get_local(world.client, uid)
     assert local["state"] == "submitted" and local["result_id"] == created["id"]
 

@@ -16,6 +16,7 @@ from test_data_owner import prepared, submit
 
 from medperf_core import locks
 from medperf_core.cli.main import run as medperf
+from medperf_core.domain import streams
 from medperf_core.errors import ConflictError
 from medperf_core.profiles import Profile, ProfileStore
 from medperf_core.services import dataset_check, dataset_transfer, datasets, storage
@@ -39,12 +40,12 @@ def hold(storage: str, name: str) -> subprocess.Popen[str]:
 
 def test_a_second_command_on_a_dataset_is_refused_naming_the_first(world: World) -> None:
     dataset = submit(world)
-    other = hold(str(world.client.storage), datasets.stream(dataset))
+    other = hold(str(world.client.storage), streams.dataset(dataset))
     try:
         with pytest.raises(ConflictError, match=f"dataset {dataset} is in use by process {other.pid}") as info:
             datasets.prepare(world.client, dataset, say=lambda _: None)
         assert info.value.hint and "wait" in info.value.hint
-        assert world.runner.calls == [] and world.events(datasets.stream(dataset)) == ["dataset.registered"]
+        assert world.runner.calls == [] and world.events(streams.dataset(dataset)) == ["dataset.registered"]
     finally:
         other.send_signal(signal.SIGKILL)  # the kernel releases its lock: no stale lock file to delete
         other.wait()
@@ -54,7 +55,7 @@ def test_a_second_command_on_a_dataset_is_refused_naming_the_first(world: World)
 
 def test_other_datasets_are_not_blocked(world: World) -> None:
     dataset = submit(world)
-    other = hold(str(world.client.storage), datasets.stream(dataset + 1))
+    other = hold(str(world.client.storage), streams.dataset(dataset + 1))
     try:
         datasets.prepare(world.client, dataset, say=lambda _: None)
     finally:
@@ -77,14 +78,14 @@ def test_check_export_and_import_are_refused_while_another_process_holds_the_dat
         world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dataset = prepared(world)
     archive = tmp_path / "moving.tar"
-    other = hold(str(world.client.storage), datasets.stream(dataset))
+    other = hold(str(world.client.storage), streams.dataset(dataset))
     try:
-        before = world.events(datasets.stream(dataset))
+        before = world.events(streams.dataset(dataset))
         with pytest.raises(ConflictError, match=f"dataset {dataset} is in use by process {other.pid}"):
             dataset_check.check(world.client, dataset)
         with pytest.raises(ConflictError, match=f"dataset {dataset} is in use by process {other.pid}"):
             dataset_transfer.export(world.client, dataset, archive)
-        assert not archive.exists() and world.events(datasets.stream(dataset)) == before
+        assert not archive.exists() and world.events(streams.dataset(dataset)) == before
     finally:
         other.kill()
         other.wait()
@@ -96,7 +97,7 @@ def test_check_export_and_import_are_refused_while_another_process_holds_the_dat
     profiles.save(attrs.evolve(world.client.profile, name="site"))
     profiles.activate("site")
     with Client(profiles.active()) as second:
-        other = hold(str(second.storage), datasets.stream(dataset))
+        other = hold(str(second.storage), streams.dataset(dataset))
         try:
             with pytest.raises(ConflictError, match=f"in use by process {other.pid}"):
                 dataset_transfer.import_archive(second, archive)
@@ -113,7 +114,7 @@ def test_cleanup_leaves_what_a_running_preparation_writes(world: World,
     partial = world.client.storage / "datasets" / str(dataset) / "data.partial"
     partial.mkdir(parents=True)  # what a preparation writes while its container runs
     (partial / "case1.txt").write_text("0.2")
-    other = hold(str(world.client.storage), datasets.stream(dataset))
+    other = hold(str(world.client.storage), streams.dataset(dataset))
     try:
         capsys.readouterr()
         assert medperf(["storage", "cleanup", "-y"]) == 0
@@ -124,7 +125,7 @@ def test_cleanup_leaves_what_a_running_preparation_writes(world: World,
         said: list[str] = []
         entries = [e for e in storage.removable(storage.scan()) if e.path == partial]
         assert storage.remove(entries, say=said.append) == 0
-        holder = locks.held_by(world.client.storage, datasets.stream(dataset))
+        holder = locks.held_by(world.client.storage, streams.dataset(dataset))
         assert holder and f"process {other.pid}" in holder
         assert said == [f"left {partial}: dataset {dataset} is in use by {holder}"]
         assert partial.is_dir()

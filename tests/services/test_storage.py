@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from _owner_world import World
+from medperf_docker.images import DockerImages
 from medperf_docker.runner import DockerRunner
 from test_data_owner import associated, run
 
@@ -228,6 +229,6 @@ def test_without_a_docker_engine_storage_ls_lists_no_images(world: World, monkey
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
     owned_images.record_pulled("localhost:5000/x@sha256:" + "1" * 64, "sha256:" + "2" * 64)
-    assert owned_images.owned_images() == []
+    assert DockerImages().owned_images() == []
     assert medperf(["storage", "ls"]) == 0
     assert medperf(["storage", "cleanup", "--images", "-y"]) == 0

@@ -13,11 +13,11 @@ import pytest
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import AssociationRequested, DatasetReportUpdated, DomainEvent
 from medperf_core.domain.resources import ASSOCIATIONS, BENCHMARK, CONTAINER, DATASET, Resource
-from medperf_core.server.read_model import ServerReadModel
 from medperf_core.server.services import ServerServices
 from medperf_core.server.storage import open_server_storage
 from medperf_core.store.backends import ServerStorage
 from medperf_core.store.records import StoredEvent
+from medperf_core.store.server_read_model import ServerReadModel
 from medperf_core.store.sql.new_rows import project_row
 
 OWNER = Caller(id=1, email="do@example.com")

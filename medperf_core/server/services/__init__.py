@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from medperf_core.domain.callers import Caller
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.associations import AssociationService
 from medperf_core.server.services.benchmarks import BenchmarkService
 from medperf_core.server.services.containers import ContainerService
@@ -18,6 +17,7 @@ from medperf_core.server.services.users import UserService
 from medperf_core.server.services.writer import Writer
 from medperf_core.server.settings import FaultInjection
 from medperf_core.store import EventStore
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 
 if TYPE_CHECKING:
     from medperf_core.plugins import PluginHost

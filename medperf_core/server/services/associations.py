@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medperf_core.domain import associations as domain
-from medperf_core.domain import benchmarks, policies
+from medperf_core.domain import benchmarks, policies, streams
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import AssociationPrioritySet, DomainEvent
 from medperf_core.domain.resources import ASSOCIATIONS, BENCHMARK, DECISION
@@ -15,14 +15,13 @@ from medperf_core.errors import (
     PermissionDeniedError,
     UserError,
 )
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.benchmarks import BenchmarkService
-from medperf_core.server.services.benchmarks import stream as benchmark_stream_name
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.datasets import DatasetService
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 
 ENTITY_FIELD = {"dataset": "dataset", "model": "model_mlcube"}
 
@@ -62,7 +61,7 @@ class AssociationService:
         data = clean(body, ASSOCIATIONS[kind], creating=True)
         entity_id, benchmark_id = data[column], data["benchmark"]
         association = domain.stream_name(kind, benchmark_id, entity_id)
-        benchmark_stream = benchmark_stream_name(benchmark_id)
+        benchmark_stream = streams.benchmark(benchmark_id)
 
         def decide(loaded: dict[str, list[DomainEvent]]) -> dict[str, list[DomainEvent]]:
             entity = self._entity(caller, kind, entity_id)
@@ -106,9 +105,7 @@ class AssociationService:
 
         self.writer.decide_many([association, benchmark_stream], decide, caller.actor, claim,
                                 {"kind": kind, "entity": entity_id, "benchmark": benchmark_id})
-        found = self.latest(kind, entity_id, benchmark_id)
-        assert found is not None
-        return found
+        return self._decided(kind, entity_id, benchmark_id)
 
     def get(self, caller: Caller, kind: str, entity_id: int, benchmark_id: int) -> Json:
         entity = self._entity(caller, kind, entity_id)
@@ -159,8 +156,13 @@ class AssociationService:
 
         self.writer.decide(domain.stream_name(kind, benchmark_id, entity_id), decide, caller.actor, claim,
                            {"kind": kind, "entity": entity_id, "benchmark": benchmark_id})
+        return self._decided(kind, entity_id, benchmark_id)
+
+    def _decided(self, kind: str, entity_id: int, benchmark_id: int) -> Json:
+        """The association a decision just appended to (gone only if the log was replaced meanwhile)."""
         found = self.latest(kind, entity_id, benchmark_id)
-        assert found is not None
+        if found is None:
+            raise NotFoundError(f"{kind} {entity_id} has no association with benchmark {benchmark_id}")
         return found
 
     def mine(self, caller: Caller, kind: str, limit: int | None = None, offset: int = 0) -> Page:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from medperf_core.domain import benchmarks as domain
-from medperf_core.domain import policies
+from medperf_core.domain import policies, streams
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import (
     BenchmarkMarkedOperational,
@@ -16,11 +16,11 @@ from medperf_core.domain.events import (
 from medperf_core.domain.resources import BENCHMARK, POLICY
 from medperf_core.endpoints import endpoint
 from medperf_core.errors import FieldConflictError, FieldError, InvalidTransitionError, NotFoundError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
 
 # An http(s) URL whose host is an IP address or a name with a top-level domain (not `localhost`), as MedPerf's
@@ -28,10 +28,6 @@ from medperf_core.store.store import Append
 _DOCS_URL = re.compile(
     r"^https?://(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]|([A-Za-z0-9-]+\.)+[A-Za-z]{2,63})(:\d{1,5})?([/?#]\S*)?$"
 )
-
-
-def stream(benchmark_id: int) -> str:
-    return f"benchmark-{benchmark_id}"
 
 
 class BenchmarkService:
@@ -88,7 +84,7 @@ class BenchmarkService:
                 events.append(BenchmarkUpdated(benchmark_id=bid, changes=extra))
             # The reference model belongs to the benchmark without an association row: MedPerf's clients add it
             # to the rows of /benchmarks/{id}/models themselves (a row would list it twice).
-            return [Append(stream(bid), 0, events)]
+            return [Append(streams.benchmark(bid), 0, events)]
 
         created = self.writer.create(BENCHMARK, build, caller.actor, claim)
         return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
@@ -110,8 +106,9 @@ class BenchmarkService:
                     self._containers_operational({r: getattr(current, r) for r in domain.CONTAINER_ROLES})
             return new
 
-        return self.writer.update(BENCHMARK, benchmark_id, stream(benchmark_id), lambda: self.get(caller, benchmark_id),
-                                  decide, caller.actor, claim, {"benchmark": benchmark_id})
+        return self.writer.update(BENCHMARK, benchmark_id, streams.benchmark(benchmark_id),
+                                  lambda: self.get(caller, benchmark_id), decide, caller.actor, claim,
+                                  {"benchmark": benchmark_id})
 
     def update_policy(self, caller: Caller, benchmark_id: int, body: Json, key: str | None = None) -> Json:
         """The owner's association policy (MedPerf's auto-approval fields); versioned by its own events. With `key`
@@ -126,5 +123,5 @@ class BenchmarkService:
         def decide(events: list[DomainEvent]) -> list[DomainEvent]:
             return policies.change(policies.fold(events), benchmark_id, caller, data)
 
-        self.writer.decide(stream(benchmark_id), decide, caller.actor, claim, {"benchmark": benchmark_id})
+        self.writer.decide(streams.benchmark(benchmark_id), decide, caller.actor, claim, {"benchmark": benchmark_id})
         return self.get(caller, benchmark_id)

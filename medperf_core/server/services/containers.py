@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from medperf_core.domain import containers as domain
+from medperf_core.domain import streams
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import ContainerRegistered, ContainerUpdated, DomainEvent
 from medperf_core.domain.resources import CONTAINER
 from medperf_core.endpoints import endpoint
 from medperf_core.errors import ConfigError, FieldConflictError, FieldError, NotFoundError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
 
 
@@ -31,10 +32,6 @@ def _cleaned(body: Json, *, creating: bool = False) -> Json:
     if "image_hash" in data:  # stored and answered as the bare hex digest MedPerf's client compares
         data["image_hash"] = domain.bare_image_hash(data["image_hash"])
     return data
-
-
-def stream(container_id: int) -> str:
-    return f"container-{container_id}"
 
 
 KNOWN_CONTAINERS = 10_000  # ids remembered per process as existing (forgotten all at once past this)
@@ -115,7 +112,7 @@ class ContainerService:
             extra = {k: v for k, v in data.items() if k not in domain.IN_REGISTRATION}
             if extra:
                 events.append(ContainerUpdated(container_id=cid, changes=extra))
-            return [Append(stream(cid), 0, events)]
+            return [Append(streams.container(cid), 0, events)]
 
         created = self.writer.create(CONTAINER, build, caller.actor, claim)
         return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
@@ -133,5 +130,5 @@ class ContainerService:
                 self._name_free(renamed)
             return new
 
-        return self.writer.update(CONTAINER, container_id, stream(container_id),
+        return self.writer.update(CONTAINER, container_id, streams.container(container_id),
                                   lambda: self.get(caller, container_id), decide, caller.actor)

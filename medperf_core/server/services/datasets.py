@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from medperf_core.domain import datasets as domain
+from medperf_core.domain import streams
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import DATASET
 from medperf_core.endpoints import endpoint
 from medperf_core.errors import FieldError, NotFoundError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.containers import ContainerService
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
-
-
-def stream(dataset_id: int) -> str:
-    return f"dataset-{dataset_id}"
 
 
 class DatasetService:
@@ -60,7 +57,7 @@ class DatasetService:
         self._container_exists(data["data_preparation_mlcube"])
         created = self.writer.create(
             DATASET,
-            lambda did: [Append(stream(did), 0, domain.registration_events(did, caller.id, data))],
+            lambda did: [Append(streams.dataset(did), 0, domain.registration_events(did, caller.id, data))],
             caller.actor,
             claim,
         )
@@ -85,5 +82,6 @@ class DatasetService:
                 operational_with_uid=lambda uid: self.reads.operational_dataset_with_uid(uid, dataset_id),
             )
 
-        return self.writer.update(DATASET, dataset_id, stream(dataset_id), lambda: self.get(caller, dataset_id),
-                                  decide, caller.actor, claim, {"dataset": dataset_id})
+        return self.writer.update(DATASET, dataset_id, streams.dataset(dataset_id),
+                                  lambda: self.get(caller, dataset_id), decide, caller.actor, claim,
+                                  {"dataset": dataset_id})

@@ -15,8 +15,9 @@ from typing import Any
 
 import attrs
 
+from medperf_core.domain import streams
 from medperf_core.domain.events import IdempotencyKeyRecorded
-from medperf_core.errors import ConflictError, FieldError
+from medperf_core.errors import ConflictError, FieldError, IntegrityError
 from medperf_core.store import EventStore
 from medperf_core.store.store import Append
 
@@ -47,7 +48,7 @@ class Claim:
 
     @property
     def stream(self) -> str:
-        return f"idempotency-{self.user_id}-{hashlib.sha256(self.key.encode()).hexdigest()[:40]}"
+        return streams.idempotency(self.user_id, self.key)
 
     def append(self, answer: dict[str, Any]) -> Append:
         event = IdempotencyKeyRecorded(key=self.key, user_id=self.user_id, operation=self.operation,
@@ -63,7 +64,9 @@ def recorded(store: EventStore[Any], claim: Claim | None) -> dict[str, Any] | No
     if not events:
         return None
     first = events[0]
-    assert isinstance(first, IdempotencyKeyRecorded)
+    if not isinstance(first, IdempotencyKeyRecorded):
+        raise IntegrityError(f"{claim.stream} holds a {first.type} event, not an idempotency key",
+                             "check the log: medperf events verify")
     if first.operation != claim.operation or first.fingerprint != claim.fingerprint:
         raise ConflictError(
             f"{HEADER} {claim.key!r} was already used for a different request ({first.operation})",

@@ -16,7 +16,7 @@ import attrs
 from medperf_core.domain import leaderboard as lb
 from medperf_core.domain.callers import Caller
 from medperf_core.errors import NotFoundError
-from medperf_core.server.read_model import Json, Page
+from medperf_core.store.server_read_model import Json, Page
 
 if TYPE_CHECKING:
     from medperf_core.server.services import ServerServices

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from medperf_core.domain import streams
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import DomainEvent, ResultSubmitted
 from medperf_core.domain.executions import result_uid
 from medperf_core.domain.resources import RESULT
 from medperf_core.endpoints import endpoint
 from medperf_core.errors import ConflictError, InvalidTransitionError, NotFoundError, PermissionDeniedError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.associations import AssociationService
 from medperf_core.server.services.benchmarks import BenchmarkService
 from medperf_core.server.services.containers import ContainerService
@@ -16,6 +16,7 @@ from medperf_core.server.services.datasets import DatasetService
 from medperf_core.server.services.fields import clean
 from medperf_core.server.services.idempotency import Claim
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
 
 
@@ -71,7 +72,7 @@ class ResultService:
                 result_id=rid, benchmark=b, model=m, dataset=d, owner=caller.id, metrics=data.get("results", {}),
                 uid=data.get("name") or result_uid(b, m, d), metadata=data.get("metadata", {}),
             )
-            return [Append(f"result-{rid}", 0, [event])]
+            return [Append(streams.result(rid), 0, [event])]
 
         created = self.writer.create(RESULT, build, caller.actor, claim)
         return self.writer.answer(created, lambda new_id: self.get(caller, new_id))

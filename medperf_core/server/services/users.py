@@ -6,12 +6,13 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from medperf_core.domain import streams
 from medperf_core.domain.callers import Caller
 from medperf_core.domain.events import DomainEvent, UserRegistered, UserRoleChanged
 from medperf_core.domain.resources import USER
 from medperf_core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from medperf_core.server.read_model import Json, Page, ServerReadModel
 from medperf_core.server.services.writer import Writer
+from medperf_core.store.server_read_model import Json, Page, ServerReadModel
 from medperf_core.store.store import Append
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class UserService:
                 self.writer.create(
                     USER,
                     lambda uid: [
-                        Append(f"user-{uid}", 0, [
+                        Append(streams.user(uid), 0, [
                             UserRegistered(
                                 user_id=uid,
                                 email=identity.email,
@@ -59,7 +60,8 @@ class UserService:
                     identity.email,
                 )
             found = self.reads.find(USER, email=identity.email)
-        assert found is not None
+        if found is None:  # registered above, unless the user table was reset meanwhile
+            raise ConflictError(f"the user {identity.email} could not be registered", "sign in again")
         if bool(found["is_staff"]) != identity.is_staff:
             self._change_role(int(found["id"]), identity)
         caller = Caller(id=found["id"], email=found["email"], is_staff=identity.is_staff)

@@ -12,12 +12,12 @@ import attrs
 from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import Resource
 from medperf_core.errors import ConcurrencyError, ConflictError, InvalidTransitionError
-from medperf_core.server.read_model import ServerReadModel
 from medperf_core.server.services.idempotency import Claim, recorded
 from medperf_core.server.services.stream_turns import StreamTurns
 from medperf_core.server.settings import FaultInjection
 from medperf_core.store import EventStore
 from medperf_core.store.records import StoredEvent
+from medperf_core.store.server_read_model import ServerReadModel
 from medperf_core.store.store import Append
 
 RETRY_SECONDS = 10.0  # how long a decision is made again while other processes keep moving its stream

@@ -28,7 +28,9 @@ def viewer(request: Request) -> Caller | None:
 
 def can_issue_demo_tokens(request: Request) -> bool:
     """Only the tutorial's `local` provider signs demo users in by a button."""
-    return hasattr(request.app.state.auth, "issue_token")
+    from medperf_core.server.auth import IssuesTokens
+
+    return isinstance(request.app.state.auth, IssuesTokens)
 
 
 def remember(response: Response, request: Request, token: str) -> None:

@@ -23,9 +23,8 @@ class Sort:
     @classmethod
     def parse(cls, column: str | None, direction: str | None, metrics: list[str]) -> Sort:
         """The asked order when it names a column; else by rank. Metrics sort high first unless asked otherwise."""
-        if column not in (*FIXED_COLUMNS, *metrics):
+        if column is None or column not in (*FIXED_COLUMNS, *metrics):
             column = "rank"
-        assert column is not None
         if direction in ("asc", "desc"):
             return cls(column=column, descending=direction == "desc")
         return cls(column=column, descending=column in metrics or column in ("sites", "cases"))

@@ -290,10 +290,9 @@ class PostgresRecorder:
         head = None if last is not None else conn.execute(self._HEAD, prepare=True)
         if callable(appends):
             appends = appends(PostgresSession(conn, self._local.ids, writes))
-        if head is not None:
-            row = head.fetchone()
+        if last is None:  # then `head` was sent above
+            row = head.fetchone() if head is not None else None
             last = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
-        assert last is not None
         stored: list[StoredEvent] = []
         for batch in appends:
             events, last = self._insert(conn, batch, last, writes)

@@ -7,6 +7,8 @@ from typing import Any
 
 import psycopg
 
+from medperf_core.errors import IntegrityError
+
 _TRANSLATED: dict[str, str] = {}
 
 
@@ -71,7 +73,8 @@ class PostgresSession:
             new = last + 1
         else:
             row = self.execute(allocate_sql).fetchone()
-            assert row is not None  # SELECT setval(...) answers one row
+            if row is None:  # SELECT setval(...) answers one row
+                raise IntegrityError(f"the database gave no new id for {table}", "check its sequences")
             new = int(row[0])
         if self.ids is not None:
             self.ids[table] = new

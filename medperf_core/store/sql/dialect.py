@@ -7,7 +7,7 @@ with `?` placeholders; a PostgreSQL session translates them to psycopg's `%s`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -24,6 +24,13 @@ class Session(Protocol):
     """A connection inside a transaction (sqlite-utils' `Database` is one; so is `PostgresSession`)."""
 
     def execute(self, sql: str, parameters: Sequence[Any] = ...) -> Any: ...
+
+
+@runtime_checkable
+class AllocatesIds(Protocol):
+    """A session that hands out new ids itself (`PostgresSession`: one round trip per table and transaction)."""
+
+    def new_id(self, table: str, allocate_sql: str) -> int: ...
 
 
 @attrs.frozen

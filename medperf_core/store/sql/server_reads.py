@@ -13,9 +13,9 @@ from typing import Any
 
 from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import ASSOCIATIONS, DATASET, RESULT, Resource
-from medperf_core.server.read_model import Json, Page
 from medperf_core.store.records import StoredEvent
-from medperf_core.store.sql.dialect import SQLITE, Dialect, Session
+from medperf_core.store.server_read_model import Json, Page
+from medperf_core.store.sql.dialect import SQLITE, AllocatesIds, Dialect, Session
 from medperf_core.store.sql.new_rows import project_row
 from medperf_core.store.sql.server_tables import encode
 
@@ -201,9 +201,8 @@ class SqlServerReads:
         PostgreSQL's sequence never hands out one value twice, and its session counts on from the first id it
         read in the transaction (`PostgresSession.new_id`)."""
         sql = self._dialect.next_id_sql.format(table=resource.table)
-        new_id = getattr(session, "new_id", None)
-        if new_id is not None:
-            return int(new_id(resource.table, sql))
+        if isinstance(session, AllocatesIds):
+            return session.new_id(resource.table, sql)
         return int(session.execute(sql).fetchone()[0])
 
     def dataset_visible_to(self, user_id: int, dataset_id: int) -> Json | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from medperf_core.services.local_state import Row
+from medperf_core.store.local_state import Row
 from medperf_core.store.sqlite.recorder import SQLiteRecorder
 
 _JSON = ("statistics", "steps_done", "report", "metrics", "images", "body", "context", "answer")

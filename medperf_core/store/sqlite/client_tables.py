@@ -8,7 +8,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from medperf_core.domain import datasets as dataset_machine
 from medperf_core.domain import events as ev
+from medperf_core.domain import executions as execution_machine
+from medperf_core.domain.associations import ApprovalStatus
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.sqlite.projection import SQLiteProjection
 
@@ -18,8 +21,11 @@ def _json(value: Any) -> str:
 
 
 class LocalDatasets(SQLiteProjection):
+    """A dataset's state and hashes as the domain's state machine folds them (`domain.datasets.evolve`), with what
+    only this machine knows: where its data is, the preparation steps done, the last error, when it moved."""
+
     name = "local_datasets"
-    version = 1
+    version = 2  # 2: the hashes a dataset was marked operational with (it kept the registered input_data_hash)
     tables: Sequence[str] = ("local_datasets",)
 
     def schema(self) -> list[str]:
@@ -35,33 +41,55 @@ class LocalDatasets(SQLiteProjection):
         table = db.table("local_datasets")
         if isinstance(event, ev.DatasetRegistered):
             table.insert({
-                "dataset_id": event.dataset_id, "name": event.name, "owner": event.owner, "state": "registered",
-                "benchmark": event.benchmark, "data_preparation_mlcube": event.data_preparation_mlcube,
-                "input_data_hash": event.input_data_hash, "generated_uid": event.generated_uid,
-                "data_path": event.data_path, "labels_path": event.labels_path, "statistics": _json({}),
-                "steps_done": _json([]), "last_error": "", "registered_at": stored.recorded_at,
-                "prepared_at": None, "operational_at": None, "report": _json({}),
+                **_dataset_columns(dataset_machine.registered(event)), "data_path": event.data_path,
+                "labels_path": event.labels_path, "steps_done": _json([]), "last_error": "",
+                "registered_at": stored.recorded_at, "prepared_at": None, "operational_at": None,
+                "report": _json({}),
             }, replace=True)
             return
         dataset_id = getattr(event, "dataset_id", None)
         if dataset_id is None or not table.count_where("dataset_id = ?", [dataset_id]):
             return
         row = table.get(dataset_id)
+        before = _dataset(row)
+        after = dataset_machine.evolve(before, event)
+        changes: dict[str, Any] = {}
+        if after is not None and after is not before:  # an event of the state machine (evolve made a new one)
+            changes.update(_dataset_columns(after))
+            moved_at = {dataset_machine.DatasetState.PREPARED: "prepared_at",
+                        dataset_machine.DatasetState.OPERATIONAL: "operational_at"}.get(after.state)
+            if moved_at is not None:
+                changes[moved_at] = stored.recorded_at
         if isinstance(event, ev.DatasetPreparationStepFinished):
             steps = [s for s in json.loads(row["steps_done"]) if s != event.step] + [event.step]
-            table.update(dataset_id, {"steps_done": _json(steps), "last_error": ""})
+            changes.update({"steps_done": _json(steps), "last_error": ""})
         elif isinstance(event, ev.DatasetPreparationFailed):
-            table.update(dataset_id, {"last_error": f"{event.step}: {event.error}"})
-        elif isinstance(event, ev.DatasetPrepared):
-            table.update(dataset_id, {"state": "prepared", "generated_uid": event.generated_uid,
-                                      "statistics": _json(event.statistics), "prepared_at": stored.recorded_at})
-        elif isinstance(event, ev.DatasetMarkedOperational):
-            table.update(dataset_id, {"state": "operational", "generated_uid": event.generated_uid,
-                                      "statistics": _json(event.statistics), "operational_at": stored.recorded_at})
+            changes["last_error"] = f"{event.step}: {event.error}"
         elif isinstance(event, ev.DatasetReportUpdated):
-            table.update(dataset_id, {"report": _json(event.report)})
+            changes["report"] = _json(event.report)
         elif isinstance(event, ev.DatasetImported | ev.DatasetLocated):
-            table.update(dataset_id, {"data_path": event.data_path, "labels_path": event.labels_path})
+            changes.update({"data_path": event.data_path, "labels_path": event.labels_path})
+        if changes:
+            table.update(dataset_id, changes)
+
+
+def _dataset(row: dict[str, Any]) -> dataset_machine.Dataset:
+    """The domain's dataset as a row of `local_datasets` holds it."""
+    return dataset_machine.Dataset(
+        dataset_id=row["dataset_id"], name=row["name"], owner=row["owner"], input_data_hash=row["input_data_hash"],
+        generated_uid=row["generated_uid"], data_preparation_mlcube=row["data_preparation_mlcube"],
+        benchmark=row["benchmark"], state=dataset_machine.DatasetState(row["state"]),
+        statistics=json.loads(row["statistics"]),
+    )
+
+
+def _dataset_columns(dataset: dataset_machine.Dataset) -> dict[str, Any]:
+    return {
+        "dataset_id": dataset.dataset_id, "name": dataset.name, "owner": dataset.owner, "state": dataset.state.value,
+        "benchmark": dataset.benchmark, "data_preparation_mlcube": dataset.data_preparation_mlcube,
+        "input_data_hash": dataset.input_data_hash, "generated_uid": dataset.generated_uid,
+        "statistics": _json(dataset.statistics),
+    }
 
 
 class LocalAssociations(SQLiteProjection):
@@ -80,10 +108,11 @@ class LocalAssociations(SQLiteProjection):
         table = db.table("local_associations")
         if isinstance(event, ev.AssociationRequested):
             table.insert({"kind": event.kind, "benchmark": event.benchmark, "entity": event.entity,
-                          "status": "PENDING", "metadata": _json(event.metadata), "updated_at": stored.recorded_at},
-                         replace=True)
+                          "status": ApprovalStatus.PENDING.value, "metadata": _json(event.metadata),
+                          "updated_at": stored.recorded_at}, replace=True)
         elif isinstance(event, ev.AssociationApproved | ev.AssociationApprovedByPolicy | ev.AssociationRejected):
-            status = "REJECTED" if isinstance(event, ev.AssociationRejected) else "APPROVED"
+            status = (ApprovalStatus.REJECTED if isinstance(event, ev.AssociationRejected)
+                      else ApprovalStatus.APPROVED).value
             db.execute(
                 "UPDATE local_associations SET status = ?, updated_at = ?"
                 " WHERE kind = ? AND benchmark = ? AND entity = ?",
@@ -107,20 +136,41 @@ class LocalExecutions(SQLiteProjection):
     def apply(self, db: Database, event: ev.DomainEvent, stored: StoredEvent) -> None:
         table = db.table("local_executions")
         if isinstance(event, ev.ExecutionStarted):
-            table.insert({"uid": event.uid, "benchmark": event.benchmark, "model": event.model,
-                          "dataset": event.dataset, "state": "started", "metrics": _json({}), "images": _json({}),
-                          "duration_s": None, "error": "", "log_path": "", "started_at": stored.recorded_at,
-                          "finished_at": None, "result_id": None, "submitted_at": None}, replace=True)
-        elif isinstance(event, ev.ExecutionFinished):
-            table.update(event.uid, {"state": "finished", "metrics": _json(event.metrics),
-                                     "images": _json(event.images), "duration_s": event.duration_s, "error": "",
-                                     "finished_at": stored.recorded_at})
+            table.insert({**_execution_columns(execution_machine.started(event)), "uid": event.uid,
+                          "benchmark": event.benchmark, "model": event.model, "dataset": event.dataset,
+                          "images": _json({}), "duration_s": None, "log_path": "", "started_at": stored.recorded_at,
+                          "finished_at": None, "submitted_at": None}, replace=True)
+            return
+        uid = getattr(event, "uid", None)
+        if not isinstance(uid, str) or not uid or not table.count_where("uid = ?", [uid]):
+            return
+        before = _execution(table.get(uid))
+        after = execution_machine.evolve(before, event)
+        if after is None or after is before:  # not an event of the state machine
+            return
+        changes = _execution_columns(after)
+        if isinstance(event, ev.ExecutionFinished):
+            changes.update({"images": _json(event.images), "duration_s": event.duration_s,
+                            "finished_at": stored.recorded_at})
         elif isinstance(event, ev.ExecutionFailed):
-            table.update(event.uid, {"state": "failed", "error": event.error, "log_path": event.log_path,
-                                     "finished_at": stored.recorded_at})
-        elif isinstance(event, ev.ResultSubmitted) and event.uid:
-            table.update(event.uid, {"state": "submitted", "result_id": event.result_id,
-                                     "submitted_at": stored.recorded_at})
+            changes.update({"log_path": event.log_path, "finished_at": stored.recorded_at})
+        elif isinstance(event, ev.ResultSubmitted):
+            changes["submitted_at"] = stored.recorded_at
+        table.update(uid, changes)
+
+
+def _execution(row: dict[str, Any]) -> execution_machine.Execution:
+    """The domain's execution as a row of `local_executions` holds it."""
+    return execution_machine.Execution(
+        uid=row["uid"], benchmark=row["benchmark"], model=row["model"], dataset=row["dataset"],
+        state=execution_machine.ExecutionState(row["state"]), metrics=json.loads(row["metrics"]), error=row["error"],
+        result_id=row["result_id"],
+    )
+
+
+def _execution_columns(execution: execution_machine.Execution) -> dict[str, Any]:
+    return {"state": execution.state.value, "metrics": _json(execution.metrics), "error": execution.error,
+            "result_id": execution.result_id}
 
 
 class LocalRequests(SQLiteProjection):

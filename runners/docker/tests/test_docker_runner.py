@@ -189,6 +189,9 @@ def test_the_plugin_registers_docker_without_importing_the_sdk() -> None:
         "from medperf_docker import plugin\n"
         "r = Registry('runner'); plugin.medperf_register_runners(r)\n"
         "assert r.names() == ['docker'], r.names()\n"
+        "o = Registry('image owner'); plugin.medperf_register_image_owners(o)\n"
+        "assert o.names() == ['docker'], o.names()\n"
+        "o.get('docker')()\n"
         "assert 'docker' not in sys.modules, 'the docker SDK was imported at registration'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -197,4 +200,5 @@ def test_the_plugin_registers_docker_without_importing_the_sdk() -> None:
 def test_the_entry_point_is_found_by_the_plugin_manager() -> None:
     from medperf_core.plugins import PluginHost, build_plugin_manager
 
-    assert "docker" in PluginHost(build_plugin_manager()).runners
+    host = PluginHost(build_plugin_manager())
+    assert "docker" in host.runners and "docker" in host.image_owners  # storage cleans up its images through it

@@ -152,7 +152,8 @@ class SingularityRunner:
                 )
             except OSError as e:
                 raise EngineUnavailableError(f"cannot start {command[0]}: {e.strerror}", APPTAINER_HINT) from e
-            assert process.stdout is not None
+            if process.stdout is None:  # stdout=PIPE gives one
+                raise EngineUnavailableError(f"{command[0]} started without its output pipe", APPTAINER_HINT)
             pump = sink.pump(iter(functools.partial(os.read, process.stdout.fileno(), 65536), b""))
             try:
                 # A SIGKILLed client runs no `except`: the watchdog kills the group then. (The parent-death signal

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from medperf_core.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from medperf_core.hookspecs import RunnerFactory
+    from medperf_core.registry import Registry
+
 
 @hookimpl
-def medperf_register_runners(register: Any) -> None:
+def medperf_register_runners(register: Registry[RunnerFactory]) -> None:
     from medperf_slurm.runner import SlurmRunner
 
     register("slurm", SlurmRunner)
