@@ -62,3 +62,8 @@ def compatibility_test(uid: str) -> str:
 def idempotency(user_id: int, key: str) -> str:
     """A server's record of one idempotency key of one user (the key hashed: it is the client's free text)."""
     return f"idempotency-{user_id}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+def site_policy() -> str:
+    """The site's policy on this machine: its changes and the containers it refused (one stream per client log)."""
+    return "site-policy"

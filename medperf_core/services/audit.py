@@ -110,7 +110,9 @@ def import_log(log: EventStore[Any], path: Path) -> tuple[int, str]:
             f"the target database already holds {log.head().position} events",
             "import into a new, empty database (a log cannot be merged into another)",
         )
-    if not getattr(log.recorder, "holds_nul", True):  # found before anything is written, not batches later
+    from medperf_core.store.recorder import holds_nul
+
+    if not holds_nul(log.recorder):  # found before anything is written, not batches later
         for event in read_export(path):
             refuse_nul(event)
     count = log.restore(read_export(path))

@@ -105,10 +105,12 @@ class Client:
         storage = open_client_storage(self.profile.store_url or client_store_path(self.storage), host=self.host)
         # A log altered by hand: the command does nothing at all, since it may tell the server something before
         # its first append (`medperf events ...` still reads the log, to see where).
-        check = getattr(storage.store.recorder, "check_untouched", None)
+        from medperf_core.store.recorder import GuardsAgainstEdits
+
+        recorder = storage.store.recorder
         try:
-            if check is not None:
-                check()
+            if isinstance(recorder, GuardsAgainstEdits):
+                recorder.check_untouched()
         except BaseException:
             storage.store.close()
             raise

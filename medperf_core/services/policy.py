@@ -11,12 +11,12 @@ from typing import Any
 import yaml
 
 from medperf_core.config import medperf_home
+from medperf_core.domain import streams
 from medperf_core.domain.events import PolicyChanged, PolicyContainerRefused
 from medperf_core.domain.policy import Decision, Rule, SitePolicy, Subject, parse_policy
 from medperf_core.errors import ConfigError, PolicyRefusedError
 from medperf_core.services.client import Client
 
-STREAM = "site-policy"
 FILE = "policy.yaml"
 HEADER = """\
 # The site's policy: which containers may run next to this site's data (medperf policy show|edit|check).
@@ -62,8 +62,8 @@ def save(client: Client, policy: SitePolicy, change: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _, version = client.store.load(STREAM)
-    client.record(STREAM, version, PolicyChanged(policy=policy.as_dict(), change=change))
+    _, version = client.store.load(streams.site_policy())
+    client.record(streams.site_policy(), version, PolicyChanged(policy=policy.as_dict(), change=change))
 
 
 def subject(container: dict[str, Any], benchmark: int | None) -> Subject:
@@ -88,8 +88,8 @@ def require_allowed(client: Client, container: dict[str, Any], benchmark: int | 
     decision = load().decide(found)
     if decision.allowed:
         return
-    _, version = client.store.load(STREAM)
-    client.record(STREAM, version, PolicyContainerRefused(
+    _, version = client.store.load(streams.site_policy())
+    client.record(streams.site_policy(), version, PolicyContainerRefused(
         container=found.container, benchmark=benchmark, dataset=dataset, image_hash=found.image_hash,
         reason=decision.reason,
     ))

@@ -34,8 +34,6 @@ class LogHead:
 # Appends decided inside the append's transaction, from the session as it is there (a new entity's id, which no
 # other writer can take meanwhile). A recorder that can do this implements `DecidesInTransaction`.
 DecideAppends = Callable[[Any], Sequence[StreamAppend]]
-# A recorder whose database cannot store U+0000 in text says so with `holds_nul = False` (default: it can); an
-# import of an older log holding one is then refused before anything is written, naming the event.
 
 
 class Recorder(Protocol[S_co]):
@@ -107,6 +105,28 @@ class Migrates(Protocol):
     """A recorder that upgrades its database's schema when it opens, and names the migrations it applied."""
 
     migrations_applied: list[str]
+
+
+@runtime_checkable
+class MayRefuseNul(Protocol):
+    """A recorder that says whether its database can store U+0000 in text (`holds_nul`; without the attribute: it
+    can). PostgreSQL cannot: an import of an older log holding one is refused before anything is written, naming
+    the event."""
+
+    holds_nul: bool
+
+
+@runtime_checkable
+class GuardsAgainstEdits(Protocol):
+    """A recorder that notices its log was altered by hand (outside medperf) and refuses to take events then."""
+
+    def check_untouched(self) -> None:
+        """IntegrityError naming what was altered and the way out, unless the log is as this recorder left it."""
+        ...
+
+
+def holds_nul(recorder: Recorder[Any]) -> bool:
+    return recorder.holds_nul if isinstance(recorder, MayRefuseNul) else True
 
 
 def stream_version(recorder: Recorder[Any], stream: str) -> int:

@@ -10,7 +10,14 @@ import attrs
 from medperf_core.domain.events import DomainEvent
 from medperf_core.errors import IntegrityError
 from medperf_core.store.mapper import to_domain_event, to_new_event, unwrap
-from medperf_core.store.recorder import DecidesInTransaction, LogHead, Recorder, StreamAppend, stream_version
+from medperf_core.store.recorder import (
+    DecidesInTransaction,
+    LogHead,
+    Recorder,
+    StreamAppend,
+    holds_nul,
+    stream_version,
+)
 from medperf_core.store.records import NewEvent, StoredEvent
 from medperf_core.store.verify import VerifyReport, verify_rows
 
@@ -145,7 +152,7 @@ class EventStore(Generic[S]):
         was already here, or the export was altered). Returns the number of events."""
         count = 0
         pending: list[StoredEvent] = []
-        holds_nul = getattr(self.recorder, "holds_nul", True)  # False: the database cannot store U+0000 in text
+        nul_allowed = holds_nul(self.recorder)  # False: the database cannot store U+0000 in text
 
         def flush() -> None:
             appends: list[StreamAppend] = []
@@ -175,7 +182,7 @@ class EventStore(Generic[S]):
             pending.clear()
 
         for event in events:
-            if not holds_nul:
+            if not nul_allowed:
                 refuse_nul(event)
             pending.append(event)
             count += 1

@@ -21,7 +21,7 @@ import requests
 from _server_helpers import Client, make_benchmark, make_dataset, server_database
 
 from medperf_core.domain.associations import stream_name
-from medperf_core.server.services.datasets import stream as dataset_stream
+from medperf_core.domain.streams import dataset as dataset_stream
 from medperf_core.server.storage import open_server_storage
 from medperf_core.testing.server import DEMO_EMAILS, ServerProcess, start_server
 

@@ -6,6 +6,7 @@ import pytest
 from _owner_world import World
 from test_data_owner import associated, operational, run, submit
 
+from medperf_core.domain import streams
 from medperf_core.domain.policy import Rule, SitePolicy
 from medperf_core.errors import PolicyRefusedError
 from medperf_core.services import associations, datasets, execution, policy
@@ -16,7 +17,7 @@ def digest_of(world: World, container: int) -> str:
 
 
 def refusals(world: World) -> list[dict[str, object]]:
-    events, _ = world.client.store.load(policy.STREAM)
+    events, _ = world.client.store.load(streams.site_policy())
     return [e.to_payload() for e in events if e.type == "policy.container_refused"]
 
 
@@ -69,7 +70,7 @@ def test_every_change_of_the_policy_is_an_event(world: World) -> None:
     first = SitePolicy(default="deny")
     policy.save(world.client, first, "default deny")
     policy.save(world.client, first.with_rule("allow", Rule("owner", "3")), "allow owner 3")
-    events, _ = world.client.store.load(policy.STREAM)
+    events, _ = world.client.store.load(streams.site_policy())
     assert [(e.type, e.change) for e in events] == [  # type: ignore[attr-defined]
         ("policy.changed", "default deny"), ("policy.changed", "allow owner 3")]
     assert policy.load() == first.with_rule("allow", Rule("owner", "3"))

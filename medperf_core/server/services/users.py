@@ -80,7 +80,7 @@ class UserService:
             return [UserRoleChanged(user_id=user_id, is_staff=identity.is_staff, reason=identity.admin_reason)]
 
         with contextlib.suppress(ConflictError):  # kept changing: others are recording it; this request still
-            self.writer.decide_on_view(f"user-{user_id}", decide, identity.email)  # acts with its rights
+            self.writer.decide_on_view(streams.user(user_id), decide, identity.email)  # acts with its rights
 
     def me(self, caller: Caller) -> Json:
         return self.get(caller, caller.id)
