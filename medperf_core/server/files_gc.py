@@ -7,7 +7,7 @@ from pathlib import Path
 
 from medperf_core.domain.resources import BENCHMARK, CONTAINER
 from medperf_core.server.files import FILES_DIR, FileStore, StoredFile, referenced_hashes
-from medperf_core.server.read_model import ServerReadModel
+from medperf_core.store.server_read_model import ServerReadModel
 
 # The entities that name stored files: a container's config, parameters and additional files (by hash and URL), a
 # benchmark's demo dataset. Datasets and results name no stored file.

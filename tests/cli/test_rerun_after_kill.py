@@ -21,8 +21,8 @@ from test_data_owner import operational, prepared, submit
 
 from medperf_core.cli.main import run
 from medperf_core.domain import events as ev
+from medperf_core.domain.streams import request as request_stream
 from medperf_core.services import associations, datasets, execution, results
-from medperf_core.services.outbox import request_stream
 
 __all__ = ["world"]  # the fixture
 
