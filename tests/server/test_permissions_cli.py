@@ -158,7 +158,8 @@ def test_only_the_benchmark_owner_and_admins_see_all_its_results(
     elif role in ("admin", "bo", "do"):  # do submitted R
         assert "Ranking by acc (" in out, out
         rows = out.split("Results per model and dataset:")[1].splitlines()[3:]
-        assert [line.split()[0] for line in rows] == [str(world["R"])], out
+        # (other tests of the session may add results to B: R must be among them)
+        assert str(world["R"]) in [line.split()[0] for line in rows if line.strip()], out
     elif role == "mo":
         assert "0 of your results" in out, out
 

@@ -34,7 +34,7 @@ def test_a_run_skips_the_model_the_policy_refuses_and_runs_the_others(world: Wor
     assert world.runner.calls[calls_before:] == ["infer reference", "evaluate"]
     assert [(r["container"], r["dataset"]) for r in refusals(world)] == [(world.model, dataset)]
     uid = outcomes[world.model].uid
-    assert world.events(execution.stream(uid)) == []  # no execution was started for it
+    assert world.events(streams.execution(uid)) == []  # no execution was started for it
 
 
 def test_the_dry_run_lists_what_would_run_and_what_is_refused(world: World) -> None:
