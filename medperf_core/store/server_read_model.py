@@ -6,14 +6,11 @@ A recorder plugin that can hold a server's state provides an implementation (the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 import attrs
 
-from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import Resource
-from medperf_core.store.records import StoredEvent
 
 Json = dict[str, Any]
 
@@ -27,19 +24,6 @@ class Page:
 class ServerReadModel(Protocol):
     def get(self, resource: Resource, entity_id: int) -> Json | None:
         """The entity as the API shows it, or None."""
-
-    def created(
-        self, resource: Resource, entity_id: int, events: Sequence[DomainEvent], stored: Sequence[StoredEvent]
-    ) -> Json | None:
-        """The entity a create just made, as `get` shows it, from that create's events (`stored`: how they were
-        stored, in the same order) without reading the database; None if they do not make it."""
-
-    def updated(
-        self, resource: Resource, entity_id: int, before: Json, events: Sequence[DomainEvent],
-        stored: Sequence[StoredEvent],
-    ) -> Json | None:
-        """The entity after an update, from `before` (as `get` showed it at the version the update's append was
-        checked at) and the update's events, without reading the database; None if they cannot be followed."""
 
     def exists(self, resource: Resource, entity_id: int) -> bool:
         """Whether the entity exists (cheaper than `get`: nothing is read but the index)."""

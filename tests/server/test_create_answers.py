@@ -1,5 +1,5 @@
-"""A create (and an update) answers with the entity exactly as a GET right after shows it (the answer is
-projected from the write's events, not read back: medperf_core/store/sql/new_rows.py), on SQLite and PostgreSQL."""
+"""A create (and an update) answers with the entity exactly as a GET right after shows it, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ class BenchmarkService:
             return [Append(streams.benchmark(bid), 0, events)]
 
         created = self.writer.create(BENCHMARK, build, caller.actor, claim)
-        return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
+        return self.get(caller, created)
 
     def update(self, caller: Caller, benchmark_id: int, body: Json, key: str | None = None) -> Json:
         """With `key` (an Idempotency-Key) the change is made once: the same key again answers with the benchmark."""
@@ -106,7 +106,7 @@ class BenchmarkService:
                     self._containers_operational({r: getattr(current, r) for r in domain.CONTAINER_ROLES})
             return new
 
-        return self.writer.update(BENCHMARK, benchmark_id, streams.benchmark(benchmark_id),
+        return self.writer.update(streams.benchmark(benchmark_id),
                                   lambda: self.get(caller, benchmark_id), decide, caller.actor, claim,
                                   {"benchmark": benchmark_id})
 

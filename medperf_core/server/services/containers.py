@@ -115,7 +115,7 @@ class ContainerService:
             return [Append(streams.container(cid), 0, events)]
 
         created = self.writer.create(CONTAINER, build, caller.actor, claim)
-        return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
+        return self.get(caller, created)
 
     def update(self, caller: Caller, container_id: int, body: Json) -> Json:
         def decide(shown: Json) -> list[DomainEvent]:
@@ -130,5 +130,5 @@ class ContainerService:
                 self._name_free(renamed)
             return new
 
-        return self.writer.update(CONTAINER, container_id, streams.container(container_id),
+        return self.writer.update(streams.container(container_id),
                                   lambda: self.get(caller, container_id), decide, caller.actor)

@@ -61,7 +61,7 @@ class DatasetService:
             caller.actor,
             claim,
         )
-        return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
+        return self.get(caller, created)
 
     def update(self, caller: Caller, dataset_id: int, body: Json, key: str | None = None) -> Json:
         """With `key` (an Idempotency-Key) the change is made once: the same key again answers with the dataset."""
@@ -82,6 +82,6 @@ class DatasetService:
                 operational_with_uid=lambda uid: self.reads.operational_dataset_with_uid(uid, dataset_id),
             )
 
-        return self.writer.update(DATASET, dataset_id, streams.dataset(dataset_id),
+        return self.writer.update(streams.dataset(dataset_id),
                                   lambda: self.get(caller, dataset_id), decide, caller.actor, claim,
                                   {"dataset": dataset_id})

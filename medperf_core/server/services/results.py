@@ -75,7 +75,7 @@ class ResultService:
             return [Append(streams.result(rid), 0, [event])]
 
         created = self.writer.create(RESULT, build, caller.actor, claim)
-        return self.writer.answer(created, lambda new_id: self.get(caller, new_id))
+        return self.get(caller, created)
 
     def get(self, caller: Caller, result_id: int) -> Json:
         found = (

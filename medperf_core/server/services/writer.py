@@ -7,8 +7,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import Resource
 from medperf_core.errors import ConcurrencyError, ConflictError, InvalidTransitionError
@@ -16,7 +14,6 @@ from medperf_core.server.services.idempotency import Claim, recorded
 from medperf_core.server.services.stream_turns import StreamTurns
 from medperf_core.server.settings import FaultInjection
 from medperf_core.store import EventStore
-from medperf_core.store.records import StoredEvent
 from medperf_core.store.server_read_model import ServerReadModel
 from medperf_core.store.store import Append
 
@@ -68,35 +65,34 @@ class Writer:
 
     def decide(
         self, stream: str, decide: Decide, actor: str, claim: Claim | None = None, answer: dict[str, Any] | None = None
-    ) -> Appended | None:
+    ) -> None:
         """With a `claim` (an Idempotency-Key), `answer` is recorded under the key in the same append; a key
-        recorded already (by an earlier or a concurrent request) means the decision was made: nothing is appended.
-        Returns what was appended (None: nothing), made by the last call of `decide`."""
-        return self._decide(stream, lambda: self.store.load(stream), decide, actor, claim, answer)
+        recorded already (by an earlier or a concurrent request) means the decision was made: nothing is appended."""
+        self._decide(stream, lambda: self.store.load(stream), decide, actor, claim, answer)
 
     def decide_on_view(
         self, stream: str, decide: Callable[[], Sequence[DomainEvent]], actor: str, claim: Claim | None = None,
         answer: dict[str, Any] | None = None,
-    ) -> Appended | None:
+    ) -> None:
         """As `decide`, for a decision made on the entity as the read model shows it rather than on its stream's
         events: only the stream's version is loaded (not every event, which grows with each update, e.g. a
         preparation's reports), before `decide` reads the entity. Its row is projected in the transaction that
         appended its events, so it is at least as new as that version; if it is newer, the stream moved meanwhile
         and the append fails its version check: the decision is made again."""
-        return self._decide(stream, lambda: ([], self.store.version(stream)), lambda _events: decide(), actor, claim,
-                            answer)
+        self._decide(stream, lambda: ([], self.store.version(stream)), lambda _events: decide(), actor, claim,
+                     answer)
 
     def _decide(
         self, stream: str, load: Callable[[], tuple[list[DomainEvent], int]], decide: Decide, actor: str,
         claim: Claim | None, answer: dict[str, Any] | None,
-    ) -> Appended | None:
+    ) -> None:
         with self.turns.of([stream]):
-            return self._decide_in_turn(stream, load, decide, actor, claim, answer)
+            self._decide_in_turn(stream, load, decide, actor, claim, answer)
 
     def _decide_in_turn(
         self, stream: str, load: Callable[[], tuple[list[DomainEvent], int]], decide: Decide, actor: str,
         claim: Claim | None, answer: dict[str, Any] | None,
-    ) -> Appended | None:
+    ) -> None:
         for attempt in self._attempts():
             if recorded(self.store, claim) is not None:
                 return None
@@ -117,9 +113,9 @@ class Writer:
             if claim is not None:
                 appends.append(claim.append(answer or {}))
             try:
-                stored = self.store.append_all(appends, actor)
+                self.store.append_all(appends, actor)
                 self.faults.after_commit()
-                return Appended.of(appends, stored)
+                return
             except ConcurrencyError:
                 continue
         raise self._busy(stream)
@@ -171,14 +167,14 @@ class Writer:
 
     def create(
         self, resource: Resource, build: Callable[[int], Sequence[Append]], actor: str, claim: Claim | None = None
-    ) -> Created:
+    ) -> int:
         """Append the new entity's streams at version 0 under the next id, taken inside the append's transaction
-        (no other writer, thread or process, can take it meanwhile: creates never conflict with each other).
+        (no other writer, thread or process, can take it meanwhile: creates never conflict with each other);
+        returns the id.
 
         With a `claim` (an Idempotency-Key) the key is recorded in the same append, naming the new id; a key
-        recorded already (by an earlier or a concurrent request) returns the id it names, and no events."""
+        recorded already (by an earlier or a concurrent request) returns the id it names, and appends nothing."""
         taken: list[int] = []
-        decided: list[Append] = []
 
         def decide(session: Any) -> list[Append]:
             new_id = self.reads.next_id(session, resource)
@@ -186,73 +182,27 @@ class Writer:
             appends = list(build(new_id))
             if claim is not None:
                 appends.append(claim.append({"resource": resource.name, "id": new_id}))
-            decided[:] = appends
             return appends
 
         for _ in self._attempts():
             first = recorded(self.store, claim)
             if first is not None:
-                return Created(resource, int(first["id"]))
+                return int(first["id"])
             self.faults.after_decision()
             try:
-                stored = self.store.append_decided(decide, actor)
+                self.store.append_decided(decide, actor)
                 self.faults.after_commit()
-                return Created(resource, taken[0], Appended.of(decided, stored))
+                return taken[0]
             except ConcurrencyError:  # the key recorded meanwhile, or (another recorder) the id taken
                 continue
         raise self._busy(f"a new {resource.name}")
 
-    def answer(self, created: Created, read: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
-        """The created entity as `read(id)` (the service's `get`) shows it: projected from the create's own
-        events, without a read of the database; read when the create appended nothing (an earlier request with
-        the same Idempotency-Key made it)."""
-        appended = created.appended
-        if appended is not None:
-            projected = self.reads.created(created.resource, created.id, appended.events, appended.stored)
-            if projected is not None:
-                return projected
-        return read(created.id)
-
     def update(
-        self, resource: Resource, entity_id: int, stream: str, read: Callable[[], dict[str, Any]],
+        self, stream: str, read: Callable[[], dict[str, Any]],
         decide: Callable[[dict[str, Any]], Sequence[DomainEvent]], actor: str, claim: Claim | None = None,
         answer: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Update an entity by a decision on it as `read()` (the service's `get`) shows it (`decide_on_view`), and
-        answer with it as `read()` would show it after: the row the last decision read, at the version the append
-        was checked at, with the appended events projected onto it, without a read of the database; read when
-        nothing was appended or the projection cannot follow."""
-        before: list[dict[str, Any]] = []  # the entity as the last decision read it
-
-        def decide_on_read() -> Sequence[DomainEvent]:
-            before[:] = [read()]
-            return decide(before[0])
-
-        appended = self.decide_on_view(stream, decide_on_read, actor, claim, answer)
-        if appended is not None and before:
-            projected = self.reads.updated(resource, entity_id, before[0], appended.events, appended.stored)
-            if projected is not None:
-                return projected
+        answer with it as `read()` shows it after the commit."""
+        self.decide_on_view(stream, lambda: decide(read()), actor, claim, answer)
         return read()
-
-
-@attrs.frozen
-class Appended:
-    """The events an append stored (in order, an Idempotency-Key's among them) with their stored records."""
-
-    events: tuple[DomainEvent, ...]
-    stored: tuple[StoredEvent, ...]
-
-    @classmethod
-    def of(cls, appends: Sequence[Append], stored: Sequence[StoredEvent]) -> Appended:
-        return cls(tuple(e for a in appends for e in a.events), tuple(stored))
-
-
-@attrs.frozen
-class Created:
-    """What `Writer.create` made: the new id, and what it appended (None when an earlier request with the same
-    Idempotency-Key made the entity)."""
-
-    resource: Resource
-    id: int
-    appended: Appended | None = None

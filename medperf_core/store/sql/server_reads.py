@@ -11,13 +11,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from medperf_core.domain.events import DomainEvent
 from medperf_core.domain.resources import ASSOCIATIONS, DATASET, RESULT, Resource
-from medperf_core.store.records import StoredEvent
 from medperf_core.store.server_read_model import Json, Page
 from medperf_core.store.sql.dialect import SQLITE, AllocatesIds, Dialect, Session
-from medperf_core.store.sql.new_rows import project_row
-from medperf_core.store.sql.server_tables import encode
 
 # A dataset is visible to its owner and to whoever owns a benchmark it asked to join (any association row).
 _DATASET_VISIBLE = (
@@ -70,18 +66,11 @@ def _decoder(resource: Resource) -> _Decoder:
     return found
 
 
-CACHED = 1024  # pages kept per process (each of at most MAX_LIMIT rows); all forgotten past this
-_HEAD = "SELECT COALESCE(MAX(position), 0) FROM events"
-
-
 class SqlServerReads:
     """`reading()` gives a session for one consistent read; `head()` the log's head (both from the recorder).
 
-    Pages are kept per process with the log position they were read at, and reused only while the log is still
-    at that position (one indexed `MAX(position)` instead of a count and two selects): a repeated read costs one
-    lookup, and an append by any process, anywhere, makes every kept page stale at once. Callers get copies of the
-    rows. A single row is read by an index in one statement, as cheap as checking a kept one: never kept.
-    """
+    Every read goes to the database: a repeated GET is answered from memory before it reaches here, while the log
+    has not moved (server/answers.py)."""
 
     def __init__(
         self,
@@ -96,21 +85,6 @@ class SqlServerReads:
         self._head_position_async = head_position_async
         self._aclose = aclose
         self._dialect = dialect
-        self._kept: dict[tuple[Any, ...], tuple[int, Any]] = {}
-
-    def _cached(self, session: Session, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """`compute()`'s answer, reused while the log stays at the position it was computed at. The position is
-        read first, in the same session: SQLite reads one snapshot from then on; on PostgreSQL (one snapshot per
-        statement) an append between the two statements moves the position, so that answer is never reused."""
-        position = int(session.execute(_HEAD).fetchone()[0])
-        kept = self._kept.get(key)
-        if kept is not None and kept[0] == position:
-            return kept[1]
-        value = compute()
-        if len(self._kept) >= CACHED:
-            self._kept.clear()
-        self._kept[key] = (position, value)
-        return value
 
     def _select(
         self, session: Session, resource: Resource, where: str, args: Sequence[Any], tail: str = ""
@@ -122,7 +96,7 @@ class SqlServerReads:
         return [decode(r) for r in rows]
 
     def _one(self, resource: Resource, where: str, args: Sequence[Any], tail: str = "") -> Json | None:
-        """One row by an index: a single statement, never kept (checking a kept one would cost as much)."""
+        """One row by an index: a single statement."""
         with self._reading() as session:
             found = self._select(session, resource, where, args, tail)
         return found[0] if found else None
@@ -132,15 +106,6 @@ class SqlServerReads:
             return self._page_in(session, resource, where, args, limit, offset)
 
     def _page_in(
-        self, session: Session, resource: Resource, where: str, args: Sequence[Any], limit: int | None, offset: int
-    ) -> Page:
-        if limit is None:  # every row (internal callers): not kept, its size has no bound
-            return self._read_page(session, resource, where, args, limit, offset)
-        key = ("page", resource.name, where, *args, limit, offset)
-        page: Page = self._cached(session, key, lambda: self._read_page(session, resource, where, args, limit, offset))
-        return Page(page.count, [dict(r) for r in page.results])
-
-    def _read_page(
         self, session: Session, resource: Resource, where: str, args: Sequence[Any], limit: int | None, offset: int
     ) -> Page:
         table = resource.table
@@ -156,19 +121,6 @@ class SqlServerReads:
 
     def get(self, resource: Resource, entity_id: int) -> Json | None:
         return self._one(resource, "id = ?", [entity_id])
-
-    def created(
-        self, resource: Resource, entity_id: int, events: Sequence[DomainEvent], stored: Sequence[StoredEvent]
-    ) -> Json | None:
-        """Projected from the create's events in memory (`new_rows`): no read of the database."""
-        return project_row(resource, entity_id, events, stored, _decoder(resource))
-
-    def updated(
-        self, resource: Resource, entity_id: int, before: Json, events: Sequence[DomainEvent],
-        stored: Sequence[StoredEvent],
-    ) -> Json | None:
-        """`before` as stored, with the events projected onto it in memory (`new_rows`): no read of the database."""
-        return project_row(resource, entity_id, events, stored, _decoder(resource), encode(resource, before))
 
     def exists(self, resource: Resource, entity_id: int) -> bool:
         with self._reading() as session:

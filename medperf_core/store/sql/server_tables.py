@@ -83,8 +83,8 @@ BY_ID = "id = ?"  # the condition of an update of one row, by its id
 
 
 class Rows(Protocol):
-    """Where the handlers below write: a database's tables (`SqlRows`), or one new entity's row kept in memory
-    (`new_rows.NewRow`). Values arrive encoded (`encode`): integers, text and None only."""
+    """Where the handlers below write: a database's tables (`SqlRows`). Values arrive encoded (`encode`): integers,
+    text and None only."""
 
     def insert(self, resource: Resource, data: Mapping[str, Any]) -> None: ...
 
