@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from medperf_core.store.canonical import GENESIS_HASH
+from medperf_core.store.canonical import GENESIS_HASH, canonical_json, chained_hash
 from medperf_core.store.records import NewEvent, StoredEvent
 
 S_co = TypeVar("S_co", covariant=True)
@@ -135,3 +135,32 @@ def stream_version(recorder: Recorder[Any], stream: str) -> int:
         return int(recorder.stream_version(stream))
     events = recorder.read_stream(stream)
     return events[-1].version if events else 0
+
+
+# The columns of the `events` table, in the order `chained_rows` gives their values.
+COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
+
+
+def chained_rows(
+    batch: StreamAppend, position: int, prev_hash: str
+) -> tuple[list[StoredEvent], list[tuple[Any, ...]]]:
+    """A batch's events as the rows that follow the log's last (`position`, `prev_hash`): each hashed onto the one
+    before it, with one canonical encoding of its payload (the mapper's, when it made one), stored and hashed. Gives
+    the stored events and each row's values for an INSERT in `COLUMNS` order."""
+    stored: list[StoredEvent] = []
+    values: list[tuple[Any, ...]] = []
+    for offset, new in enumerate(batch.events, start=1):
+        payload_json = canonical_json(new.payload) if new.payload_json is None else new.payload_json
+        at, version = position + offset, batch.expected_version + offset
+        digest = chained_hash(
+            prev_hash, position=at, stream=batch.stream, version=version, event_type=new.type,
+            schema_version=new.schema_version, recorded_at=new.recorded_at, actor=new.actor, payload_json=payload_json,
+        )
+        stored.append(StoredEvent(
+            position=at, stream=batch.stream, version=version, type=new.type, schema_version=new.schema_version,
+            recorded_at=new.recorded_at, actor=new.actor, payload=new.payload, prev_hash=prev_hash, hash=digest,
+        ))
+        values.append((at, batch.stream, version, new.type, new.schema_version, new.recorded_at, new.actor,
+                       payload_json, prev_hash, digest))
+        prev_hash = digest
+    return stored, values

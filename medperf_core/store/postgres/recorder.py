@@ -24,14 +24,13 @@ from psycopg import errors as pg_errors
 
 from medperf_core.errors import ConcurrencyError, ConfigError, ConflictError
 from medperf_core.store.backends import redact_url
-from medperf_core.store.canonical import GENESIS_HASH, canonical_json, chained_hash
+from medperf_core.store.canonical import GENESIS_HASH
 from medperf_core.store.group_commit import GroupCommit, PendingAppend
 from medperf_core.store.postgres.migrations import migrate
 from medperf_core.store.postgres.session import PostgresSession, WriteBuffer
-from medperf_core.store.recorder import DecideAppends, LogHead, StreamAppend
+from medperf_core.store.recorder import COLUMNS, DecideAppends, LogHead, StreamAppend, chained_rows
 from medperf_core.store.records import StoredEvent
 
-COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
 APPEND_LOCK = 0x6D65_6470_0002  # pg_advisory_xact_lock key held by every append and rebuild
 POOL_SIZE_ENV = "MEDPERF_POSTGRES_POOL_SIZE"  # connections per server process (default 8)
 
@@ -333,25 +332,7 @@ class PostgresRecorder:
         if not batch.events:
             return [], last
         position, prev_hash = last
-        stored: list[StoredEvent] = []
-        rows = []
-        for offset, new in enumerate(batch.events, start=1):
-            # One canonical encoding of the payload (the mapper's, when it made one): stored and hashed.
-            payload_json = canonical_json(new.payload) if new.payload_json is None else new.payload_json
-            row = StoredEvent(
-                position=position + offset, stream=stream, version=expected_version + offset, type=new.type,
-                schema_version=new.schema_version, recorded_at=new.recorded_at, actor=new.actor,
-                payload=new.payload, prev_hash=prev_hash,
-                hash=chained_hash(
-                    prev_hash, position=position + offset, stream=stream, version=expected_version + offset,
-                    event_type=new.type, schema_version=new.schema_version, recorded_at=new.recorded_at,
-                    actor=new.actor, payload_json=payload_json,
-                ),
-            )
-            rows.append((row.position, stream, row.version, row.type, row.schema_version, row.recorded_at,
-                         row.actor, payload_json, prev_hash, row.hash))
-            stored.append(row)
-            prev_hash = row.hash
+        stored, rows = chained_rows(batch, position, prev_hash)
         insert = f"INSERT INTO events ({COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
         if writes is not None:
             for values_row in rows:

@@ -23,15 +23,14 @@ from typing import Any
 from sqlite_utils import Database
 
 from medperf_core.errors import ConcurrencyError, ConflictError, IntegrityError
-from medperf_core.store.canonical import GENESIS_HASH, canonical_json, chained_hash
+from medperf_core.store.canonical import GENESIS_HASH
 from medperf_core.store.group_commit import GroupCommit, PendingAppend
-from medperf_core.store.recorder import DecideAppends, LogHead, StreamAppend
+from medperf_core.store.recorder import COLUMNS, DecideAppends, LogHead, StreamAppend, chained_rows
 from medperf_core.store.records import StoredEvent
 from medperf_core.store.sqlite.migrations import event_log
 from medperf_core.store.verify import tail_problem
 
 LOCK_SUFFIX = "-lock"  # the side file writers of every process queue on
-COLUMNS = "position, stream, version, type, schema_version, recorded_at, actor, payload, prev_hash, hash"
 
 
 def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
@@ -199,26 +198,7 @@ class SQLiteRecorder:
             raise version_conflict(stream, current, expected_version)
         last = conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
         position, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
-        stored: list[StoredEvent] = []
-        rows: list[tuple[Any, ...]] = []
-        for offset, new in enumerate(batch.events, start=1):
-            # One canonical encoding of the payload (the mapper's, when it made one): stored, and hashed as part
-            # of the row's canonical body.
-            payload_json = canonical_json(new.payload) if new.payload_json is None else new.payload_json
-            row = StoredEvent(
-                position=position + offset, stream=stream, version=expected_version + offset, type=new.type,
-                schema_version=new.schema_version, recorded_at=new.recorded_at, actor=new.actor,
-                payload=new.payload, prev_hash=prev_hash,
-                hash=chained_hash(
-                    prev_hash, position=position + offset, stream=stream, version=expected_version + offset,
-                    event_type=new.type, schema_version=new.schema_version, recorded_at=new.recorded_at,
-                    actor=new.actor, payload_json=payload_json,
-                ),
-            )
-            stored.append(row)
-            rows.append((row.position, stream, row.version, row.type, row.schema_version, row.recorded_at,
-                         row.actor, payload_json, prev_hash, row.hash))
-            prev_hash = row.hash
+        stored, rows = chained_rows(batch, position, prev_hash)
         try:
             conn.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
         except sqlite3.IntegrityError as e:  # (stream, version) or position taken: the stream moved meanwhile
