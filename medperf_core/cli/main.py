@@ -11,6 +11,12 @@ from medperf_core import __version__
 from medperf_core.errors import AlreadyDone, MedperfError
 
 DEBUG = {"on": False}
+EXIT_CODES = (  # the one error boundary below turns each error class's `exit_code` into the process's
+    "Exit codes: 0 done; 1 cancelled (not answered y) or interrupted; 2 bad input; 3 not signed in, not allowed, or "
+    "refused by the site's policy; 4 conflicts with the server's state; 5 a log that does not verify; 6 the "
+    "container engine or a container failed; 7 the server failed or cannot be reached; 9 no space left; 10 a "
+    "corrupt local database; 70 a bug (run again with --debug and report it)."
+)
 COMPLETE_VAR = "_MEDPERF_COMPLETE"
 
 
@@ -46,7 +52,7 @@ def build_app() -> typer.Typer:
         name="medperf", cls=RootGroup, no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
         rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
     )
-    app.callback()(_root)
+    app.callback(epilog=EXIT_CODES)(_root)
     get_plugin_host().pm.hook.medperf_register_commands(app=app)
     return app
 
