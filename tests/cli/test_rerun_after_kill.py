@@ -74,7 +74,7 @@ def test_dataset_associate(world: World, capsys: pytest.CaptureFixture[str]) -> 
     body = {"dataset": dataset, "benchmark": b, "metadata": {"test_result": outcome.metrics},
             "approval_status": "PENDING"}
     killed_at_commit(world, "association.request", body, {"dataset": dataset, "benchmark": b},
-                     lambda key: world.client.backend.request_dataset_association(dataset, b, body["metadata"], key))
+                     lambda key: world.client.backend.request_dataset_association(body, key))
     check(capsys, f"association of dataset {dataset} with benchmark {b} requested (status PENDING)",
           "dataset", "associate", "--benchmark_uid", str(b), "--data_uid", str(dataset), "-y")
 
@@ -83,7 +83,7 @@ def test_result_submit(world: World, capsys: pytest.CaptureFixture[str]) -> None
     dataset = operational(world)
     outcome = associations.compatibility_test(world.client, world.benchmark, dataset, say=lambda _: None)
     associations.request(world.client, world.benchmark, dataset, outcome)
-    world.backends["bo"].set_dataset_association(dataset, world.benchmark, "APPROVED")
+    world.backends["bo"].decide_dataset_association(dataset, world.benchmark, {"approval_status": "APPROVED"})
     (ran,) = [o for o in execution.run_benchmark(world.client, world.benchmark, dataset, say=lambda _: None)
               if o.model == world.model]
     body = results.plan_submission(world.client, ran.uid)
