@@ -264,10 +264,10 @@ def run(
         from medperf_core.services.execution import plan_run
 
         with Client() as client:
-            planned = plan_run(client, benchmark, data_uid, models)
-        typer.echo(table([[c, name, "runs" if allowed else "REFUSED", why] for c, name, allowed, why in planned],
+            planned = plan_run(client, benchmark, models)
+        typer.echo(table([[p.container, p.name, "runs" if p.allowed else "REFUSED", p.why] for p in planned],
                          ["container", "name", "policy", "why"]))
-        refusing = [c for c, _name, allowed, _why in planned if not allowed]
+        refusing = [p for p in planned if not p.allowed]
         typer.echo(f"{len(planned) - len(refusing)} would run, {len(refusing)} the site's policy would refuse "
                    "(nothing was run)")
         return

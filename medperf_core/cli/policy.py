@@ -151,25 +151,14 @@ def check(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Which of the benchmark's containers (preparation, metrics, models) the policy lets run here, and why."""
-    from medperf_core.services import policy, server_cache
     from medperf_core.services.client import Client
-    from medperf_core.services.execution import benchmark_models
+    from medperf_core.services.execution import plan_run
 
-    current = policy.load()
     with Client() as client:
-        found = server_cache.benchmark(client, benchmark)
-        roles = [("preparation", int(found["data_preparation_mlcube"])),
-                 ("metrics", int(found["data_evaluator_mlcube"])),
-                 *(("model", m) for m in benchmark_models(client, found))]
-        rows = []
-        for role, container_id in roles:
-            row = server_cache.container(client, container_id)
-            decision = policy.decide(row, benchmark, current)
-            rows.append({"role": role, "container": container_id, "name": row.get("name", ""),
-                         "image_hash": row.get("image_hash", ""), "allowed": decision.allowed,
-                         "why": decision.reason})
+        planned = plan_run(client, benchmark, preparation=True)
     if as_json:
-        print_json(rows)
+        print_json([{"role": p.role, "container": p.container, "name": p.name, "image_hash": p.image_hash,
+                     "allowed": p.allowed, "why": p.why} for p in planned])
         return
-    typer.echo(table([[r["role"], r["container"], r["name"], "runs" if r["allowed"] else "REFUSED", r["why"]]
-                      for r in rows], ["role", "container", "name", "policy", "why"]))
+    typer.echo(table([[p.role, p.container, p.name, "runs" if p.allowed else "REFUSED", p.why] for p in planned],
+                     ["role", "container", "name", "policy", "why"]))

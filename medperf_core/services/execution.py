@@ -178,19 +178,36 @@ def _allowed_by_policy(client: Client, benchmark: dict[str, Any], wanted: list[i
     return allowed, refused
 
 
-def plan_run(client: Client, benchmark_id: int, dataset_id: int,
-             models: list[int] | None = None) -> list[tuple[int, str, bool, str]]:
-    """What `benchmark run` would run, without running it: (model, name, allowed by the policy, why)."""
+@attrs.frozen
+class Planned:
+    """One container of a benchmark as the site's policy sees it, before anything runs."""
+
+    role: str  # preparation, metrics or model
+    container: int
+    name: str
+    image_hash: str
+    allowed: bool
+    why: str
+
+
+def plan_run(client: Client, benchmark_id: int, models: list[int] | None = None, *,
+             preparation: bool = False) -> list[Planned]:
+    """What `benchmark run` would run, without running it, and what the site's policy says of each: the metrics
+    container and the models (`models`: only these), and with `preparation` the preparation container first."""
     from medperf_core.services import policy
 
+    current = policy.load()
     benchmark = server_cache.benchmark(client, benchmark_id)
-    wanted = [m for m in benchmark_models(client, benchmark) if not models or m in models]
-    rows = []
-    for container_id in [int(benchmark["data_evaluator_mlcube"]), *wanted]:
+    roles = [("preparation", int(benchmark["data_preparation_mlcube"]))] if preparation else []
+    roles += [("metrics", int(benchmark["data_evaluator_mlcube"]))]
+    roles += [("model", m) for m in benchmark_models(client, benchmark) if not models or m in models]
+    planned = []
+    for role, container_id in roles:
         row = server_cache.container(client, container_id)
-        decision = policy.decide(row, benchmark_id)
-        rows.append((container_id, str(row.get("name") or ""), decision.allowed, decision.reason))
-    return rows
+        decision = policy.decide(row, benchmark_id, current)
+        planned.append(Planned(role, container_id, str(row.get("name") or ""), str(row.get("image_hash") or ""),
+                               decision.allowed, decision.reason))
+    return planned
 
 
 def default_parallel(client: Client) -> int:

@@ -3,13 +3,12 @@ asked before any container runs on the site's data (see domain/policy.py for wha
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from medperf_core.atomic import write_text_atomically
 from medperf_core.config import medperf_home
 from medperf_core.domain import streams
 from medperf_core.domain.events import PolicyChanged, PolicyContainerRefused
@@ -50,18 +49,7 @@ def render(policy: SitePolicy) -> str:
 
 def save(client: Client, policy: SitePolicy, change: str) -> None:
     """Write the policy (a new file renamed over the old one: never half written) and record the change."""
-    path = policy_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{FILE}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render(policy))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomically(policy_path(), render(policy))
     _, version = client.store.load(streams.site_policy())
     client.record(streams.site_policy(), version, PolicyChanged(policy=policy.as_dict(), change=change))
 

@@ -38,11 +38,11 @@ def test_a_run_skips_the_model_the_policy_refuses_and_runs_the_others(world: Wor
 
 
 def test_the_dry_run_lists_what_would_run_and_what_is_refused(world: World) -> None:
-    dataset = associated(world)
+    associated(world)  # a dataset ready to run, as `benchmark run --dry-run` is used
     policy.save(world.client, SitePolicy(default="deny", allow=(Rule("benchmark", str(world.benchmark)),),
                                          deny=(Rule("container", str(world.model)),)), "test")
     calls_before = len(world.runner.calls)
-    planned = {c: allowed for c, _name, allowed, _why in execution.plan_run(world.client, world.benchmark, dataset)}
+    planned = {p.container: p.allowed for p in execution.plan_run(world.client, world.benchmark)}
     assert planned[world.model] is False and planned[world.reference] is True
     assert len(world.runner.calls) == calls_before
 
