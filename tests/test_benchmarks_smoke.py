@@ -49,6 +49,13 @@ SMOKES: dict[str, Smoke] = {
 }
 
 
+def run_script(script: str, *args: str, where: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """One script of benchmarks/ as a user runs it, with a MEDPERF_HOME of its own under `where`."""
+    env = {**os.environ, "MEDPERF_HOME": str(where / "home"), "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=where, env=env,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
 def test_every_script_has_a_smoke_run() -> None:
     scripts = sorted(p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("_"))
     assert sorted(SMOKES) == scripts, "give each script in benchmarks/ its tiny arguments in SMOKES"
@@ -59,9 +66,7 @@ def test_every_script_has_a_smoke_run() -> None:
 )
 def test_the_script_runs_at_tiny_sizes(script: str, tmp_path: Path) -> None:
     smoke = SMOKES[script]
-    env = {**os.environ, "MEDPERF_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *smoke.args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=smoke.timeout, stdin=subprocess.DEVNULL)
+    done = run_script(script, *smoke.args, where=tmp_path, timeout=smoke.timeout)
     output = done.stdout + done.stderr
     assert done.returncode == 0, f"benchmarks/{script} exited {done.returncode}:\n{output[-3000:]}"
     assert smoke.prints in output, f"benchmarks/{script} did not print {smoke.prints!r}:\n{output[-3000:]}"
@@ -70,15 +75,14 @@ def test_the_script_runs_at_tiny_sizes(script: str, tmp_path: Path) -> None:
 # --- what the issue-24 benchmarks print: their figures, paired against their anchors -------------------------------
 
 
-def _bench(script: str, *args: str) -> str:
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
-                          timeout=300)
+def _bench(where: Path, script: str, *args: str) -> str:
+    done = run_script(script, *args, where=where)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
-def test_startup_benchmark_measures_help_and_its_anchor() -> None:
-    out = _bench("startup.py", "-n", "2", "--warmup", "0")
+def test_startup_benchmark_measures_help_and_its_anchor(tmp_path: Path) -> None:
+    out = _bench(tmp_path, "startup.py", "-n", "2", "--warmup", "0")
     figures = re.findall(r"^(medperf|anchor) +wall median +([\d.]+) ms .* peak RSS median +([\d.]+) MiB", out, re.M)
     assert [name for name, _, _ in figures] == ["medperf", "anchor"]
     assert all(float(wall) > 0 and float(peak) > 1 for _, wall, peak in figures)
@@ -86,8 +90,8 @@ def test_startup_benchmark_measures_help_and_its_anchor() -> None:
     assert re.search(r"^budget 150 ms and 35 MiB: (within|OVER)", out, re.M)
 
 
-def test_append_benchmark_pairs_ours_with_the_eventsourcing_recorders() -> None:
-    out = _bench("append_vs_eventsourcing.py", "--rounds", "1", "--batches", "2", "--batch-size", "3")
+def test_append_benchmark_pairs_ours_with_the_eventsourcing_recorders(tmp_path: Path) -> None:
+    out = _bench(tmp_path, "append_vs_eventsourcing.py", "--rounds", "1", "--batches", "2", "--batch-size", "3")
     rates = re.findall(r"^(medperf|eventsourcing) .+? ([\d,]+) events/s .*synchronous=(\d)\)$", out, re.M)
     assert [side for side, _, _ in rates] == ["medperf", "eventsourcing", "eventsourcing"]
     assert all(int(rate.replace(",", "")) > 0 and synchronous == "2" for _, rate, synchronous in rates)
@@ -95,8 +99,8 @@ def test_append_benchmark_pairs_ours_with_the_eventsourcing_recorders() -> None:
 
 
 @pytest.mark.singularity
-def test_apptainer_benchmark_pairs_the_runner_with_raw_exec() -> None:
-    out = _bench("apptainer_overhead.py", "-n", "1")
+def test_apptainer_benchmark_pairs_the_runner_with_raw_exec(tmp_path: Path) -> None:
+    out = _bench(tmp_path, "apptainer_overhead.py", "-n", "1")
     assert re.search(r"^raw apptainer exec +[\d.]+ ms", out, re.M)
     assert re.search(r"^runner +[\d.]+ ms", out, re.M)
     assert re.search(r"^runner / raw, median of the pairs' ratios: [\d.]+x", out, re.M)
